@@ -1,0 +1,3 @@
+from mlpipe.cli.app import main
+
+main()

@@ -1,0 +1,144 @@
+"""One client factory for both targets: real AWS and the embedded AWS (`mlpipe local`).
+
+Local versus AWS is decided here and nowhere else. Everything downstream gets boto3 clients that
+behave the same; where the emulator lacks something, the emulator is extended.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from mlpipe import __version__
+from mlpipe.errors import AwsTargetError
+from mlpipe.names import Names
+
+LOCAL_ACCESS_KEY = "mlpipe-local"
+LOCAL_SECRET_KEY = "mlpipe-local-secret"
+DEFAULT_LOCAL_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: Literal["aws", "local"]
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == "local"
+
+    @property
+    def description(self) -> str:
+        if self.is_local:
+            return f"embedded AWS at {self.endpoint_url}"
+        where = self.region or "default region"
+        return f"AWS {where}" + (f" (profile {self.profile})" if self.profile else "")
+
+
+def resolve_target(
+    kind: str | None,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    env: dict[str, str] | None = None,
+) -> Target:
+    """Decide the target once. An endpoint URL (option, config or AWS_ENDPOINT_URL) means local."""
+    env = dict(os.environ) if env is None else env
+    endpoint_url = endpoint_url or env.get("AWS_ENDPOINT_URL")
+    if kind == "local" and not endpoint_url:
+        from mlpipe.local.state import running_endpoint_url  # the recorded embedded AWS, if any
+
+        endpoint_url = running_endpoint_url()
+        if endpoint_url is None:
+            raise AwsTargetError(
+                "the embedded AWS is not running", hint="start it with `mlpipe local up` (or drop --local)"
+            )
+    if endpoint_url:
+        return Target(
+            "local",
+            region=region or env.get("AWS_DEFAULT_REGION") or DEFAULT_LOCAL_REGION,
+            endpoint_url=endpoint_url.rstrip("/"),
+        )
+    return Target("aws", region=region, profile=profile)
+
+
+class Clients:
+    """Cached boto3 clients for one target, plus the account id and derived names."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @cached_property
+    def session(self) -> boto3.Session:
+        t = self.target
+        try:
+            if t.is_local:
+                return boto3.Session(
+                    aws_access_key_id=LOCAL_ACCESS_KEY,
+                    aws_secret_access_key=LOCAL_SECRET_KEY,
+                    region_name=t.region,
+                )
+            return boto3.Session(profile_name=t.profile, region_name=t.region)
+        except botocore.exceptions.ProfileNotFound:
+            raise AwsTargetError(
+                f"AWS profile '{t.profile}' is not configured", hint="check `aws configure list-profiles`"
+            ) from None
+
+    @property
+    def region(self) -> str:
+        region = self.session.region_name
+        if not region:
+            raise AwsTargetError(
+                "no AWS region configured",
+                hint="pass --region, set region: in mlpipe.yaml, or export AWS_REGION",
+            )
+        return region
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self.session.client(
+                    service,
+                    region_name=self.region,
+                    endpoint_url=self.target.endpoint_url,
+                    config=self._config(),
+                )
+            return self._clients[service]
+
+    def _config(self) -> botocore.config.Config:
+        if self.target.is_local:
+            # The emulator answers 500 for what it lacks; don't spend seconds retrying that.
+            return botocore.config.Config(
+                retries={"mode": "standard", "max_attempts": 2},
+                connect_timeout=2,
+                read_timeout=60,
+                user_agent_extra=f"mlpipe/{__version__}",
+            )
+        return botocore.config.Config(
+            retries={"mode": "adaptive", "max_attempts": 10}, user_agent_extra=f"mlpipe/{__version__}"
+        )
+
+    @cached_property
+    def account_id(self) -> str:
+        from mlpipe.aws.errors import translate
+
+        try:
+            return str(self.client("sts").get_caller_identity()["Account"])
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, self.target) from exc
+        except botocore.exceptions.ClientError as exc:
+            raise translate(exc, self.target) from exc
+
+    def names(self, app: str, stage: str) -> Names:
+        return Names(app=app, stage=stage, region=self.region, account=self.account_id)

@@ -1,0 +1,74 @@
+"""Turn botocore exceptions into mlpipe errors with a message a user can act on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import botocore.exceptions
+
+from mlpipe.errors import AwsError, AwsTargetError, MlpipeError, NotSupportedByEmulator
+
+if TYPE_CHECKING:
+    from mlpipe.aws.clients import Target
+
+
+def error_code(exc: BaseException) -> str | None:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "") or None
+    return None
+
+
+def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
+    """The one place that knows how botocore fails."""
+    local = target is not None and target.is_local
+    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+        return AwsTargetError(
+            "no AWS credentials found",
+            hint="run `aws configure`, set AWS_PROFILE or pass --profile; or use --local for the embedded AWS",
+        )
+    if isinstance(exc, botocore.exceptions.NoRegionError):
+        return AwsTargetError("no AWS region configured", hint="pass --region or export AWS_REGION")
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectTimeoutError):
+        url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
+        if local:
+            return AwsTargetError(
+                f"cannot reach the embedded AWS at {target.endpoint_url if target else url}",
+                hint="start it with `mlpipe local up`, or check --endpoint-url",
+            )
+        return AwsTargetError(f"cannot reach AWS endpoint {url}", hint="check your network and --region")
+    if isinstance(exc, botocore.exceptions.ParamValidationError):
+        return AwsError(f"invalid request: {exc}")
+    if isinstance(exc, botocore.exceptions.ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code") or "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        op = exc.operation_name
+        message = str(err.get("Message") or code or exc)
+        if local and status == 500:
+            return NotSupportedByEmulator(
+                f"{op} is not supported by the embedded AWS ({message})",
+                hint="please report it; mlpipe's emulator should implement every call mlpipe makes",
+                code=code,
+            )
+        if code in (
+            "ExpiredToken",
+            "ExpiredTokenException",
+            "InvalidClientTokenId",
+            "UnrecognizedClientException",
+            "SignatureDoesNotMatch",
+            "AuthFailure",
+        ):
+            return AwsTargetError(
+                f"AWS rejected the credentials ({code})",
+                hint="refresh them: `aws sso login` or `aws configure`",
+            )
+        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+            return AwsError(
+                f"{op}: access denied: {message}",
+                hint="see `mlpipe iam-policy` for the permissions mlpipe needs",
+                code=code,
+            )
+        return AwsError(f"{op} failed: {code}: {message}", code=code)
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return AwsError(str(exc))
+    return MlpipeError(str(exc))

@@ -1,0 +1,66 @@
+"""Rendering: rich on a terminal, plain lines elsewhere, JSON with --output json. Only the CLI prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+# Human output (progress, tables, errors) goes to stderr when stdout is for JSON; NO_COLOR is
+# honoured by rich itself.
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class RichReporter:
+    """Reporter for the CLI: one line per event on stderr; progress only on a terminal."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self._last_progress: tuple[str, int] | None = None
+
+    def step(self, message: str) -> None:
+        if not self.quiet:
+            stderr.print(f"[dim]…[/] {escape(message)}")
+
+    def done(self, message: str) -> None:
+        if not self.quiet:
+            stderr.print(f"[green]✓[/] {escape(message)}")
+
+    def warn(self, message: str) -> None:
+        stderr.print(f"[yellow]Warning:[/] {escape(message)}")
+
+    def progress(self, label: str, completed: int, total: int | None) -> None:
+        if self.quiet or not stderr.is_terminal:
+            return
+        end = "\n" if total is not None and completed >= total else "\r"
+        stderr.print(f"{label}: {completed}" + (f"/{total}" if total else ""), end=end)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    t = Table(title=title, show_lines=False, header_style="bold")
+    for col in columns:
+        t.add_column(col)
+    for row in rows:
+        t.add_row(*("" if v is None else str(v) for v in row))
+    stdout.print(t)
+
+
+def error(message: str, hint: str | None) -> None:
+    stderr.print(f"[bold red]Error:[/] {escape(message)}")
+    if hint:
+        stderr.print(f"[dim]Hint:[/] {escape(hint)}")
+
+
+def no_color() -> bool:
+    return bool(os.environ.get("NO_COLOR"))

@@ -1,0 +1,373 @@
+"""mlpipe.yaml -> a frozen, validated Config.
+
+Precedence: command-line option > MLPIPE_* environment variable > file > default. Environment
+variables name a top-level key (MLPIPE_STAGE) or a nested one with a double underscore
+(MLPIPE_FUNCTION__TIMEOUT_S); their values are parsed as YAML scalars.
+
+Every error names the file, the line, the key, what was wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mlpipe.errors import ConfigError
+from mlpipe.names import name_problems
+
+DEFAULT_CONFIG_FILE = "mlpipe.yaml"
+ENV_PREFIX = "MLPIPE_"
+DAY = 86_400
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(_Section):
+    """What `mlpipe train` trains on and how."""
+
+    data: str | None = Field(None, description="CSV file to train on; the bundled dataset when unset")
+    target: str | None = Field(None, description="Name of the target column (the last column when unset)")
+    objective: Literal["reg:squarederror", "binary:logistic"] = Field(
+        "reg:squarederror", description="XGBoost objective: regression or binary classification"
+    )
+    params: dict[str, float | int | str] = Field(
+        default_factory=lambda: {"max_depth": 5, "eta": 0.1, "subsample": 0.9},
+        description="XGBoost hyperparameters",
+    )
+    num_round: int = Field(300, ge=1, le=10_000, description="Maximum boosting rounds")
+    early_stopping_rounds: int = Field(20, ge=1, le=1_000, description="Stop when validation stalls")
+    test_size: float = Field(0.2, gt=0, lt=0.9, description="Fraction of rows held out for validation")
+    seed: int = Field(42, ge=0, description="Random seed for the holdout split and training")
+
+
+class EndpointConfig(_Section):
+    """The SageMaker endpoint that serves the model."""
+
+    type: Literal["serverless", "realtime"] = Field("serverless", description="Serverless or real-time")
+    memory_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = Field(2048, description="Serverless memory (MB)")
+    max_concurrency: int = Field(5, ge=1, le=200, description="Serverless maximum concurrency")
+    instance_type: str = Field(
+        "ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description="Real-time instance type"
+    )
+    instance_count: int = Field(1, ge=1, le=100, description="Real-time instance count")
+
+
+class TrainingConfig(_Section):
+    """Remote training (`mlpipe train --remote`) as a SageMaker training job."""
+
+    instance_type: str = Field("ml.m5.xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    instance_count: int = Field(1, ge=1, le=100, description="More than 1 shards the data by S3 key")
+    volume_gb: int = Field(10, ge=1, le=16_384)
+    max_runtime_s: int = Field(3600, ge=60, le=28 * DAY)
+    role_arn: str | None = Field(
+        None,
+        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
+        description="Execution role for the training job; mlpipe creates a least-privilege one if unset",
+    )
+
+
+class QueueConfig(_Section):
+    """The trigger queue and its dead-letter queue."""
+
+    visibility_timeout_s: int = Field(180, ge=0, le=43_200, description="Trigger queue visibility timeout")
+    retention_s: int = Field(4 * DAY, ge=60, le=14 * DAY, description="Trigger queue message retention")
+    dlq_retention_s: int = Field(14 * DAY, ge=60, le=14 * DAY, description="Dead-letter queue retention")
+    max_receive_count: int = Field(5, ge=1, le=1000, description="Receives before SQS moves a message to the DLQ")
+    sse: bool = Field(True, description="SQS-managed server-side encryption")
+    results_queue: bool = Field(False, description="Also send every prediction to a results queue")
+
+
+class FunctionConfig(_Section):
+    """The Lambda function and its SQS event source mapping."""
+
+    runtime: Literal["python3.12", "python3.13"] = Field("python3.12", description="Lambda runtime")
+    timeout_s: int = Field(30, ge=1, le=900, description="Function timeout")
+    memory_mb: int = Field(256, ge=128, le=10_240, description="Function memory")
+    batch_size: int = Field(10, ge=1, le=10_000, description="Messages per invocation")
+    batching_window_s: int = Field(0, ge=0, le=300, description="Maximum batching window")
+    max_concurrency: int | None = Field(None, ge=2, le=1000, description="Event source mapping maximum concurrency")
+    reserved_concurrency: int | None = Field(None, ge=0, le=1000, description="Reserved concurrency")
+    log_retention_days: Literal[
+        1,
+        3,
+        5,
+        7,
+        14,
+        30,
+        60,
+        90,
+        120,
+        150,
+        180,
+        365,
+        400,
+        545,
+        731,
+        1096,
+        1827,
+        2192,
+        2557,
+        2922,
+        3288,
+        3653,
+    ] = Field(30, description="Log group retention (days)")
+    environment: dict[str, str] = Field(default_factory=dict, description="Extra environment variables")
+
+    @model_validator(mode="after")
+    def _batch_window(self) -> FunctionConfig:
+        if self.batch_size > 10 and self.batching_window_s < 1:
+            raise ValueError(
+                f"batch_size {self.batch_size} > 10 needs batching_window_s >= 1 (AWS rejects it otherwise)"
+            )
+        return self
+
+
+class AlarmConfig(_Section):
+    enabled: bool = Field(True, description="CloudWatch alarm when the DLQ holds messages")
+    dlq_threshold: int = Field(1, ge=1, description="DLQ depth that raises the alarm")
+
+
+class PipelineConfig(_Section):
+    """`mlpipe bootstrap-pipeline`: CodeCommit or a CodeConnections source -> CodeBuild -> CodePipeline."""
+
+    source: Literal["codecommit", "connection"] = Field("codecommit", description="Where commits come from")
+    branch: str = Field("main", pattern=r"^[A-Za-z0-9._/-]{1,100}$", description="Branch that triggers")
+    connection_arn: str | None = Field(
+        None,
+        pattern=r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[A-Za-z0-9-]+$",
+        description="CodeConnections ARN (source: connection)",
+    )
+    repository_id: str | None = Field(None, pattern=r"^[\w.-]+/[\w.-]+$", description="owner/repo (source: connection)")
+    stages: tuple[str, ...] = Field(("dev",), min_length=1, max_length=2, description="Stages deployed in order")
+    approval: bool = Field(True, description="Manual approval before the second stage")
+    execution_mode: Literal["QUEUED", "SUPERSEDED"] = Field("QUEUED", description="Pipeline execution mode")
+    build_image: Literal[
+        "aws/codebuild/standard:7.0",
+        "aws/codebuild/standard:8.0",
+        "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+    ] = Field("aws/codebuild/standard:7.0", description="CodeBuild image")
+    python_version: Literal["3.11", "3.12", "3.13"] = Field("3.12", description="Pinned runtime-versions: python")
+    install: str = Field("mlpipe", description="What the build pip-installs (e.g. 'mlpipe==0.1.0')")
+
+    @model_validator(mode="after")
+    def _connection(self) -> PipelineConfig:
+        if self.source == "connection" and not (self.connection_arn and self.repository_id):
+            raise ValueError("source 'connection' needs connection_arn and repository_id (owner/repo)")
+        return self
+
+
+class Config(_Section):
+    """The whole of mlpipe.yaml."""
+
+    app: str = Field(..., min_length=1, max_length=24, pattern=r"^[a-z][a-z0-9-]*$", description="Application name")
+    stage: str = Field("dev", min_length=1, max_length=10, pattern=r"^[a-z][a-z0-9]*$", description="Stage")
+    target: Literal["aws", "local"] = Field("aws", description="aws, or local for the embedded AWS")
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="AWS region")
+    profile: str | None = Field(None, description="AWS profile")
+    endpoint_url: str | None = Field(None, pattern=r"^https?://", description="AWS API endpoint override")
+    model: ModelConfig = Field(default_factory=ModelConfig)  # type: ignore[arg-type]
+    endpoint: EndpointConfig = Field(default_factory=EndpointConfig)  # type: ignore[arg-type]
+    training: TrainingConfig = Field(default_factory=TrainingConfig)  # type: ignore[arg-type]
+    queue: QueueConfig = Field(default_factory=QueueConfig)  # type: ignore[arg-type]
+    function: FunctionConfig = Field(default_factory=FunctionConfig)  # type: ignore[arg-type]
+    alarm: AlarmConfig = Field(default_factory=AlarmConfig)  # type: ignore[arg-type]
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> Config:
+        if self.queue.visibility_timeout_s < self.function.timeout_s:
+            raise ValueError(
+                f"queue.visibility_timeout_s ({self.queue.visibility_timeout_s}) must be >= function.timeout_s "
+                f"({self.function.timeout_s}); AWS rejects the event source mapping otherwise "
+                f"(recommended: {6 * self.function.timeout_s}, 6 x the timeout)"
+            )
+        if self.queue.dlq_retention_s <= self.queue.retention_s:
+            raise ValueError(
+                f"queue.dlq_retention_s ({self.queue.dlq_retention_s}) must be > queue.retention_s "
+                f"({self.queue.retention_s}): a message keeps its age when moved, so a shorter DLQ "
+                "retention deletes failed messages"
+            )
+        problems = name_problems(self.app, self.stage, self.region)
+        for stage in self.pipeline.stages:
+            problems += [p for p in name_problems(self.app, stage, self.region) if p not in problems]
+        if problems:
+            raise ValueError("app/stage give invalid AWS names: " + "; ".join(problems))
+        return self
+
+    def warnings(self) -> list[str]:
+        """Legal but unwise settings, reported by the commands that use them."""
+        out = []
+        if self.queue.visibility_timeout_s < 6 * self.function.timeout_s:
+            out.append(
+                f"queue.visibility_timeout_s {self.queue.visibility_timeout_s} < 6 x function.timeout_s "
+                f"({6 * self.function.timeout_s}): AWS recommends 6x so retries do not overlap"
+            )
+        if self.queue.max_receive_count < 3:
+            out.append(
+                f"queue.max_receive_count {self.queue.max_receive_count} < 3: transient errors may reach the DLQ"
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: Config
+    path: Path | None
+    # dotted key -> "file:LINE" | "env MLPIPE_X" | "option --x" | "default"
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+def _line_index(text: str) -> dict[tuple[str, ...], int]:
+    """Map each key path in a YAML document to its 1-based line number."""
+    index: dict[tuple[str, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key_path = (*path, str(key_node.value))
+                index[key_path] = key_node.start_mark.line + 1
+                walk(value_node, key_path)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                index[(*path, str(i))] = item.start_mark.line + 1
+                walk(item, (*path, str(i)))
+
+    root = yaml.compose(text)
+    if root is not None:
+        walk(root, ())
+    return index
+
+
+def _parse_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file", hint="run `mlpipe init` to create one, or pass --config PATH"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+        lines = _line_index(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: malformed YAML: {problem}", hint="check indentation and quoting") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: expected a mapping of keys (app: ..., stage: ...), got {type(data).__name__}")
+    return data, lines
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, ...], tuple[Any, str]]:
+    out: dict[tuple[str, ...], tuple[Any, str]] = {}
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX) or not raw:
+            continue
+        path = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
+        if path[0] not in Config.model_fields:
+            continue  # MLPIPE_DEBUG and friends are not config keys
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        out[path] = (value, f"env {name}")
+    return out
+
+
+def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = data
+    for key in path[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    got = error.get("input")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bounds = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}
+        return f"{got!r} is out of range: must be {bounds[kind]} {next(iter(ctx.values()))}"
+    if kind == "literal_error":
+        return f"{got!r} is not allowed: expected {ctx.get('expected')}"
+    if kind == "string_pattern_mismatch":
+        return f"{got!r} does not match {ctx.get('pattern')}"
+    return f"{got!r}: {error['msg']}" if got is not None and not isinstance(got, dict) else error["msg"]
+
+
+def load_config(
+    path: str | Path | None = DEFAULT_CONFIG_FILE,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> LoadedConfig:
+    """Load and validate the config. `overrides` are dotted keys from command-line options."""
+    env = os.environ if env is None else env
+    file_path = Path(path) if path is not None else None
+    data: dict[str, Any] = {}
+    lines: dict[tuple[str, ...], int] = {}
+    if file_path is not None:
+        data, lines = _parse_file(file_path)
+    sources: dict[str, str] = {}
+    for key_path, line in lines.items():
+        sources[".".join(key_path)] = f"{file_path}:{line}"
+    for key_path, (value, source) in _env_overrides(env).items():
+        _set(data, key_path, value)
+        sources[".".join(key_path)] = source
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        _set(data, tuple(dotted.split(".")), value)
+        sources[dotted] = f"option --{dotted.replace('_', '-')}"
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, file_path, lines, sources) from None
+    return LoadedConfig(config=config, path=file_path, sources=sources)
+
+
+def _config_error(
+    exc: ValidationError,
+    file_path: Path | None,
+    lines: Mapping[tuple[str, ...], int],
+    sources: Mapping[str, str],
+) -> ConfigError:
+    first = exc.errors()[0]
+    loc = tuple(str(part) for part in first["loc"])
+    key = ".".join(loc) or "(top level)"
+    source = sources.get(key)
+    if source and not source.startswith(str(file_path)):
+        where = source  # an option or environment variable, not the file
+    else:
+        line = lines.get(loc) or next((lines[loc[:i]] for i in range(len(loc) - 1, 0, -1) if loc[:i] in lines), None)
+        where = f"{file_path}:{line}" if file_path and line else str(file_path or "config")
+    message = f"{where}: {key}: {_describe(first)}"
+    if not loc:  # a cross-field rule
+        message = f"{where}: {first['msg'].removeprefix('Value error, ')}"
+    more = len(exc.errors()) - 1
+    hint = f"{more} more problem(s) after this one" if more else "see `mlpipe config schema` for every key"
+    return ConfigError(message, hint=hint)
+
+
+def config_schema() -> dict[str, Any]:
+    """JSON schema of mlpipe.yaml, for editors and the README's reference."""
+    return Config.model_json_schema()

@@ -1,0 +1,81 @@
+"""One exception hierarchy. Each error carries the process exit code and an optional hint.
+
+The CLI prints ``Error: <message>`` and, on a second line, ``Hint: <hint>``; a traceback only with
+``--debug``. Library code raises these instead of printing.
+"""
+
+from __future__ import annotations
+
+
+class MlpipeError(Exception):
+    """Base of every error mlpipe reports to the user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(MlpipeError):
+    """Bad command-line usage or input values (a missing file, a malformed payload...)."""
+
+    exit_code = 2
+
+
+class ConfigError(MlpipeError):
+    """mlpipe.yaml (or its overrides) is invalid."""
+
+    exit_code = 3
+
+
+class AwsTargetError(MlpipeError):
+    """Credentials, region or endpoint problems: we cannot talk to the target at all."""
+
+    exit_code = 4
+
+
+class AwsError(MlpipeError):
+    """An AWS API call failed in a way the user must act on."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, hint: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.code = code
+
+
+class NotSupportedByEmulator(AwsError):
+    """The embedded AWS does not implement an operation (moto answers HTTP 500)."""
+
+
+class ForeignResourceError(MlpipeError):
+    """A resource with the name mlpipe wants exists but carries no (or other) mlpipe tags."""
+
+    exit_code = 6
+
+
+class NotDeployedError(MlpipeError):
+    """The command needs a deployment (or endpoint) that does not exist yet."""
+
+    exit_code = 7
+
+
+class ModelError(MlpipeError):
+    """Training data, training or the model artifact is unusable."""
+
+    exit_code = 8
+
+
+class DeliveryError(MlpipeError):
+    """Some messages could not be sent (or did not come back) - never silently dropped."""
+
+    exit_code = 9
+
+
+class Interrupted(MlpipeError):
+    exit_code = 130

@@ -1,0 +1,1 @@
+"""Extensions of the embedded AWS; every module here is imported by the server at start-up."""

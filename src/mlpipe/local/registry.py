@@ -1,0 +1,113 @@
+"""Extension points of the embedded AWS.
+
+moto answers most calls. Where it lacks an operation mlpipe uses, or behaves unlike AWS in a way
+mlpipe must cope with, a module in `mlpipe.local.ext` registers a handler here. The server imports
+every module of that package at start-up (`load_extensions`), so adding a module is enough.
+
+Handlers work on the JSON form of a request, whatever the wire protocol: `params` is what botocore
+would have serialized (the operation's input shape), the return value is the output shape.
+
+    @override("codecommit", "PutFile")          # replaces moto for this operation
+    def put_file(ctx: Context, params: dict) -> dict: ...
+
+    @after("lambda", "CreateEventSourceMapping")  # observes moto's successful answer
+    def on_mapping(ctx: Context, params: dict, response: dict) -> None: ...
+
+    @before("lambda", "CreateEventSourceMapping")  # may raise AwsApiError to reject the call
+    def reject_duplicate(ctx: Context, params: dict) -> None: ...
+
+Raise `AwsApiError(code, message, status)` to answer with an AWS error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Key = tuple[str, str]  # (botocore service name, operation name), e.g. ("sqs", "StartMessageMoveTask")
+
+
+class AwsApiError(Exception):
+    """An AWS-style error answer: the code and message botocore will surface to the caller."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class Context:
+    """What a handler may use: clients back to this very server, and the server's shared state."""
+
+    endpoint_url: str
+    account_id: str = "123456789012"
+    # Shared, mutable state of the server (fault settings, counters, executor...), by module.
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str, region: str = "us-east-1") -> Any:
+        """A boto3 client that talks to this server (for S3 reads, log writes, ...)."""
+        import boto3
+        import botocore.config
+
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id="mlpipe-local",
+            aws_secret_access_key="mlpipe-local-secret",
+            config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 2}),
+        )
+
+
+Override = Callable[[Context, dict[str, Any]], dict[str, Any]]
+Before = Callable[[Context, dict[str, Any]], None]
+After = Callable[[Context, dict[str, Any], dict[str, Any]], None]
+
+OVERRIDES: dict[Key, Override] = {}
+BEFORE: dict[Key, list[Before]] = defaultdict(list)
+AFTER: dict[Key, list[After]] = defaultdict(list)
+# Called once when the server starts, with its Context (start background threads here).
+STARTUP: list[Callable[[Context], None]] = []
+
+
+def override(service: str, operation: str) -> Callable[[Override], Override]:
+    def register(fn: Override) -> Override:
+        OVERRIDES[(service, operation)] = fn
+        return fn
+
+    return register
+
+
+def before(service: str, operation: str) -> Callable[[Before], Before]:
+    def register(fn: Before) -> Before:
+        BEFORE[(service, operation)].append(fn)
+        return fn
+
+    return register
+
+
+def after(service: str, operation: str) -> Callable[[After], After]:
+    def register(fn: After) -> After:
+        AFTER[(service, operation)].append(fn)
+        return fn
+
+    return register
+
+
+def on_startup(fn: Callable[[Context], None]) -> Callable[[Context], None]:
+    STARTUP.append(fn)
+    return fn
+
+
+def load_extensions() -> None:
+    """Import every module in mlpipe.local.ext so their decorators register."""
+    from mlpipe.local import ext
+
+    for info in pkgutil.iter_modules(ext.__path__):
+        importlib.import_module(f"{ext.__name__}.{info.name}")

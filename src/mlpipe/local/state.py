@@ -1,0 +1,71 @@
+"""Where the running embedded AWS is recorded (pid and port), so `--local` commands find it.
+
+Kept free of heavy imports: `--local` commands read it on every start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+DEFAULT_PORT = 4599  # not 4566 (LocalStack) or 5000 (moto's default, Flask, AirPlay)
+
+
+def cache_dir() -> Path:
+    """MLPIPE_CACHE_DIR, else $XDG_CACHE_HOME/mlpipe, else ~/.cache/mlpipe."""
+    explicit = os.environ.get("MLPIPE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mlpipe"
+
+
+def state_file() -> Path:
+    return cache_dir() / "local.json"
+
+
+@dataclass(frozen=True)
+class ServerState:
+    pid: int
+    port: int
+    host: str = "127.0.0.1"
+    log_file: str = ""
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def read_state() -> ServerState | None:
+    """The recorded server, or None when none is recorded or its process is gone."""
+    try:
+        data = json.loads(state_file().read_text())
+        state = ServerState(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+    try:
+        os.kill(state.pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, owned by someone else
+    return state
+
+
+def write_state(state: ServerState) -> None:
+    path = state_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(state)))
+    tmp.replace(path)
+
+
+def clear_state() -> None:
+    state_file().unlink(missing_ok=True)
+
+
+def running_endpoint_url() -> str | None:
+    state = read_state()
+    return state.endpoint_url if state else None

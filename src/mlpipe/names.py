@@ -1,0 +1,196 @@
+"""Every physical name and ARN, derived from app + stage (+ account and region). Never stored.
+
+Each derived name is checked against its service's naming rules when the config is loaded, so a
+bad app or stage fails before any API call.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+TAG_APP = "mlpipe:app"
+TAG_STAGE = "mlpipe:stage"
+
+# (pattern, max length, service description) for each kind of name.
+_RULES: dict[str, tuple[str, int, str]] = {
+    "sqs": (r"[A-Za-z0-9_-]+", 80, "SQS queue names: up to 80 of [A-Za-z0-9_-]"),
+    "lambda": (r"[A-Za-z0-9_-]+", 64, "Lambda function names: up to 64 of [A-Za-z0-9_-]"),
+    "sagemaker": (
+        r"[a-zA-Z0-9](-*[a-zA-Z0-9])*",
+        63,
+        "SageMaker names: up to 63 of [a-zA-Z0-9-], no leading or trailing '-'",
+    ),
+    "iam": (r"[\w+=,.@-]+", 64, "IAM role names: up to 64 of [A-Za-z0-9+=,.@_-]"),
+    "s3": (
+        r"[a-z0-9][a-z0-9.-]*[a-z0-9]",
+        63,
+        "S3 bucket names: 3 to 63 of [a-z0-9.-], starting and ending with a letter or digit",
+    ),
+    "codebuild": (r"[A-Za-z0-9][A-Za-z0-9_-]*", 255, "CodeBuild project names: [A-Za-z0-9_-]"),
+    "codepipeline": (r"[A-Za-z0-9.@_-]+", 100, "CodePipeline names: up to 100 of [A-Za-z0-9.@_-]"),
+    "codecommit": (r"[\w.-]+", 100, "CodeCommit repository names: up to 100 of [A-Za-z0-9_.-]"),
+    "alarm": (r"[^\x00-\x1f]+", 255, "CloudWatch alarm names: up to 255 printable characters"),
+}
+
+# Longest region name and a 12-digit account: names are checked at config load for the worst case
+# when the real account is not known yet.
+PLACEHOLDER_ACCOUNT = "000000000000"
+LONGEST_REGION = "ap-southeast-5"
+
+
+def check_name(kind: str, name: str) -> str | None:
+    """Return why `name` breaks the naming rules of `kind`, or None when it is valid."""
+    pattern, max_len, rule = _RULES[kind]
+    if len(name) > max_len:
+        return f"'{name}' is {len(name)} characters; {rule}"
+    if kind == "s3" and len(name) < 3:
+        return f"'{name}' is too short; {rule}"
+    if not re.fullmatch(pattern, name):
+        return f"'{name}' is not allowed; {rule}"
+    return None
+
+
+@dataclass(frozen=True)
+class Names:
+    app: str
+    stage: str
+    region: str
+    account: str
+    partition: str = "aws"
+
+    # --- inference architecture (per app and stage) ---------------------------------------
+    @property
+    def prefix(self) -> str:
+        return f"{self.app}-{self.stage}"
+
+    @property
+    def trigger_queue(self) -> str:
+        return f"{self.prefix}-trigger"
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.prefix}-dlq"
+
+    @property
+    def results_queue(self) -> str:
+        return f"{self.prefix}-results"
+
+    @property
+    def function(self) -> str:
+        return f"{self.prefix}-predict"
+
+    @property
+    def lambda_role(self) -> str:
+        return f"{self.prefix}-predict-role"
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.function}"
+
+    @property
+    def dlq_alarm(self) -> str:
+        return f"{self.prefix}-dlq-not-empty"
+
+    @property
+    def endpoint(self) -> str:
+        return self.prefix
+
+    @property
+    def model_bucket(self) -> str:
+        return f"{self.prefix}-models-{self.account}-{self.region}"
+
+    @property
+    def sagemaker_role(self) -> str:
+        return f"{self.prefix}-sagemaker-role"
+
+    def model_name(self, version: str) -> str:
+        """SageMaker model / endpoint config name for one trained version (a timestamp)."""
+        return f"{self.prefix}-{version}"
+
+    # --- CI/CD (per app; the pipeline deploys each stage) -----------------------------------
+    @property
+    def repository(self) -> str:
+        return self.app
+
+    @property
+    def pipeline(self) -> str:
+        return f"{self.app}-pipeline"
+
+    @property
+    def pipeline_role(self) -> str:
+        return f"{self.app}-pipeline-role"
+
+    @property
+    def build_role(self) -> str:
+        return f"{self.app}-build-role"
+
+    @property
+    def artifact_bucket(self) -> str:
+        return f"{self.app}-pipeline-{self.account}-{self.region}"
+
+    def build_project(self, stage: str) -> str:
+        return f"{self.app}-{stage}-deploy"
+
+    # --- ARNs ------------------------------------------------------------------------------
+    def queue_arn(self, queue_name: str) -> str:
+        return f"arn:{self.partition}:sqs:{self.region}:{self.account}:{queue_name}"
+
+    def role_arn(self, role_name: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:role/{role_name}"
+
+    @property
+    def function_arn(self) -> str:
+        return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{self.function}"
+
+    @property
+    def endpoint_arn(self) -> str:
+        # SageMaker lowercases endpoint names in ARNs; IAM must match the lowercased form.
+        return f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:endpoint/{self.endpoint.lower()}"
+
+    def log_group_arn(self, log_group: str) -> str:
+        return f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{log_group}"
+
+    def bucket_arn(self, bucket: str) -> str:
+        return f"arn:{self.partition}:s3:::{bucket}"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {TAG_APP: self.app, TAG_STAGE: self.stage}
+
+    def owns(self, tags: dict[str, str] | None) -> bool:
+        """True when a resource's tags say it belongs to this app and stage."""
+        tags = tags or {}
+        return tags.get(TAG_APP) == self.app and tags.get(TAG_STAGE) == self.stage
+
+    def checked(self) -> list[tuple[str, str]]:
+        """(kind, name) for every derived name, to validate against the service rules."""
+        return [
+            ("sqs", self.trigger_queue),
+            ("sqs", self.dlq),
+            ("sqs", self.results_queue),
+            ("lambda", self.function),
+            ("iam", self.lambda_role),
+            ("iam", self.sagemaker_role),
+            ("sagemaker", self.endpoint),
+            ("sagemaker", self.model_name("20261126-212110")),
+            ("s3", self.model_bucket),
+            ("alarm", self.dlq_alarm),
+            ("codecommit", self.repository),
+            ("codepipeline", self.pipeline),
+            ("iam", self.pipeline_role),
+            ("iam", self.build_role),
+            ("s3", self.artifact_bucket),
+            ("codebuild", self.build_project(self.stage)),
+        ]
+
+
+def name_problems(app: str, stage: str, region: str | None) -> list[str]:
+    """Why the names derived from app and stage would be rejected by AWS (empty when fine)."""
+    names = Names(app=app, stage=stage, region=region or LONGEST_REGION, account=PLACEHOLDER_ACCOUNT)
+    problems = []
+    for kind, name in names.checked():
+        why = check_name(kind, name)
+        if why:
+            problems.append(why)
+    return problems

@@ -1,0 +1,125 @@
+"""Apply a plan, step by step, reporting progress. The only place plans touch AWS."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.exceptions
+
+from mlpipe.aws.clients import Clients
+from mlpipe.aws.errors import error_code, translate
+from mlpipe.errors import AwsError
+from mlpipe.plan.model import Call, Change, Plan, Ref, Wait
+from mlpipe.reporter import Reporter
+
+Sleep = Callable[[float], None]
+
+
+@dataclass
+class ApplyResult:
+    applied: list[Change] = field(default_factory=list)
+    vars: dict[str, Any] = field(default_factory=dict)
+    calls: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "applied": [{"action": c.action, "kind": c.kind, "name": c.name} for c in self.applied],
+            "calls": self.calls,
+        }
+
+
+def resolve(value: Any, variables: dict[str, Any]) -> Any:
+    """Replace Refs (also nested) by the values saved so far."""
+    if isinstance(value, Ref):
+        if value.var not in variables:
+            raise AwsError(f"internal error: plan refers to {value.var!r} before it is known")
+        return variables[value.var]
+    if isinstance(value, dict):
+        return {k: resolve(v, variables) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [resolve(v, variables) for v in value]
+    return value
+
+
+def execute(
+    plan: Plan,
+    clients: Clients,
+    reporter: Reporter,
+    sleep: Sleep = time.sleep,
+    retry_timeout_s: float = 60.0,
+) -> ApplyResult:
+    result = ApplyResult(vars=dict(plan.vars))
+    for change in plan.pending:
+        reporter.step(f"{change.action} {change.kind} {change.name}")
+        for step in change.steps:
+            if isinstance(step, Call):
+                _call(step, clients, result, sleep, retry_timeout_s)
+            else:
+                _wait(step, clients, result.vars, sleep)
+        result.applied.append(change)
+        reporter.done(f"{_past(change.action)} {change.kind} {change.name}")
+    return result
+
+
+def _past(action: str) -> str:
+    return {"create": "created", "update": "updated", "delete": "deleted"}.get(action, action)
+
+
+def _call(step: Call, clients: Clients, result: ApplyResult, sleep: Sleep, retry_timeout_s: float) -> None:
+    method = getattr(clients.client(step.service), step.operation)
+    params = resolve(dict(step.params), result.vars)
+    deadline = time.monotonic() + retry_timeout_s
+    delay = 1.0
+    while True:
+        try:
+            result.calls += 1
+            response = method(**params)
+            break
+        except botocore.exceptions.ClientError as exc:
+            code = error_code(exc)
+            if code in step.ok_on:
+                return
+            if code in step.retry_on and time.monotonic() < deadline:
+                sleep(delay + random.uniform(0, delay / 2))
+                delay = min(delay * 2, 10.0)
+                continue
+            raise translate(exc, clients.target) from exc
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, clients.target) from exc
+    for var, key in step.save.items():
+        result.vars[var] = response[key]
+
+
+def _dig(response: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = response
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _wait(step: Wait, clients: Clients, variables: dict[str, Any], sleep: Sleep) -> None:
+    method = getattr(clients.client(step.service), step.operation)
+    params = resolve(dict(step.params), variables)
+    deadline = time.monotonic() + step.timeout_s
+    delay = 0.2
+    while True:
+        try:
+            status = _dig(method(**params), step.path)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            raise translate(exc, clients.target) from exc
+        if status in step.until:
+            return
+        if status in step.fail_on:
+            raise AwsError(f"{step.description or step.operation}: status {status}")
+        if time.monotonic() > deadline:
+            raise AwsError(
+                f"timed out after {step.timeout_s:.0f}s waiting for {step.description or step.operation} "
+                f"(status {status})",
+                hint="run the command again: it continues where it stopped",
+            )
+        sleep(delay)
+        delay = min(delay * 1.5, 5.0)

@@ -1,0 +1,66 @@
+"""Shared fixtures: one embedded-AWS server per test session on a free port, reset between tests.
+
+Functional tests talk to it over real HTTP through boto3, with botocore's parameter validation on.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BOSTON_CSV = REPO.parent / "shared" / "data" / "boston_train.csv"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's AWS config, credentials or mlpipe cache."""
+    home = tmp_path_factory.getbasetemp() / "home"
+    home.mkdir(exist_ok=True)
+    for var in list(os.environ):
+        if var.startswith(("AWS_", "MLPIPE_")):
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("MLPIPE_CACHE_DIR", str(home / "mlpipe-cache"))
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def aws_server() -> Iterator[str]:
+    """The embedded AWS, started once per session; yields its endpoint URL."""
+    from mlpipe.local.server import EmbeddedServer
+
+    server = EmbeddedServer(port=free_port())
+    server.start()
+    try:
+        yield server.endpoint_url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def endpoint_url(aws_server: str) -> str:
+    """The server's URL, with all state reset before the test."""
+    request = urllib.request.Request(f"{aws_server}/moto-api/reset", method="POST", data=b"")
+    urllib.request.urlopen(request, timeout=30).read()
+    return aws_server
+
+
+@pytest.fixture
+def clients(endpoint_url: str):  # type: ignore[no-untyped-def]
+    from mlpipe.aws.clients import Clients, Target
+
+    return Clients(Target("local", region="us-east-1", endpoint_url=endpoint_url))
