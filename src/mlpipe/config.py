@@ -39,7 +39,7 @@ class ModelConfig(_Section):
         "reg:squarederror", description="XGBoost objective: regression or binary classification"
     )
     params: dict[str, float | int | str] = Field(
-        default_factory=lambda: {"max_depth": 5, "eta": 0.1, "subsample": 0.9},
+        default_factory=lambda: {"max_depth": 5, "eta": 0.1, "subsample": 0.9},  # type: ignore[arg-type]
         description="XGBoost hyperparameters",
     )
     num_round: int = Field(300, ge=1, le=10_000, description="Maximum boosting rounds")

@@ -16,7 +16,10 @@ would have serialized (the operation's input shape), the return value is the out
     @before("lambda", "CreateEventSourceMapping")  # may raise AwsApiError to reject the call
     def reject_duplicate(ctx: Context, params: dict) -> None: ...
 
-Raise `AwsApiError(code, message, status)` to answer with an AWS error.
+`before` hooks may change `params` in place (e.g. drop entries a fault makes fail) and stash
+what they need in `ctx.request_state` (a dict fresh for every request); `after` hooks may change
+`response` in place (e.g. add those entries to `Failed`). Raise `AwsApiError(code, message,
+status)` from any handler to answer with an AWS error.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class Context:
     account_id: str = "123456789012"
     # Shared, mutable state of the server (fault settings, counters, executor...), by module.
     state: dict[str, Any] = field(default_factory=dict)
+    # Scratch space shared by the before/after hooks of one request; the server resets it per request.
+    request_state: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         """A boto3 client that talks to this server (for S3 reads, log writes, ...)."""

@@ -1,0 +1,1 @@
+"""Use cases: (config, clients, reporter) -> result dataclass. They never print."""
