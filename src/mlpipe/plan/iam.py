@@ -1,0 +1,127 @@
+"""Planner for an IAM role with one inline policy (the Lambda role, the build and pipeline roles)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from mlpipe.aws.clients import Clients
+from mlpipe.aws.errors import error_code, translate
+from mlpipe.names import Names
+from mlpipe.plan.common import normalized, require_owned, tag_dict, tag_list
+from mlpipe.plan.model import Call, Change
+
+INLINE_POLICY = "mlpipe"
+# A role just created is not assumable for a few seconds; services answer with these codes.
+PROPAGATION_ERRORS = ("InvalidParameterValueException", "InvalidInputException", "AccessDeniedException")
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    name: str
+    service: str  # who may assume it, e.g. "lambda.amazonaws.com"
+    policy: dict[str, Any]  # the inline, least-privilege policy document
+    description: str = ""
+
+
+def trust_policy(service: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+
+
+def _get_role(clients: Clients, name: str) -> dict[str, Any] | None:
+    import botocore.exceptions
+
+    try:
+        role: dict[str, Any] = clients.client("iam").get_role(RoleName=name)["Role"]
+        return role
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) == "NoSuchEntity":
+            return None
+        raise translate(exc, clients.target) from exc
+
+
+def _inline_policy(clients: Clients, name: str) -> Any:
+    import botocore.exceptions
+
+    try:
+        return clients.client("iam").get_role_policy(RoleName=name, PolicyName=INLINE_POLICY)["PolicyDocument"]
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) == "NoSuchEntity":
+            return None
+        raise translate(exc, clients.target) from exc
+
+
+def _role_tags(clients: Clients, role: dict[str, Any]) -> dict[str, str]:
+    tags = tag_dict(role.get("Tags"))
+    if not tags:  # some implementations leave Tags out of GetRole
+        tags = tag_dict(clients.client("iam").list_role_tags(RoleName=role["RoleName"]).get("Tags"))
+    return tags
+
+
+def plan_role(spec: RoleSpec, clients: Clients, names: Names) -> Change:
+    policy_json = json.dumps(spec.policy, sort_keys=True)
+    put_policy = Call(
+        "iam", "put_role_policy", {"RoleName": spec.name, "PolicyName": INLINE_POLICY, "PolicyDocument": policy_json}
+    )
+    role = _get_role(clients, spec.name)
+    if role is None:
+        return Change(
+            "create",
+            "iam-role",
+            spec.name,
+            f"assumable by {spec.service}",
+            (
+                Call(
+                    "iam",
+                    "create_role",
+                    {
+                        "RoleName": spec.name,
+                        "AssumeRolePolicyDocument": json.dumps(trust_policy(spec.service), sort_keys=True),
+                        "Description": spec.description or f"mlpipe {names.app}/{names.stage}",
+                        "Tags": tag_list(names.tags),
+                    },
+                ),
+                put_policy,
+            ),
+        )
+    require_owned(names, "IAM role", spec.name, _role_tags(clients, role))
+    steps: list[Call] = []
+    details = []
+    if normalized(role.get("AssumeRolePolicyDocument")) != normalized(trust_policy(spec.service)):
+        steps.append(
+            Call(
+                "iam",
+                "update_assume_role_policy",
+                {"RoleName": spec.name, "PolicyDocument": json.dumps(trust_policy(spec.service), sort_keys=True)},
+            )
+        )
+        details.append("trust policy")
+    if normalized(_inline_policy(clients, spec.name)) != normalized(spec.policy):
+        steps.append(put_policy)
+        details.append("inline policy")
+    if not steps:
+        return Change("noop", "iam-role", spec.name)
+    return Change("update", "iam-role", spec.name, ", ".join(details) + " changed", tuple(steps))
+
+
+def plan_role_deletion(name: str, clients: Clients, names: Names) -> Change:
+    role = _get_role(clients, name)
+    if role is None:
+        return Change("noop", "iam-role", name, "absent")
+    require_owned(names, "IAM role", name, _role_tags(clients, role))
+    policies = clients.client("iam").list_role_policies(RoleName=name).get("PolicyNames", [])
+    steps = [
+        Call("iam", "delete_role_policy", {"RoleName": name, "PolicyName": p}, ok_on=("NoSuchEntity",))
+        for p in policies
+    ]
+    attached = clients.client("iam").list_attached_role_policies(RoleName=name).get("AttachedPolicies", [])
+    steps += [
+        Call("iam", "detach_role_policy", {"RoleName": name, "PolicyArn": p["PolicyArn"]}, ok_on=("NoSuchEntity",))
+        for p in attached
+    ]
+    steps.append(Call("iam", "delete_role", {"RoleName": name}, ok_on=("NoSuchEntity",)))
+    return Change("delete", "iam-role", name, steps=tuple(steps))
