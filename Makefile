@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck bench clean install
+.PHONY: test demo lint typecheck bench clean install help
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(PY) -m pytest -q
+
+help: $(STAMP)
+	$(PY) -m mlpipe.cli.help_cache --write
 
 demo: $(STAMP)
 	$(VENV)/bin/mlpipe demo

@@ -1,3 +1,3 @@
-from mlpipe.cli.app import main
+from mlpipe.cli.entry import main
 
 main()

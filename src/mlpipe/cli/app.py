@@ -39,7 +39,7 @@ app = typer.Typer(
     "Try it offline first: `mlpipe demo` runs everything on the embedded AWS.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # plain help: no rich import on start-up, and cacheable (cli/entry.py)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 groups = {
