@@ -1,0 +1,85 @@
+"""The Lambda deployment package: a zip built deterministically from templates/handler/.
+
+Same input, same bytes, same CodeSha256: entries are sorted, timestamps and permissions fixed,
+caches left out. Deploy compares that hash with the function's to decide whether code changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlpipe.errors import MlpipeError
+
+MAX_ZIP_BYTES = 16 * 1024
+FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
+FILE_MODE = 0o100644  # regular file, rw-r--r--
+SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+SKIPPED_SUFFIXES = (".pyc", ".pyo")
+
+
+@dataclass(frozen=True)
+class Package:
+    zip_bytes: bytes
+    files: tuple[str, ...]
+
+    @property
+    def sha256(self) -> str:
+        """Base64 SHA-256 of the zip, the form Lambda reports as CodeSha256."""
+        return base64.b64encode(hashlib.sha256(self.zip_bytes).digest()).decode()
+
+    @property
+    def size(self) -> int:
+        return len(self.zip_bytes)
+
+
+def templates_dir() -> Path:
+    """`mlpipe/templates` in an installed wheel, `<repo>/templates` in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parents[1] / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise MlpipeError(
+        f"mlpipe's templates are missing (looked in {here / 'templates'} and {here.parents[1] / 'templates'})",
+        hint="reinstall mlpipe: `pip install --force-reinstall mlpipe`",
+    )
+
+
+def handler_dir() -> Path:
+    return templates_dir() / "handler"
+
+
+def _included(path: Path, root: Path) -> bool:
+    parts = path.relative_to(root).parts
+    if any(part in SKIPPED_DIRS or part.startswith(".") for part in parts):
+        return False
+    return path.is_file() and not path.name.endswith(SKIPPED_SUFFIXES)
+
+
+def build_package(source: Path | None = None) -> Package:
+    """Zip every file under `source` (default: the bundled handler) at the zip's root."""
+    root = source or handler_dir()
+    if not (root / "handler.py").is_file():
+        raise MlpipeError(
+            f"{root}: no handler.py to package", hint="the Lambda entry point is handler.handler in handler.py"
+        )
+    files = sorted((p for p in root.rglob("*") if _included(p, root)), key=lambda p: p.relative_to(root).as_posix())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=FIXED_TIMESTAMP)
+            info.external_attr = FILE_MODE << 16
+            info.create_system = 3  # unix, so the mode above is honoured
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    package = Package(buffer.getvalue(), tuple(p.relative_to(root).as_posix() for p in files))
+    if package.size > MAX_ZIP_BYTES:
+        raise MlpipeError(
+            f"the Lambda package is {package.size} bytes, over mlpipe's {MAX_ZIP_BYTES}-byte budget",
+            hint=f"keep {root} to the handler and the standard library",
+        )
+    return package

@@ -1,0 +1,121 @@
+"""Planner for the SQS -> Lambda event source mapping.
+
+AWS rejects a second mapping for the same queue and function, so the existing one is looked up and
+updated; duplicates (which an emulator may have let through) are removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlpipe.aws.clients import Clients
+from mlpipe.config import Config
+from mlpipe.names import Names
+from mlpipe.plan.model import Call, Change, Step, Wait
+from mlpipe.plan.reads import flat, read
+
+MISSING = ("ResourceNotFoundException",)
+SETTLED = ("Enabled", "Disabled")
+# A mapping being created or updated cannot be changed; AWS answers ResourceInUseException.
+IN_USE = ("ResourceInUseException",)
+
+
+@dataclass(frozen=True)
+class MappingSpec:
+    queue_arn: str
+    function: str
+    batch_size: int
+    batching_window_s: int
+    max_concurrency: int | None
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "BatchSize": self.batch_size,
+            "MaximumBatchingWindowInSeconds": self.batching_window_s,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": self.max_concurrency} if self.max_concurrency else {},
+            "Enabled": True,
+        }
+
+
+def mapping_spec(config: Config, names: Names) -> MappingSpec:
+    f = config.function
+    return MappingSpec(
+        names.queue_arn(names.trigger_queue), names.function, f.batch_size, f.batching_window_s, f.max_concurrency
+    )
+
+
+def find_mappings(clients: Clients, queue_arn: str, function: str) -> list[dict[str, Any]]:
+    """Mappings from this queue to this function (by name, whatever the ARN's qualifier)."""
+    lam = clients.client("lambda")
+    found: list[dict[str, Any]] = []
+    marker: str | None = None
+    while True:
+        kwargs = {"EventSourceArn": queue_arn, **({"Marker": marker} if marker else {})}
+        page = read(clients, lambda kw=kwargs: lam.list_event_source_mappings(**kw)) or {}  # type: ignore[misc]
+        for mapping in page.get("EventSourceMappings", []):
+            arn = str(mapping.get("FunctionArn", ""))
+            if arn.split(":function:")[-1].split(":")[0] == function:
+                found.append(mapping)
+        marker = page.get("NextMarker")
+        if not marker:
+            return found
+
+
+def _current(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "BatchSize": mapping.get("BatchSize"),
+        "MaximumBatchingWindowInSeconds": mapping.get("MaximumBatchingWindowInSeconds") or 0,
+        "FunctionResponseTypes": mapping.get("FunctionResponseTypes") or [],
+        "ScalingConfig": {k: v for k, v in (mapping.get("ScalingConfig") or {}).items() if v},
+        "Enabled": mapping.get("State") in ("Enabled", "Enabling", "Creating", "Updating"),
+    }
+
+
+def settled(uuid: str) -> Wait:
+    return Wait("lambda", "get_event_source_mapping", {"UUID": uuid}, ("State",), SETTLED,
+                description=f"event source mapping {uuid} to settle")  # fmt: skip
+
+
+def plan_mapping(spec: MappingSpec, clients: Clients, names: Names) -> Change:
+    # The mapping joins our own queue to our own function (both tag-checked), so it is ours.
+    label = f"{names.trigger_queue} -> {spec.function}"
+    mappings = find_mappings(clients, spec.queue_arn, spec.function)
+    desired = spec.settings()
+    if not mappings:
+        create = Call(
+            "lambda",
+            "create_event_source_mapping",
+            {"EventSourceArn": spec.queue_arn, "FunctionName": spec.function, **desired, "Tags": names.tags},
+            save={"mapping_uuid": "UUID"},
+        )
+        detail = f"batch {spec.batch_size}, window {spec.batching_window_s}s, ReportBatchItemFailures"
+        return Change("create", "event-source-mapping", label, detail, (create,))
+    keep, extras = mappings[0], mappings[1:]
+    steps: list[Step] = [
+        Call("lambda", "delete_event_source_mapping", {"UUID": m["UUID"]}, ok_on=MISSING, retry_on=IN_USE)
+        for m in extras
+    ]
+    current = _current(keep)
+    changed = {k: v for k, v in desired.items() if flat(current[k]) != flat(v)}
+    details = [f"{len(extras)} duplicate(s) removed"] if extras else []
+    if changed:
+        steps.append(settled(keep["UUID"]))
+        steps.append(Call("lambda", "update_event_source_mapping", {"UUID": keep["UUID"], **changed}, retry_on=IN_USE))
+        details.append(", ".join(f"{k} {current[k]} -> {v}" for k, v in changed.items()))
+    if not steps:
+        return Change("noop", "event-source-mapping", label)
+    return Change("update", "event-source-mapping", label, "; ".join(details), tuple(steps))
+
+
+def plan_mapping_deletion(queue_arn: str, function: str, clients: Clients, names: Names) -> Change:
+    label = f"{names.trigger_queue} -> {function}"
+    mappings = find_mappings(clients, queue_arn, function)
+    if not mappings:
+        return Change("noop", "event-source-mapping", label, "absent")
+    steps = tuple(
+        Call("lambda", "delete_event_source_mapping", {"UUID": m["UUID"]}, ok_on=MISSING, retry_on=IN_USE)
+        for m in mappings
+    )
+    return Change("delete", "event-source-mapping", label, steps=steps)

@@ -1,0 +1,115 @@
+"""Planner for SQS queues: the trigger queue, its dead-letter queue and the optional results queue.
+
+Attributes are compared one by one; only those that differ are set (SetQueueAttributes).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlpipe.aws.clients import Clients
+from mlpipe.config import Config
+from mlpipe.names import Names
+from mlpipe.plan.common import require_owned
+from mlpipe.plan.model import Call, Change
+from mlpipe.plan.reads import flat, read
+
+MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+# AWS refuses to recreate a queue for 60 s after it was deleted (destroy followed by deploy).
+DELETED_RECENTLY = ("AWS.SimpleQueueService.QueueDeletedRecently", "QueueDeletedRecently")
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    url_var: str  # plan variable holding the queue URL (needed by later steps)
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+def queue_specs(config: Config, names: Names) -> list[QueueSpec]:
+    q = config.queue
+    sse = "true" if q.sse else "false"
+    dlq = QueueSpec(
+        names.dlq,
+        "dlq_url",
+        {"MessageRetentionPeriod": str(q.dlq_retention_s), "SqsManagedSseEnabled": sse},
+    )
+    redrive = {"deadLetterTargetArn": names.queue_arn(names.dlq), "maxReceiveCount": q.max_receive_count}
+    trigger = QueueSpec(
+        names.trigger_queue,
+        "trigger_url",
+        {
+            "VisibilityTimeout": str(q.visibility_timeout_s),
+            "MessageRetentionPeriod": str(q.retention_s),
+            "SqsManagedSseEnabled": sse,
+            "RedrivePolicy": json.dumps(redrive, sort_keys=True),
+        },
+    )
+    specs = [dlq, trigger]
+    if q.results_queue:
+        specs.append(
+            QueueSpec(
+                names.results_queue,
+                "results_url",
+                {"MessageRetentionPeriod": str(q.retention_s), "SqsManagedSseEnabled": sse},
+            )
+        )
+    return specs
+
+
+def queue_url(clients: Clients, name: str) -> str | None:
+    sqs = clients.client("sqs")
+    response = read(clients, lambda: sqs.get_queue_url(QueueName=name), MISSING)
+    return None if response is None else str(response["QueueUrl"])
+
+
+def _same(key: str, current: Any, desired: str) -> bool:
+    if key == "RedrivePolicy":
+        try:
+            return bool(current) and flat(json.loads(current)) == flat(json.loads(desired))
+        except ValueError:
+            return False
+    return flat(current) == flat(desired)
+
+
+def plan_queue(spec: QueueSpec, clients: Clients, names: Names) -> tuple[Change, dict[str, Any]]:
+    """The change for one queue, and the plan variables already known (its URL when it exists)."""
+    sqs = clients.client("sqs")
+    url = queue_url(clients, spec.name)
+    if url is None:
+        create = Call(
+            "sqs",
+            "create_queue",
+            {"QueueName": spec.name, "Attributes": spec.attributes, "tags": names.tags},
+            save={spec.url_var: "QueueUrl"},
+            retry_on=DELETED_RECENTLY,
+        )
+        return Change("create", "sqs-queue", spec.name, _summary(spec.attributes), (create,)), {}
+    tags = read(clients, lambda: sqs.list_queue_tags(QueueUrl=url), MISSING) or {}
+    require_owned(names, "SQS queue", spec.name, tags.get("Tags"))
+    current = (read(clients, lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])) or {}).get(
+        "Attributes", {}
+    )
+    changed = {k: v for k, v in spec.attributes.items() if not _same(k, current.get(k), v)}
+    if not changed:
+        return Change("noop", "sqs-queue", spec.name), {spec.url_var: url}
+    detail = ", ".join(f"{k} {current.get(k)} -> {v}" for k, v in changed.items())
+    update = Call("sqs", "set_queue_attributes", {"QueueUrl": url, "Attributes": changed})
+    return Change("update", "sqs-queue", spec.name, detail, (update,)), {spec.url_var: url}
+
+
+def _summary(attributes: dict[str, str]) -> str:
+    shown = ("VisibilityTimeout", "MessageRetentionPeriod")
+    return ", ".join(f"{k} {attributes[k]}" for k in shown if k in attributes)
+
+
+def plan_queue_deletion(name: str, clients: Clients, names: Names) -> Change:
+    url = queue_url(clients, name)
+    if url is None:
+        return Change("noop", "sqs-queue", name, "absent")
+    sqs = clients.client("sqs")
+    tags = read(clients, lambda: sqs.list_queue_tags(QueueUrl=url), MISSING) or {}
+    require_owned(names, "SQS queue", name, tags.get("Tags"))
+    return Change("delete", "sqs-queue", name, steps=(Call("sqs", "delete_queue", {"QueueUrl": url}, ok_on=MISSING),))
