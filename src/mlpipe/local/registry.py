@@ -37,11 +37,13 @@ Key = tuple[str, str]  # (botocore service name, operation name), e.g. ("sqs", "
 class AwsApiError(Exception):
     """An AWS-style error answer: the code and message botocore will surface to the caller."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(self, code: str, message: str, status: int = 400, extra: dict[str, Any] | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
+        # Additional members of the error shape (e.g. OriginalStatusCode of SageMaker's ModelError).
+        self.extra = extra or {}
 
 
 @dataclass
@@ -50,6 +52,8 @@ class Context:
 
     endpoint_url: str
     account_id: str = "123456789012"
+    # Region of the current request (from its signature); the server's default outside requests.
+    region: str = "us-east-1"
     # Shared, mutable state of the server (fault settings, counters, executor...), by module.
     state: dict[str, Any] = field(default_factory=dict)
     # Scratch space shared by the before/after hooks of one request; the server resets it per request.
@@ -79,6 +83,12 @@ BEFORE: dict[Key, list[Before]] = defaultdict(list)
 AFTER: dict[Key, list[After]] = defaultdict(list)
 # Called once when the server starts, with its Context (start background threads here).
 STARTUP: list[Callable[[Context], None]] = []
+# Called on `POST /moto-api/reset`, just before moto resets: stop in-flight work, drop own state.
+RESET: list[Callable[[Context], None]] = []
+# Called when the server stops (stop threads, worker processes...).
+SHUTDOWN: list[Callable[[Context], None]] = []
+# Each returns a dict merged into `GET /_mlpipe/status` (e.g. {"mappings": [...]}).
+STATUS: list[Callable[[Context], dict[str, Any]]] = []
 
 
 def override(service: str, operation: str) -> Callable[[Override], Override]:
@@ -107,6 +117,21 @@ def after(service: str, operation: str) -> Callable[[After], After]:
 
 def on_startup(fn: Callable[[Context], None]) -> Callable[[Context], None]:
     STARTUP.append(fn)
+    return fn
+
+
+def on_reset(fn: Callable[[Context], None]) -> Callable[[Context], None]:
+    RESET.append(fn)
+    return fn
+
+
+def on_shutdown(fn: Callable[[Context], None]) -> Callable[[Context], None]:
+    SHUTDOWN.append(fn)
+    return fn
+
+
+def on_status(fn: Callable[[Context], dict[str, Any]]) -> Callable[[Context], dict[str, Any]]:
+    STATUS.append(fn)
     return fn
 
 
