@@ -1,0 +1,80 @@
+"""`mlpipe destroy`: the empty desired state. Everything this app/stage created goes, tag-checked.
+
+Order: the mapping first (so nothing consumes the queue any more), then the function, its log group,
+the alarm, the queues and the role; then what `train` made (endpoint, configs, models, model bucket)
+so that nothing keeps costing money. Running it again when all is gone is a no-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlpipe.aws.clients import Clients
+from mlpipe.config import Config
+from mlpipe.names import Names
+from mlpipe.plan.alarm import plan_alarm_deletion
+from mlpipe.plan.event_source import plan_mapping_deletion
+from mlpipe.plan.executor import ApplyResult, execute
+from mlpipe.plan.iam import plan_role_deletion
+from mlpipe.plan.lambda_fn import plan_function_deletion
+from mlpipe.plan.logs import plan_log_group_deletion
+from mlpipe.plan.model import Change, Plan
+from mlpipe.plan.sqs import plan_queue_deletion
+from mlpipe.plan.teardown import (
+    plan_bucket_deletion,
+    plan_endpoint_configs_deletion,
+    plan_endpoint_deletion,
+    plan_models_deletion,
+)
+from mlpipe.reporter import Reporter
+
+
+@dataclass
+class DestroyResult:
+    plan: Plan
+    names: Names
+    dry_run: bool
+    applied: ApplyResult | None = None
+
+    @property
+    def deleted(self) -> list[Change]:
+        return list(self.plan.pending)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "app": self.names.app,
+            "stage": self.names.stage,
+            "dry_run": self.dry_run,
+            "plan": self.plan.to_dict(),
+            "api_calls": self.applied.calls if self.applied else 0,
+        }
+
+
+def plan_destroy(config: Config, clients: Clients, names: Names) -> Plan:
+    """What would go, in a safe order. Read calls only; a foreign same-named resource aborts it all."""
+    changes: list[Change] = [
+        plan_mapping_deletion(names.queue_arn(names.trigger_queue), names.function, clients, names),
+        plan_function_deletion(names.function, clients, names),
+        plan_log_group_deletion(names.log_group, clients, names),
+        plan_alarm_deletion(names.dlq_alarm, clients, names),
+        plan_queue_deletion(names.trigger_queue, clients, names),
+        plan_queue_deletion(names.results_queue, clients, names),
+        plan_queue_deletion(names.dlq, clients, names),
+        plan_role_deletion(names.lambda_role, clients, names),
+        plan_endpoint_deletion(clients, names),
+        *plan_endpoint_configs_deletion(clients, names),
+        *plan_models_deletion(clients, names),
+        plan_bucket_deletion(names.model_bucket, clients, names),
+        plan_role_deletion(names.sagemaker_role, clients, names),
+    ]
+    return Plan(tuple(changes))
+
+
+def destroy(config: Config, clients: Clients, reporter: Reporter, dry_run: bool = False) -> DestroyResult:
+    names = clients.names(config.app, config.stage)
+    plan = plan_destroy(config, clients, names)
+    result = DestroyResult(plan, names, dry_run)
+    if not dry_run:
+        result.applied = execute(plan, clients, reporter)
+    return result

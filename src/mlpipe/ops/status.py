@@ -1,0 +1,124 @@
+"""`mlpipe status`: every resource (exists, in sync or drifted), queue depths, function and endpoint.
+
+Drift is what deploy would change: the same planners run, and a non-noop change means drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mlpipe.aws.clients import Clients
+from mlpipe.config import Config
+from mlpipe.errors import ForeignResourceError
+from mlpipe.names import Names
+from mlpipe.ops.deploy import function_environment, lambda_role_spec
+from mlpipe.package import build_package
+from mlpipe.plan.alarm import plan_alarm
+from mlpipe.plan.event_source import mapping_spec, plan_mapping
+from mlpipe.plan.iam import plan_role
+from mlpipe.plan.lambda_fn import MISSING as FUNCTION_MISSING
+from mlpipe.plan.lambda_fn import function_spec, plan_function
+from mlpipe.plan.logs import plan_log_group
+from mlpipe.plan.model import Change
+from mlpipe.plan.reads import read
+from mlpipe.plan.sqs import MISSING as QUEUE_MISSING
+from mlpipe.plan.sqs import plan_queue, queue_specs, queue_url
+from mlpipe.plan.teardown import SAGEMAKER_MISSING
+
+STATE_OF_ACTION = {"noop": "in sync", "create": "missing", "update": "drifted", "delete": "drifted"}
+
+
+@dataclass
+class ResourceStatus:
+    kind: str
+    name: str
+    state: str  # "in sync" | "missing" | "drifted" | "foreign"
+    detail: str = ""
+
+
+@dataclass
+class StatusResult:
+    app: str
+    stage: str
+    resources: list[ResourceStatus] = field(default_factory=list)
+    queues: dict[str, int | None] = field(default_factory=dict)  # trigger / in_flight / dlq depths
+    function_state: str | None = None
+    endpoint_status: str | None = None
+    model_version: str | None = None
+
+    @property
+    def deployed(self) -> bool:
+        return any(r.state != "missing" for r in self.resources)
+
+    @property
+    def in_sync(self) -> bool:
+        return all(r.state == "in sync" for r in self.resources)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "deployed": self.deployed, "in_sync": self.in_sync}
+
+
+def _check(kind: str, name: str, planner: Callable[[], Change]) -> ResourceStatus:
+    try:
+        change = planner()
+    except ForeignResourceError as exc:
+        return ResourceStatus(kind, name, "foreign", exc.message)
+    return ResourceStatus(change.kind, change.name, STATE_OF_ACTION[change.action], change.detail)
+
+
+def _depths(clients: Clients, names: Names) -> dict[str, int | None]:
+    sqs = clients.client("sqs")
+
+    def attributes(queue: str) -> dict[str, str]:
+        url = queue_url(clients, queue)
+        if url is None:
+            return {}
+        wanted = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        response = read(clients, lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=wanted), QUEUE_MISSING)
+        return dict((response or {}).get("Attributes", {}))
+
+    def number(value: str | None) -> int | None:
+        return None if value is None else int(value)
+
+    trigger, dlq = attributes(names.trigger_queue), attributes(names.dlq)
+    return {
+        "trigger": number(trigger.get("ApproximateNumberOfMessages")),
+        "in_flight": number(trigger.get("ApproximateNumberOfMessagesNotVisible")),
+        "dlq": number(dlq.get("ApproximateNumberOfMessages")),
+    }
+
+
+def status(config: Config, clients: Clients) -> StatusResult:
+    from mlpipe.ops.model_store import read_current
+
+    names = clients.names(config.app, config.stage)
+    current_model = read_current(clients, names)
+    feature_count = int((current_model or {}).get("feature_count") or 0)
+    result = StatusResult(config.app, config.stage, model_version=(current_model or {}).get("version"))
+    known: dict[str, Any] = {}
+    for spec in queue_specs(config, names):
+        url = queue_url(clients, spec.name)
+        if url:
+            known[spec.url_var] = url
+        result.resources.append(_check("sqs-queue", spec.name, lambda s=spec: plan_queue(s, clients, names)[0]))  # type: ignore[misc]
+    environment = function_environment(config, names, known, feature_count)
+    fn = function_spec(config, names, environment, build_package())
+    retention = config.function.log_retention_days
+    checks: list[tuple[str, str, Callable[[], Change]]] = [
+        ("iam-role", names.lambda_role, lambda: plan_role(lambda_role_spec(config, names), clients, names)),
+        ("log-group", names.log_group, lambda: plan_log_group(names.log_group, retention, clients, names)),
+        ("lambda-function", names.function, lambda: plan_function(fn, clients, names)),
+        ("event-source-mapping", names.function, lambda: plan_mapping(mapping_spec(config, names), clients, names)),
+        ("cloudwatch-alarm", names.dlq_alarm, lambda: plan_alarm(config, clients, names)),
+    ]
+    result.resources += [_check(kind, name, planner) for kind, name, planner in checks]
+    result.queues = _depths(clients, names)
+    lam, sm = clients.client("lambda"), clients.client("sagemaker")
+    fn_config = read(clients, lambda: lam.get_function_configuration(FunctionName=names.function), FUNCTION_MISSING)
+    if fn_config:
+        result.function_state = f"{fn_config.get('State', '?')}/{fn_config.get('LastUpdateStatus', '?')}"
+    endpoint = read(clients, lambda: sm.describe_endpoint(EndpointName=names.endpoint), SAGEMAKER_MISSING)
+    result.endpoint_status = endpoint.get("EndpointStatus") if endpoint else None
+    return result
