@@ -1,0 +1,124 @@
+"""SageMaker training jobs in the embedded AWS: moto marks a job Completed at once but writes no
+model. This hook really trains, as the built-in XGBoost algorithm would, on the job's channels
+(headerless CSV, label first) with its hyperparameters, and writes `model.tar.gz` where SageMaker
+does: `<S3OutputPath>/<job name>/output/model.tar.gz`, plus log lines and final metrics.
+A job that cannot train is marked Failed with the reason, as on AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from typing import Any
+
+from mlpipe.local.registry import Context, after
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+INTEGER_PARAMS = ("num_round", "early_stopping_rounds", "max_depth", "max_bin", "seed")
+NOT_BOOSTER_PARAMS = ("num_round", "early_stopping_rounds")
+
+
+def _split_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _read_channel(s3: Any, uri: str) -> Any:
+    import numpy as np
+
+    bucket, prefix = _split_uri(uri)
+    rows = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            if body.strip():
+                rows.append(np.genfromtxt(io.BytesIO(body), delimiter=",", ndmin=2, filling_values=np.nan))
+    if not rows:
+        raise ValueError(f"channel {uri} holds no data")
+    return np.vstack(rows)
+
+
+def _typed(hyperparameters: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in hyperparameters.items():
+        try:
+            out[key] = int(value) if key in INTEGER_PARAMS else float(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def _train(s3: Any, params: dict[str, Any]) -> tuple[bytes, dict[str, float], list[str]]:
+    import xgboost as xgb
+
+    from mlpipe.model.artifact import model_bytes, package
+
+    channels = {
+        c["ChannelName"]: _read_channel(s3, c["DataSource"]["S3DataSource"]["S3Uri"]) for c in params["InputDataConfig"]
+    }
+    if "train" not in channels:
+        raise ValueError("the built-in XGBoost algorithm needs a 'train' channel")
+    hyper = _typed(params.get("HyperParameters", {}))
+    rounds = int(hyper.get("num_round", 100))
+    patience = hyper.get("early_stopping_rounds")
+    booster_params = {k: v for k, v in hyper.items() if k not in NOT_BOOSTER_PARAMS}
+    train = channels["train"]
+    dtrain = xgb.DMatrix(train[:, 1:], label=train[:, 0])
+    evals = [(dtrain, "train")]
+    if "validation" in channels:
+        valid = channels["validation"]
+        evals.append((xgb.DMatrix(valid[:, 1:], label=valid[:, 0]), "validation"))
+    history: dict[str, Any] = {}
+    booster = xgb.train(
+        booster_params,
+        dtrain,
+        num_boost_round=rounds,
+        evals=evals,
+        early_stopping_rounds=int(patience) if patience and len(evals) > 1 else None,
+        evals_result=history,
+        verbose_eval=False,
+    )
+    best = int(getattr(booster, "best_iteration", booster.num_boosted_rounds() - 1))
+    booster = booster[: best + 1]
+    lines = []
+    for i in range(best + 1):
+        scores = "\t".join(f"{d}-{m}:{v[i]:.5f}" for d, ms in history.items() for m, v in ms.items())
+        lines.append(f"[{i}]#011{scores}")
+    metrics = {f"{d}:{m}": float(v[best]) for d, ms in history.items() for m, v in ms.items()}
+    return package(model_bytes(booster)), metrics, lines
+
+
+def _write_logs(ctx: Context, region: str, job_name: str, lines: list[str]) -> None:
+    logs = ctx.client("logs", region)
+    stream = f"{job_name}/algo-1-{int(time.time())}"
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_group(logGroupName=LOG_GROUP)
+    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now, "message": line} for line in lines[-200:]]
+    if events:
+        logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=events)
+
+
+@after("sagemaker", "CreateTrainingJob")
+def run_training_job(ctx: Context, params: dict[str, Any], response: dict[str, Any]) -> None:
+    from moto.sagemaker.models import sagemaker_backends
+
+    arn = response["TrainingJobArn"]
+    _, _, _, region, account, _ = arn.split(":", 5)
+    job = sagemaker_backends[account][region].training_jobs[params["TrainingJobName"]]
+    s3 = ctx.client("s3", region)
+    try:
+        archive, metrics, lines = _train(s3, params)
+        bucket, key = _split_uri(job.model_artifacts["S3ModelArtifacts"])
+        s3.put_object(Bucket=bucket, Key=key, Body=archive)
+    except Exception as exc:  # any failure of the algorithm is the job's failure, as on AWS
+        job.training_job_status = job.secondary_status = "Failed"
+        job.failure_reason = f"AlgorithmError: {exc}"  # type: ignore[attr-defined]
+        _write_logs(ctx, region, params["TrainingJobName"], [f"ERROR: {exc}"])
+        return
+    _write_logs(ctx, region, params["TrainingJobName"], lines)
+    job.final_metric_data_list = [
+        {"MetricName": name, "Value": value, "Timestamp": job.creation_time} for name, value in metrics.items()
+    ]

@@ -1,0 +1,175 @@
+"""`mlpipe train --remote`: the training data as SageMaker's built-in XGBoost wants it (headerless
+CSV, label first, one file per instance when sharded), the training job, and following it to the
+end with its status and logs.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.exceptions
+
+from mlpipe.aws.clients import Clients
+from mlpipe.aws.errors import error_code, translate
+from mlpipe.config import Config
+from mlpipe.errors import ModelError
+from mlpipe.model.data import Dataset
+from mlpipe.model.training import TrainSettings, holdout_split
+from mlpipe.names import Names
+from mlpipe.ops.train_resources import TRAINING_PREFIX, Clock, Sleep, _tag_list, aws, upload_change
+from mlpipe.plan.model import Call, Change
+from mlpipe.reporter import Reporter
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+
+
+def csv_label_first(features: Any, labels: Any) -> bytes:
+    """Headerless CSV, label in the first column; missing values as empty fields; full precision."""
+    out = io.StringIO()
+    for label, row in zip(labels, features, strict=True):
+        cells = [format(float(label), ".17g")] + ["" if v != v else format(float(v), ".17g") for v in row]
+        out.write(",".join(cells) + "\n")
+    return out.getvalue().encode()
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    job_name: str
+    changes: tuple[Change, ...]
+    output_path: str
+
+
+def plan_job(
+    config: Config,
+    names: Names,
+    dataset: Dataset,
+    settings: TrainSettings,
+    version: str,
+    image_uri: str,
+    role_arn: str,
+    role_is_new: bool,
+) -> JobPlan:
+    bucket = names.model_bucket
+    base = f"{TRAINING_PREFIX}/{version}"
+    shards = config.training.instance_count
+    train_idx, valid_idx = holdout_split(dataset.rows, settings.test_size, settings.seed)
+    changes = []
+    # One file per instance: ShardedByS3Key gives each instance its own share of the objects.
+    for i in range(shards):
+        part = train_idx[i::shards]
+        body = csv_label_first(dataset.features[part], dataset.target[part])
+        detail = f"{len(part)} training rows" + (f", shard {i + 1}/{shards}" if shards > 1 else "")
+        changes.append(upload_change(names, f"{base}/train/part-{i:05d}.csv", body, "text/csv", detail))
+    valid = csv_label_first(dataset.features[valid_idx], dataset.target[valid_idx])
+    changes.append(
+        upload_change(names, f"{base}/validation/part-00000.csv", valid, "text/csv", f"{len(valid_idx)} rows")
+    )
+    job_name = names.model_name(version)
+    output_path = f"s3://{bucket}/{base}/output"
+
+    def channel(name: str, distribution: str) -> dict[str, Any]:
+        return {
+            "ChannelName": name,
+            "ContentType": "text/csv",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"s3://{bucket}/{base}/{name}/",
+                    "S3DataDistributionType": distribution,
+                }
+            },
+        }
+
+    job = Call(
+        "sagemaker",
+        "create_training_job",
+        {
+            "TrainingJobName": job_name,
+            "AlgorithmSpecification": {"TrainingImage": image_uri, "TrainingInputMode": "File"},
+            "RoleArn": role_arn,
+            "HyperParameters": settings.hyperparameters(),
+            "InputDataConfig": [
+                channel("train", "ShardedByS3Key" if shards > 1 else "FullyReplicated"),
+                channel("validation", "FullyReplicated"),
+            ],
+            "OutputDataConfig": {"S3OutputPath": output_path},
+            "ResourceConfig": {
+                "InstanceType": config.training.instance_type,
+                "InstanceCount": shards,
+                "VolumeSizeInGB": config.training.volume_gb,
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": config.training.max_runtime_s},
+            "Tags": _tag_list(names),
+        },
+        retry_on=("ValidationException",) if role_is_new else (),
+    )
+    detail = f"{shards} x {config.training.instance_type}, {image_uri.rsplit('/', 1)[-1]}"
+    changes.append(Change("create", "sagemaker-training-job", job_name, detail=detail, steps=(job,)))
+    return JobPlan(job_name, tuple(changes), output_path)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    artifact_uri: str
+    metrics: dict[str, float]
+    seconds: float
+
+
+def follow_job(
+    clients: Clients,
+    job_name: str,
+    reporter: Reporter,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+    timeout_s: float = 4 * 3600.0,
+) -> JobOutcome:
+    """Report status changes and log lines until the job ends; Failed/Stopped raise with the reason."""
+    start = clock()
+    last_status = None
+    log_token: dict[str, Any] = {}
+    delay = 0.2
+    while True:
+        job = aws(clients, "sagemaker", "describe_training_job", TrainingJobName=job_name)
+        status = f"{job['TrainingJobStatus']} / {job.get('SecondaryStatus', '')}"
+        elapsed = clock() - start
+        if status != last_status:
+            reporter.step(f"training job {job_name}: {status} ({elapsed:.0f}s)")
+            last_status = status
+        for line in _new_log_lines(clients, job_name, log_token):
+            reporter.step(f"[{job_name}] {line}")
+        if job["TrainingJobStatus"] == "Completed":
+            metrics = {m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])}
+            return JobOutcome(job["ModelArtifacts"]["S3ModelArtifacts"], metrics, elapsed)
+        if job["TrainingJobStatus"] in ("Failed", "Stopped"):
+            raise ModelError(
+                f"training job {job_name} {job['TrainingJobStatus']}: {job.get('FailureReason') or 'no reason given'}",
+                hint=f"its logs are in CloudWatch log group {LOG_GROUP}, streams {job_name}/*",
+            )
+        if elapsed > timeout_s:
+            raise ModelError(f"training job {job_name} still {status} after {elapsed:.0f}s")
+        sleep(delay)
+        delay = min(delay * 1.5, 15.0)
+
+
+def _new_log_lines(clients: Clients, job_name: str, token: dict[str, Any]) -> list[str]:
+    params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": f"{job_name}/"}
+    if "start" in token:
+        params["startTime"] = token["start"]
+    try:
+        events = clients.client("logs").filter_log_events(**params).get("events", [])
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return []  # the job has not written logs yet
+        raise translate(exc, clients.target) from exc
+    seen = token.setdefault("ids", set())
+    lines = []
+    for event in events:
+        if event["eventId"] in seen:
+            continue
+        seen.add(event["eventId"])
+        token["start"] = max(token.get("start", 0), event["timestamp"])
+        lines.append(event["message"].rstrip())
+    return lines
