@@ -1,9 +1,47 @@
-"""Placeholder: this command is being built (see the issue tracker)."""
+"""`mlpipe deploy`: create or update the inference architecture."""
 
 from __future__ import annotations
 
 import typer
 
+from mlpipe.cli.context import options
+
+HELP = """Create or update the inference architecture for the stage: trigger queue and dead-letter
+queue, the function's IAM role, the Lambda function (zip built from the bundled handler), its log
+group, the SQS event source mapping and the DLQ alarm. Idempotent: a second run changes nothing, and
+a run that was interrupted is finished by running it again.
+
+Examples:
+  mlpipe deploy --dry-run
+  mlpipe deploy
+  mlpipe --stage prod deploy
+  mlpipe --local --output json deploy
+"""
+
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    pass
+    @app.command("deploy", help=HELP)
+    def deploy_command(
+        ctx: typer.Context,
+        dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Show the plan; make read calls only."),
+    ) -> None:
+        from mlpipe.cli.plan_view import plan_table, summary_line
+        from mlpipe.cli.render import print_json, stdout
+        from mlpipe.ops.deploy import deploy
+
+        opts = options(ctx)
+        loaded = opts.load()
+        result = deploy(loaded.config, opts.clients(loaded), opts.reporter(), dry_run=dry_run)
+        if opts.json:
+            print_json(result.to_dict())
+            return
+        where = f"{result.names.app}/{result.names.stage}"
+        if dry_run:
+            plan_table(f"Plan for {where} (dry run: nothing changed)", result.plan)
+            stdout.print(summary_line(result.plan))
+            return
+        if result.plan.is_empty:
+            stdout.print(f"{where} is up to date: nothing to change")
+            return
+        plan_table(f"Deployed {where}", result.plan, show_noop=False)
+        stdout.print(f"{summary_line(result.plan).replace(' to ', ' ')}; trigger queue: {result.names.trigger_queue}")

@@ -1,9 +1,59 @@
-"""Placeholder: this command is being built (see the issue tracker)."""
+"""`mlpipe destroy`: remove everything the stage's deploy and train created."""
 
 from __future__ import annotations
 
+import sys
+
 import typer
+
+from mlpipe.cli.context import options
+
+HELP = """Delete everything mlpipe created for the stage: event source mapping, function, log group,
+alarm, queues, role, and the SageMaker endpoint with its configs and models and the model bucket
+(emptied), so nothing keeps costing money. Only resources tagged for this app and stage are touched.
+Asks for confirmation unless --yes.
+
+Examples:
+  mlpipe destroy --dry-run
+  mlpipe destroy --yes
+  mlpipe --stage dev --local destroy -y
+"""
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    pass
+    @app.command("destroy", help=HELP)
+    def destroy_command(
+        ctx: typer.Context,
+        yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+        dry_run: bool = typer.Option(False, "--dry-run", "-n", help="List what would be deleted; delete nothing."),
+    ) -> None:
+        from mlpipe.cli.plan_view import plan_table
+        from mlpipe.cli.render import print_json, stdout
+        from mlpipe.errors import UsageError
+        from mlpipe.ops.destroy import destroy
+
+        opts = options(ctx)
+        loaded = opts.load()
+        clients = opts.clients(loaded)
+        reporter = opts.reporter()
+        if not (yes or dry_run) and not sys.stdin.isatty():
+            raise UsageError("destroy deletes resources and needs confirmation", hint="pass --yes to confirm")
+        preview = destroy(loaded.config, clients, reporter, dry_run=True)
+        where = f"{preview.names.app}/{preview.names.stage}"
+        if dry_run or preview.plan.is_empty:
+            if opts.json:
+                print_json(preview.to_dict())
+            elif preview.plan.is_empty:
+                stdout.print(f"nothing to destroy for {where}")
+            else:
+                plan_table(f"Would delete for {where} (dry run)", preview.plan, show_noop=False)
+            return
+        if not yes:
+            plan_table(f"Will delete for {where}", preview.plan, show_noop=False)
+            if not typer.confirm(f"Delete these {len(preview.plan.pending)} resource(s)?", default=False):
+                raise typer.Exit(1)
+        result = destroy(loaded.config, clients, reporter)
+        if opts.json:
+            print_json(result.to_dict())
+            return
+        stdout.print(f"deleted {len(result.deleted)} resource(s) of {where}")

@@ -1,9 +1,41 @@
-"""Placeholder: this command is being built (see the issue tracker)."""
+"""`mlpipe init`: scaffold a commented mlpipe.yaml (and the pipeline's buildspec.yml)."""
 
 from __future__ import annotations
 
 import typer
 
+from mlpipe.cli.context import options
+
+HELP = """Write a commented mlpipe.yaml with every setting and its default (and buildspec.yml for the
+CI/CD pipeline) into the current directory. Existing files are kept unless --force.
+
+Examples:
+  mlpipe init
+  mlpipe init --app house-prices
+  mlpipe --config infra/mlpipe.yaml init --force
+"""
+
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    pass
+    @app.command("init", help=HELP)
+    def init_command(
+        ctx: typer.Context,
+        app_name: str | None = typer.Option(
+            None, "--app", "-a", help="Application name (default: from the directory's name)."
+        ),
+        force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing files."),
+    ) -> None:
+        from mlpipe.ops.scaffold import scaffold
+
+        opts = options(ctx)
+        result = scaffold(opts.config_path, app=app_name, force=force)
+        if opts.json:
+            from mlpipe.cli.render import print_json
+
+            print_json(result.to_dict())
+            return
+        from mlpipe.cli.render import stdout
+
+        for path in result.written:
+            stdout.print(f"wrote {path}")
+        stdout.print(f"app '{result.app}': next, `mlpipe train` then `mlpipe deploy` (or try `mlpipe demo`)")

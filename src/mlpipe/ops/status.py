@@ -106,11 +106,12 @@ def status(config: Config, clients: Clients) -> StatusResult:
     environment = function_environment(config, names, known, feature_count)
     fn = function_spec(config, names, environment, build_package())
     retention = config.function.log_retention_days
+    mapping = mapping_spec(config, names)
     checks: list[tuple[str, str, Callable[[], Change]]] = [
         ("iam-role", names.lambda_role, lambda: plan_role(lambda_role_spec(config, names), clients, names)),
         ("log-group", names.log_group, lambda: plan_log_group(names.log_group, retention, clients, names)),
         ("lambda-function", names.function, lambda: plan_function(fn, clients, names)),
-        ("event-source-mapping", names.function, lambda: plan_mapping(mapping_spec(config, names), clients, names)),
+        ("event-source-mapping", names.trigger_queue, lambda: plan_mapping(mapping, clients, names)),
         ("cloudwatch-alarm", names.dlq_alarm, lambda: plan_alarm(config, clients, names)),
     ]
     result.resources += [_check(kind, name, planner) for kind, name, planner in checks]

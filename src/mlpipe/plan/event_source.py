@@ -80,7 +80,7 @@ def settled(uuid: str) -> Wait:
 
 def plan_mapping(spec: MappingSpec, clients: Clients, names: Names) -> Change:
     # The mapping joins our own queue to our own function (both tag-checked), so it is ours.
-    label = f"{names.trigger_queue} -> {spec.function}"
+    label = names.trigger_queue  # a queue feeds one function: the mapping is known by its queue
     mappings = find_mappings(clients, spec.queue_arn, spec.function)
     desired = spec.settings()
     if not mappings:
@@ -90,7 +90,7 @@ def plan_mapping(spec: MappingSpec, clients: Clients, names: Names) -> Change:
             {"EventSourceArn": spec.queue_arn, "FunctionName": spec.function, **desired, "Tags": names.tags},
             save={"mapping_uuid": "UUID"},
         )
-        detail = f"batch {spec.batch_size}, window {spec.batching_window_s}s, ReportBatchItemFailures"
+        detail = f"to {spec.function}, batch {spec.batch_size}, window {spec.batching_window_s}s, partial failures"
         return Change("create", "event-source-mapping", label, detail, (create,))
     keep, extras = mappings[0], mappings[1:]
     steps: list[Step] = [
@@ -110,7 +110,7 @@ def plan_mapping(spec: MappingSpec, clients: Clients, names: Names) -> Change:
 
 
 def plan_mapping_deletion(queue_arn: str, function: str, clients: Clients, names: Names) -> Change:
-    label = f"{names.trigger_queue} -> {function}"
+    label = names.trigger_queue
     mappings = find_mappings(clients, queue_arn, function)
     if not mappings:
         return Change("noop", "event-source-mapping", label, "absent")

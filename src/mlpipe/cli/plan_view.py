@@ -1,0 +1,28 @@
+"""Rendering a plan (deploy, destroy) as a table."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from mlpipe.cli.render import stdout
+from mlpipe.plan.model import Plan
+
+SYMBOLS = {"create": "+ create", "update": "~ update", "delete": "- delete", "noop": "  ok"}
+
+
+def plan_table(title: str, plan: Plan, show_noop: bool = True) -> None:
+    t = Table(title=title, header_style="bold")
+    # Action and resource stay on one line; long names and details fold rather than vanish.
+    t.add_column("action", no_wrap=True, min_width=8)
+    t.add_column("resource", no_wrap=True, min_width=9)
+    t.add_column("name", overflow="fold", ratio=3)
+    t.add_column("detail", overflow="fold", ratio=2)
+    for change in plan.changes:
+        if show_noop or change.action != "noop":
+            t.add_row(SYMBOLS[change.action], change.kind, change.name, change.detail)
+    stdout.print(t)
+
+
+def summary_line(plan: Plan) -> str:
+    counts = plan.summary()
+    return ", ".join(f"{counts[a]} to {a}" for a in ("create", "update", "delete") if counts[a]) or "nothing to change"

@@ -1,0 +1,100 @@
+"""`mlpipe init`: write a commented mlpipe.yaml (and the pipeline's buildspec.yml) into a directory.
+
+The scaffold is validated as a config before anything is written; existing files are only
+replaced with `force`, and then all of them or none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlpipe.errors import UsageError
+from mlpipe.package import templates_dir
+
+if TYPE_CHECKING:
+    from mlpipe.config import Config
+
+CONFIG_TEMPLATE = "mlpipe.yaml"
+BUILDSPEC_TEMPLATE = "buildspec.yml"
+DEFAULT_APP = "my-app"
+APP_LINE = re.compile(r"^app: my-app( *)", re.MULTILINE)
+
+
+@dataclass
+class ScaffoldResult:
+    app: str
+    written: list[Path] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"app": self.app, "written": [str(p) for p in self.written]}
+
+
+def app_name_for(directory: Path) -> str:
+    """A valid app name from the directory's name ('My_Project 2' -> 'my-project-2'), else my-app."""
+    name = re.sub(r"[^a-z0-9]+", "-", directory.resolve().name.lower()).strip("-")[:24].strip("-")
+    return name if re.fullmatch(r"[a-z][a-z0-9-]*", name) else DEFAULT_APP
+
+
+def render_config(app: str) -> str:
+    text = (templates_dir() / CONFIG_TEMPLATE).read_text(encoding="utf-8")
+
+    def padded(match: re.Match[str]) -> str:  # keep the comment column aligned
+        width = len(match.group(0))
+        return f"app: {app}".ljust(width) if len(f"app: {app}") < width else f"app: {app} "
+
+    return APP_LINE.sub(padded, text, count=1)
+
+
+def _validated(app: str, text: str) -> Config:
+    import yaml
+    from pydantic import ValidationError
+
+    from mlpipe.config import Config
+
+    try:
+        return Config.model_validate({**yaml.safe_load(text), "app": app})
+    except ValidationError as exc:
+        problem = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise UsageError(
+            f"--app {app!r} is not a valid app name: {problem}",
+            hint="use 1 to 24 of lowercase letters, digits and '-', starting with a letter",
+        ) from None
+
+
+def _buildspec(config: Config) -> str | None:
+    """The pipeline's buildspec rendered with the scaffold's values, when the pipeline part is installed."""
+    if not (templates_dir() / BUILDSPEC_TEMPLATE).is_file():
+        return None
+    try:
+        from mlpipe.buildspec import render_buildspec
+    except ImportError:
+        return None
+    return render_buildspec(config.pipeline)
+
+
+def scaffold(config_path: Path, app: str | None = None, force: bool = False) -> ScaffoldResult:
+    """Write mlpipe.yaml at `config_path` (and buildspec.yml beside it, when the template exists)."""
+    from mlpipe.config import load_config
+
+    directory = config_path.parent
+    app = app or app_name_for(directory)
+    text = render_config(app)
+    files = {config_path: text}
+    buildspec = _buildspec(_validated(app, text))  # a bad --app fails here, before anything is written
+    if buildspec is not None:
+        files[directory / BUILDSPEC_TEMPLATE] = buildspec
+    if not directory.is_dir():
+        raise UsageError(f"{directory}: no such directory", hint="create it first, or pass another --config path")
+    existing = [path for path in files if path.exists()]
+    if existing and not force:
+        raise UsageError(
+            f"{', '.join(map(str, existing))} already exist(s); mlpipe init will not overwrite",
+            hint="pass --force to replace, or edit the file",
+        )
+    for path, content in files.items():
+        path.write_text(content, encoding="utf-8")
+    load_config(config_path, env={})  # the written file must load (guards the template itself)
+    return ScaffoldResult(app, list(files))
