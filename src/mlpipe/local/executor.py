@@ -1,0 +1,483 @@
+"""The Lambda executor of the embedded AWS: SQS event source mappings that really run the handler.
+
+For every enabled SQS mapping a poller thread long-polls the queue through the SQS API (so
+visibility, receive counts and redrive are moto's), builds the Lambda SQS event, runs the handler
+in a warm worker process with the function's environment (AWS_ENDPOINT_URL pointing back here),
+writes START / output / END / REPORT to /aws/lambda/<function>, deletes what succeeded and leaves
+the rest to the queue's redrive, exactly as Lambda's SQS poller does.
+
+Mappings and function code are read from moto's Lambda backend in-process (read only); every
+change to queues and logs goes through the HTTP API, so it is serialised like any client's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlpipe.local.lambda_pool import (
+    FunctionVersion,
+    WorkerCrashed,
+    WorkerPool,
+    WorkerTimeout,
+    extract_code,
+)
+from mlpipe.local.registry import Context
+
+log = logging.getLogger("mlpipe.local")
+
+SCAN_INTERVAL_S = 0.2
+RECEIVE_WAIT_S = 1  # long-poll time; also bounds how long stopping a poller takes
+WORKERS_PER_FUNCTION = 2
+MAX_POOLS = 6
+
+
+@dataclass
+class MappingStats:
+    uuid: str
+    function: str
+    queue_arn: str
+    batch_size: int
+    enabled: bool = True
+    invocations: int = 0
+    processed: int = 0
+    failed: int = 0
+    errors: int = 0
+    last_error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Mapping:
+    """What a poller needs from moto's EventSourceMapping, copied (moto's object may be replaced)."""
+
+    uuid: str
+    account: str
+    region: str
+    function_arn: str
+    queue_arn: str
+    batch_size: int
+    window_s: float
+    report_item_failures: bool
+
+
+def moto_sqs_mappings() -> Iterator[_Mapping]:
+    from moto.awslambda.models import lambda_backends
+
+    for account, regions in list(lambda_backends.items()):
+        for region, backend in list(regions.items()):
+            for esm in list(backend._event_source_mappings.values()):
+                if ":sqs:" not in esm.event_source_arn or not esm.enabled:
+                    continue
+                yield _Mapping(
+                    uuid=esm.uuid,
+                    account=account,
+                    region=region,
+                    function_arn=esm.function_arn,
+                    queue_arn=esm.event_source_arn,
+                    batch_size=int(esm.batch_size or 10),
+                    window_s=float(esm.max_batch_window or 0),
+                    report_item_failures="ReportBatchItemFailures" in (esm.function_response_types or []),
+                )
+
+
+def detach_moto_consumers() -> None:
+    """moto's SQS invokes Lambda (through Docker) and deletes the messages itself on every send when
+    a queue has a mapping; the executor does that job, so unhook moto's."""
+    from moto.sqs.models import sqs_backends
+
+    for regions in list(sqs_backends.values()):
+        for backend in list(regions.values()):
+            for queue in list(backend.queues.values()):
+                if queue.lambda_event_source_mappings:
+                    queue.lambda_event_source_mappings.clear()
+
+
+def function_version(mapping: _Mapping) -> tuple[FunctionVersion, bytes] | None:
+    from moto.awslambda.models import lambda_backends
+
+    try:
+        fn = lambda_backends[mapping.account][mapping.region].get_function(mapping.function_arn)
+    except Exception:
+        return None
+    env = tuple(sorted((str(k), str(v)) for k, v in (fn.environment_vars or {}).items()))
+    version = FunctionVersion(
+        name=fn.function_name,
+        arn=fn.function_arn,
+        region=mapping.region,
+        code_sha256=str(fn.code_sha_256),
+        handler=str(fn.handler or "handler.handler"),
+        timeout_s=int(fn.timeout or 3),
+        memory_mb=int(fn.memory_size or 128),
+        environment=env,
+    )
+    return version, bytes(fn.code_bytes or b"")
+
+
+class LambdaExecutor:
+    def __init__(self, ctx: Context, cache_root: Path | None = None) -> None:
+        self.ctx = ctx
+        self.cache_root = cache_root or _default_cache_root()
+        self.stats: dict[str, MappingStats] = {}
+        self._pollers: dict[str, _Poller] = {}
+        self._pools: dict[FunctionVersion, WorkerPool] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._paused = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="mlpipe-lambda-executor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._stop_pollers()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+        import shutil
+
+        shutil.rmtree(self.cache_root, ignore_errors=True)
+
+    def reset(self) -> None:
+        """Before moto resets: stop polling (in-flight batches finish), forget counters; pools stay warm."""
+        self._paused.set()
+        try:
+            self._stop_pollers()
+            with self._lock:
+                self.stats.clear()
+        finally:
+            self._paused.clear()
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            mappings = [s.as_dict() for s in self.stats.values()]
+        return {
+            "mappings": mappings,
+            "processed": sum(m["processed"] for m in mappings),
+            "failed": sum(m["failed"] for m in mappings),
+        }
+
+    # -- scanning ---------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.wait(SCAN_INTERVAL_S):
+            if self._paused.is_set():
+                continue
+            try:
+                self._scan()
+            except Exception:
+                log.exception("lambda executor scan failed")
+
+    def _scan(self) -> None:
+        detach_moto_consumers()
+        wanted = {m.uuid: m for m in moto_sqs_mappings()}
+        with self._lock:
+            for mapping_id, poller in list(self._pollers.items()):
+                if mapping_id not in wanted or not poller.is_alive():
+                    poller.stop()
+                    del self._pollers[mapping_id]
+                    if mapping_id in self.stats and mapping_id not in wanted:
+                        self.stats[mapping_id].enabled = False
+            for mapping_id, mapping in wanted.items():
+                if mapping_id in self._pollers or self._paused.is_set():
+                    continue
+                stats = self.stats.setdefault(
+                    mapping_id,
+                    MappingStats(
+                        mapping_id, mapping.function_arn.split(":")[-1], mapping.queue_arn, mapping.batch_size
+                    ),
+                )
+                stats.enabled = True
+                poller = _Poller(self, mapping, stats)
+                self._pollers[mapping_id] = poller
+                poller.start()
+
+    def _stop_pollers(self) -> None:
+        with self._lock:
+            pollers, self._pollers = list(self._pollers.values()), {}
+        for poller in pollers:
+            poller.stop()
+        for poller in pollers:
+            poller.join(timeout=RECEIVE_WAIT_S + 5 + poller.busy_timeout())
+
+    # -- pools ----------------------------------------------------------------------------------
+    def pool_for(self, version: FunctionVersion, code: bytes) -> WorkerPool:
+        with self._lock:
+            pool = self._pools.get(version)
+            if pool is not None:
+                return pool
+        code_dir = extract_code(self.cache_root, version.code_sha256, code)
+        with self._lock:
+            pool = self._pools.get(version)
+            if pool is None:
+                # Another version of the same function: its old environments are gone, like Lambda's.
+                for old in [v for v in self._pools if v.arn == version.arn]:
+                    self._pools.pop(old).close()
+                while len(self._pools) >= MAX_POOLS:
+                    self._pools.pop(next(iter(self._pools))).close()
+                pool = self._pools[version] = WorkerPool(
+                    version, code_dir, self._worker_env(version), WORKERS_PER_FUNCTION
+                )
+            return pool
+
+    def _worker_env(self, version: FunctionVersion) -> dict[str, str]:
+        env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "SYSTEMROOT") if k in os.environ}
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": self.ctx.endpoint_url,
+                "AWS_ACCESS_KEY_ID": "mlpipe-local",
+                "AWS_SECRET_ACCESS_KEY": "mlpipe-local-secret",
+                "AWS_SESSION_TOKEN": "mlpipe-local-session",
+                "AWS_REGION": version.region,
+                "AWS_DEFAULT_REGION": version.region,
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_LAMBDA_FUNCTION_NAME": version.name,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(version.memory_mb),
+                "AWS_LAMBDA_LOG_GROUP_NAME": version.log_group,
+                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+                "LAMBDA_TASK_ROOT": "",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
+        return env
+
+
+class _Poller(threading.Thread):
+    """Lambda's SQS poller for one mapping: receive a batch, invoke, delete what succeeded."""
+
+    def __init__(self, executor: LambdaExecutor, mapping: _Mapping, stats: MappingStats) -> None:
+        super().__init__(name=f"mlpipe-poller-{mapping.uuid[:8]}", daemon=True)
+        self.executor = executor
+        self.mapping = mapping
+        self.stats = stats
+        self._stop_event = threading.Event()
+        self._timeout_s = 0.0
+        self.sqs = executor.ctx.client("sqs", mapping.region)
+        self.logs = executor.ctx.client("logs", mapping.region)
+        self.queue_url = ""
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def busy_timeout(self) -> float:
+        return self._timeout_s
+
+    def run(self) -> None:
+        try:
+            self.queue_url = self._queue_url()
+            while not self._stop_event.is_set():
+                messages = self._receive()
+                if messages and not self._stop_event.is_set():
+                    self._process(messages)
+                elif messages:
+                    self._release(messages)
+        except Exception as exc:  # queue deleted, server stopping...: the scanner restarts us if needed
+            self.stats.errors += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            log.debug("poller %s stopped: %s", self.mapping.uuid, exc)
+
+    def _queue_url(self) -> str:
+        _, _, _, _, account, name = self.mapping.queue_arn.split(":", 5)
+        return str(self.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
+
+    def _receive(self) -> list[dict[str, Any]]:
+        wanted = self.mapping.batch_size
+        messages: list[dict[str, Any]] = []
+        window_end = time.monotonic() + self.mapping.window_s
+        while len(messages) < wanted and not self._stop_event.is_set():
+            reply = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, wanted - len(messages)),
+                WaitTimeSeconds=0 if messages else RECEIVE_WAIT_S,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            got = reply.get("Messages", [])
+            messages += got
+            if not got and (not messages or time.monotonic() >= window_end):
+                break
+            if messages and time.monotonic() >= window_end and len(got) < 10:
+                break
+        return messages
+
+    def _release(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            with contextlib.suppress(Exception):  # best effort: it comes back after its visibility anyway
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+
+    def _process(self, messages: list[dict[str, Any]]) -> None:
+        found = function_version(self.mapping)
+        if found is None:
+            return  # function deleted under the mapping: messages come back after their visibility
+        version, code = found
+        self._timeout_s = float(version.timeout_s)
+        event = sqs_event(messages, self.mapping.queue_arn, self.mapping.region)
+        outcome = invoke(self.executor, version, code, event)
+        self.stats.invocations += 1
+        by_id = {m["MessageId"]: m for m in messages}
+        if outcome.error is not None:
+            failed = set(by_id)  # an error retries the whole batch
+        elif not self.mapping.report_item_failures:
+            failed = set()
+        else:
+            failed = batch_item_failures(outcome.result, set(by_id))
+        self._delete_messages([m for mid, m in by_id.items() if mid not in failed])
+        self.stats.failed += len(failed)
+
+    def _delete_messages(self, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), 10):
+            chunk = messages[start : start + 10]
+            reply = self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+            self.stats.processed += len(reply.get("Successful", []))
+
+
+@dataclass
+class Outcome:
+    result: Any = None
+    error: dict[str, Any] | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+def invoke(executor: LambdaExecutor, version: FunctionVersion, code: bytes, event: dict[str, Any]) -> Outcome:
+    """Run one invocation in a warm worker and write its log lines, as Lambda does."""
+    pool = executor.pool_for(version, code)
+    request_id = str(uuid.uuid4())
+    started_ms = int(time.time() * 1000)
+    worker = pool.acquire()
+    request = {
+        "event": event,
+        "request_id": request_id,
+        "function_name": version.name,
+        "function_arn": version.arn,
+        "memory_mb": version.memory_mb,
+        "log_group": version.log_group,
+        "log_stream": worker.log_stream,
+        "deadline_ms": started_ms + version.timeout_s * 1000,
+    }
+    init_ms, worker.init_ms = worker.init_ms, None  # reported on the first invocation only
+    stream = worker.log_stream
+    try:
+        reply = worker.invoke(request, version.timeout_s + 0.5)
+        pool.release(worker)
+    except (WorkerTimeout, WorkerCrashed) as exc:
+        worker.kill()
+        pool.release(None)
+        timed_out = isinstance(exc, WorkerTimeout)
+        message = f"Task timed out after {version.timeout_s:.2f} seconds" if timed_out else str(exc)
+        reply = {
+            "ok": False,
+            "error": {"errorType": "Sandbox.Timedout" if timed_out else "Runtime.ExitError", "errorMessage": message},
+            "output": "",
+            "duration_ms": (time.time() * 1000 - started_ms),
+            "max_memory_mb": 0,
+        }
+    outcome = Outcome(result=reply.get("result"), error=None if reply.get("ok") else reply.get("error"))
+    lines = [f"START RequestId: {request_id} Version: $LATEST"]
+    lines += [line for line in str(reply.get("output", "")).splitlines() if line.strip()]
+    if outcome.error is not None:
+        lines.append(json.dumps(outcome.error))
+    duration = float(reply.get("duration_ms", 0.0))
+    report = (
+        f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {int(duration) + 1} ms"
+        f"\tMemory Size: {version.memory_mb} MB\tMax Memory Used: {reply.get('max_memory_mb', 0)} MB"
+    )
+    if init_ms is not None:
+        report += f"\tInit Duration: {init_ms:.2f} ms"
+    lines += [f"END RequestId: {request_id}", report]
+    outcome.lines = lines
+    write_logs(executor.ctx, version, stream, lines, started_ms)
+    return outcome
+
+
+def write_logs(ctx: Context, version: FunctionVersion, stream: str, lines: list[str], started_ms: int) -> None:
+    logs = ctx.client("logs", version.region)
+    now_ms = max(int(time.time() * 1000), started_ms)
+    events = [{"timestamp": started_ms if i == 0 else now_ms, "message": line} for i, line in enumerate(lines)]
+    for attempt in range(2):
+        try:
+            logs.put_log_events(logGroupName=version.log_group, logStreamName=stream, logEvents=events)
+            return
+        except logs.exceptions.ResourceNotFoundException:
+            if attempt:
+                raise
+            for call, kwargs in (
+                (logs.create_log_group, {"logGroupName": version.log_group}),
+                (logs.create_log_stream, {"logGroupName": version.log_group, "logStreamName": stream}),
+            ):
+                with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                    call(**kwargs)
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda's SQS poller gives the function (same keys and casing as AWS)."""
+    records = []
+    for m in messages:
+        attributes = dict(m.get("Attributes", {}))
+        records.append(
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m.get("Body", ""),
+                "attributes": attributes,
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "binaryValue": value.get("BinaryValue"),
+                        "stringListValues": value.get("StringListValues", []),
+                        "binaryListValues": value.get("BinaryListValues", []),
+                        "dataType": value.get("DataType"),
+                    }
+                    for name, value in m.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m.get("Body", "").encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
+
+
+def batch_item_failures(result: Any, message_ids: set[str]) -> set[str]:
+    """Which messages to keep, per Lambda's ReportBatchItemFailures rules."""
+    if not isinstance(result, dict) or not result.get("batchItemFailures"):
+        return set()
+    failed = set()
+    for item in result["batchItemFailures"]:
+        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not identifier or identifier not in message_ids:
+            return set(message_ids)  # an invalid identifier fails the whole batch, as in AWS
+        failed.add(identifier)
+    return failed
+
+
+def _default_cache_root() -> Path:
+    import tempfile
+
+    # Per server process: code is cached by CodeSha256 while it runs, removed when it stops.
+    return Path(tempfile.mkdtemp(prefix="mlpipe-lambda-code-"))

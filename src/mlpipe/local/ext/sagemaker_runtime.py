@@ -1,0 +1,103 @@
+"""sagemaker-runtime InvokeEndpoint with real XGBoost predictions (moto answers a canned body).
+
+endpoint -> endpoint config -> model -> ModelDataUrl -> model.tar.gz in the emulated S3, loaded
+the way the SageMaker XGBoost container loads it (mlpipe.model.serving) and cached by the
+artifact's location and ETag, so a retrained artifact under the same key is picked up.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from mlpipe.local.registry import AwsApiError, Context, on_reset, override
+
+_configs: dict[tuple[str, str], tuple[str, str]] = {}  # (region, config name) -> (artifact url, variant)
+_models: dict[tuple[str, str], Any] = {}  # (artifact url, etag) -> LoadedModel
+_lock = threading.Lock()
+
+
+@override("sagemaker-runtime", "InvokeEndpoint")
+def invoke_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    from mlpipe.model.serving import ServingError, predict
+
+    name = params["EndpointName"]
+    artifact_url, variant = _resolve(ctx, name)
+    model = _model(ctx, artifact_url)
+    try:
+        body, content_type = predict(model, params.get("Body") or b"", params.get("ContentType"), params.get("Accept"))
+    except ServingError as exc:
+        kind = "client" if exc.status < 500 else "server"
+        raise AwsApiError(
+            "ModelError",
+            f'Received {kind} error ({exc.status}) from primary with message "{exc.message}". '
+            f"See https://us-east-1.console.aws.amazon.com/cloudwatch/home?region={ctx.region}"
+            f"#logEventViewer:group=/aws/sagemaker/Endpoints/{name} in account {ctx.account_id} for more information.",
+            424,
+            extra={
+                "OriginalStatusCode": exc.status,
+                "OriginalMessage": exc.message,
+                "LogStreamArn": f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:/aws/sagemaker/Endpoints/{name}",
+            },
+        ) from None
+    return {"Body": body, "ContentType": content_type, "InvokedProductionVariant": variant}
+
+
+@on_reset
+def forget(ctx: Context) -> None:
+    with _lock:
+        _configs.clear()
+        _models.clear()
+
+
+def _resolve(ctx: Context, name: str) -> tuple[str, str]:
+    sagemaker = ctx.client("sagemaker", ctx.region)
+    try:
+        endpoint = sagemaker.describe_endpoint(EndpointName=name)
+    except sagemaker.exceptions.ClientError as exc:
+        raise AwsApiError("ValidationError", f"Endpoint {name} of account {ctx.account_id} not found.", 400) from exc
+    if endpoint.get("EndpointStatus") not in ("InService", "Updating", "SystemUpdating"):
+        raise AwsApiError(
+            "ValidationError", f"Endpoint {name} is not in service (status {endpoint.get('EndpointStatus')}).", 400
+        )
+    config_name = endpoint["EndpointConfigName"]
+    key = (ctx.region, config_name)
+    with _lock:
+        if key in _configs:
+            return _configs[key]
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    variant = config["ProductionVariants"][0]
+    model = sagemaker.describe_model(ModelName=variant["ModelName"])
+    container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+    url = container.get("ModelDataUrl") or (container.get("ModelDataSource", {}).get("S3DataSource", {}).get("S3Uri"))
+    if not url:
+        raise AwsApiError("ModelError", f"model {variant['ModelName']} has no ModelDataUrl", 424)
+    resolved = (str(url), str(variant.get("VariantName", "AllTraffic")))
+    with _lock:
+        _configs[key] = resolved
+    return resolved
+
+
+def _model(ctx: Context, url: str) -> Any:
+    from mlpipe.model.serving import ServingError, load_artifact
+
+    if not url.startswith("s3://"):
+        raise AwsApiError("ModelError", f"ModelDataUrl {url} is not an s3:// URL", 424)
+    bucket, _, key = url[len("s3://") :].partition("/")
+    s3 = ctx.client("s3", ctx.region)
+    try:
+        etag = s3.head_object(Bucket=bucket, Key=key)["ETag"]
+    except s3.exceptions.ClientError:
+        raise AwsApiError(
+            "ModelError", f"Failed to download model data from {url}: the object does not exist.", 424
+        ) from None
+    with _lock:
+        cached = _models.get((url, etag))
+        if cached is not None:
+            return cached
+        try:
+            model = load_artifact(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except ServingError as exc:
+            raise AwsApiError("ModelError", f"Failed to load the model from {url}: {exc.message}", 424) from None
+        _models[(url, etag)] = model
+        return model

@@ -1,0 +1,92 @@
+"""One warm Lambda execution environment: a child process that imports the handler once and runs it.
+
+Started by the executor as `python lambda_worker.py <code dir> <module.function>` with the
+function's environment. It is a standalone script (standard library only, mlpipe not imported),
+so the handler sees what it would see in Lambda. Protocol: one JSON line per request on stdin,
+one JSON line per reply on the original stdout; the handler's prints are captured per
+invocation and returned with the reply (they become the function's log lines).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+from typing import Any
+
+
+class LambdaContext:
+    def __init__(self, request: dict[str, Any]) -> None:
+        self.aws_request_id = request["request_id"]
+        self.function_name = request["function_name"]
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = request["function_arn"]
+        self.memory_limit_in_mb = str(request["memory_mb"])
+        self.log_group_name = request["log_group"]
+        self.log_stream_name = request["log_stream"]
+        self._deadline_ms = float(request["deadline_ms"])
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+
+def _load(code_dir: str, spec: str) -> tuple[Any, dict[str, Any] | None]:
+    module_name, _, function_name = spec.rpartition(".")
+    sys.path.insert(0, code_dir)
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, function_name), None
+    except Exception as exc:
+        kind = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
+        return None, {"errorType": kind, "errorMessage": f"Unable to import module '{module_name}': {exc}"}
+
+
+def main() -> None:
+    code_dir, spec = sys.argv[1], sys.argv[2]
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # stray writes to fd 1 (C extensions) must not corrupt the reply channel
+    os.chdir(code_dir)
+    started = time.monotonic()
+    handler, init_error = _load(code_dir, spec)
+    init_ms = (time.monotonic() - started) * 1000
+    replies.write(json.dumps({"ready": True, "init_ms": init_ms, "init_error": init_error}) + "\n")
+    for line in sys.stdin:
+        request = json.loads(line)
+        replies.write(json.dumps(_invoke(handler, init_error, request), default=str) + "\n")
+
+
+def _invoke(handler: Any, init_error: dict[str, Any] | None, request: dict[str, Any]) -> dict[str, Any]:
+    output = io.StringIO()
+    started = time.monotonic()
+    reply: dict[str, Any]
+    if handler is None:
+        reply = {"ok": False, "error": init_error}
+    else:
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            try:
+                result = handler(request["event"], LambdaContext(request))
+                json.dumps(result)  # Lambda fails an invocation whose result is not JSON
+                reply = {"ok": True, "result": result}
+            except Exception as exc:
+                reply = {
+                    "ok": False,
+                    "error": {
+                        "errorType": type(exc).__name__,
+                        "errorMessage": str(exc),
+                        "stackTrace": traceback.format_exc().splitlines(),
+                    },
+                }
+    reply["duration_ms"] = (time.monotonic() - started) * 1000
+    reply["output"] = output.getvalue()
+    reply["max_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    return reply
+
+
+if __name__ == "__main__":
+    main()
