@@ -1,9 +1,121 @@
-"""Placeholder: this command is being built (see the issue tracker)."""
+"""`mlpipe train`: train XGBoost and create or update the SageMaker endpoint."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+
+from mlpipe.cli.context import options
+
+if TYPE_CHECKING:
+    from mlpipe.ops.train import TrainResult
+
+HELP = """Train an XGBoost model and serve it from the stage's SageMaker endpoint.
+
+Loads the CSV (an unnamed index column is dropped; any column can be the target), trains with
+early stopping on a reproducible holdout split, packages model.tar.gz for the SageMaker XGBoost
+container that matches the installed xgboost, then creates the endpoint or updates it in place
+(same name: the Lambda keeps calling it). The previous version is kept: --rollback returns to it.
+
+Examples:
+  mlpipe train --data ../shared/data/boston_train.csv --target 0
+  mlpipe train --param max_depth=4 --param eta=0.05 --seed 7
+  mlpipe train --remote            # a SageMaker training job (instance type/count: training.*)
+  mlpipe train --dry-run           # what would be created, read calls only
+  mlpipe train --rollback          # serve the previous version again
+"""
+METRICS_FILE = "mlpipe-metrics.json"
+BAR_WIDTH = 40
+TOP_FEATURES = 10
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    pass
+    @app.command("train", help=HELP)
+    def train_command(
+        ctx: typer.Context,
+        data: str | None = typer.Option(None, "--data", "-d", help="CSV file (default: model.data, else bundled)."),
+        target: str | None = typer.Option(None, "--target", "-t", help="Target column (default: the last)."),
+        param: list[str] = typer.Option([], "--param", "-p", help="Hyperparameter key=value (repeatable)."),
+        seed: int | None = typer.Option(None, "--seed", min=0, help="Seed of the holdout split and training."),
+        remote: bool = typer.Option(False, "--remote", help="Train as a SageMaker training job."),
+        no_wait: bool = typer.Option(False, "--no-wait", help="Return once the endpoint change is requested."),
+        rollback: bool = typer.Option(False, "--rollback", help="Serve the previous version again; no training."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be created; change nothing."),
+        metrics_out: Path | None = typer.Option(
+            None, "--metrics-out", help=f"Where to write the metrics JSON (default: {METRICS_FILE} beside mlpipe.yaml)."
+        ),
+    ) -> None:
+        from mlpipe.errors import UsageError
+
+        opts = options(ctx)
+        if rollback and (data or target or param or seed is not None or remote):
+            raise UsageError("--rollback trains nothing: drop --data/--target/--param/--seed/--remote")
+        loaded = opts.load()
+        clients = opts.clients(loaded)
+        reporter = opts.reporter()
+        if rollback:
+            from mlpipe.ops.train import rollback as rollback_use_case
+
+            result = rollback_use_case(loaded.config, clients, reporter, no_wait=no_wait, dry_run=dry_run)
+        else:
+            from mlpipe.ops.train import TrainRequest, train
+
+            request = TrainRequest(data, target, tuple(param), seed, remote, no_wait, dry_run)
+            result = train(loaded.config, clients, reporter, request)
+        if result.metrics and not dry_run:
+            default = (loaded.path.parent if loaded.path else Path.cwd()) / METRICS_FILE
+            _write_metrics(metrics_out or default, result)
+        if opts.json:
+            from mlpipe.cli.render import print_json
+
+            print_json(result.to_dict())
+            return
+        _render(result)
+
+
+def _write_metrics(path: Path, result: TrainResult) -> None:
+    from mlpipe.errors import UsageError
+
+    data = {
+        "version": result.version,
+        "objective": result.objective,
+        "metrics": result.metrics,
+        "importances": dict(result.importances),
+        "rows": {"total": result.rows, "train": result.train_rows, "validation": result.valid_rows},
+        "data": result.data_source,
+        "endpoint": result.endpoint,
+    }
+    try:
+        path.write_text(json.dumps(data, indent=2) + "\n")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the metrics: {exc.strerror}", hint="pass --metrics-out PATH") from None
+
+
+def _render(result: TrainResult) -> None:
+    from mlpipe.cli.render import stdout, table
+
+    if result.plan is not None:
+        rows = [(c["action"], c["kind"], c["name"], c["detail"]) for c in result.plan["changes"]]
+        table("mlpipe train --dry-run: nothing was changed", ["action", "resource", "name", "detail"], rows)
+        return
+    if result.metrics:
+        table(
+            f"validation metrics ({result.valid_rows} of {result.rows} rows held out)",
+            ["metric", "value"],
+            [(name, f"{value:.5g}") for name, value in result.metrics.items()],
+        )
+    if result.importances:
+        stdout.print("top features (total gain)")
+        top = result.importances[:TOP_FEATURES]
+        largest = top[0][1] or 1.0
+        width = max(len(name) for name, _ in top)
+        for name, gain in top:
+            bar = "█" * max(1, round(BAR_WIDTH * gain / largest))
+            stdout.print(f"  {name:<{width}} [cyan]{bar}[/] {gain / largest:.0%}", highlight=False)
+    stdout.print(
+        f"endpoint [bold]{result.endpoint}[/] {result.action}: version {result.version} ({result.endpoint_status})"
+        + (f", previous {result.previous_version} kept for --rollback" if result.previous_version else "")
+    )

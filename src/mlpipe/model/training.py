@@ -15,6 +15,9 @@ from mlpipe.errors import ModelError, UsageError
 from mlpipe.model.data import Dataset
 
 OBJECTIVES = ("reg:squarederror", "binary:logistic")
+# Below this many cells one thread is fastest: OpenMP threads spin-wait, and on a busy 2-core
+# machine 100 rounds on 300 rows took 2.5 s with 2 threads against 0.19 s with one.
+SINGLE_THREAD_CELLS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,11 @@ def settings_from(
     )
 
 
+def threads_for(cells: int) -> int:
+    """1 for small data; 0 (all cores) when the data is large enough to pay for the threads."""
+    return 1 if cells < SINGLE_THREAD_CELLS else 0
+
+
 def eval_metric(objective: str) -> str:
     return "logloss" if objective == "binary:logistic" else "rmse"
 
@@ -186,6 +194,7 @@ def train(dataset: Dataset, settings: TrainSettings) -> TrainedModel:
         "objective": settings.objective,
         "eval_metric": eval_metric(settings.objective),
         "seed": settings.seed,
+        "nthread": threads_for(dataset.features.size),
     }
     try:
         booster = xgb.train(

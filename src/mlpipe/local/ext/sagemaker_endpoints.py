@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mlpipe.local.registry import AwsApiError, Context, after, override
+from mlpipe.local.registry import AwsApiError, Context, after, on_reset, override
 
 UPDATE_SECONDS = 0.5  # how long an update stays in "Updating" (AWS: minutes)
 STATE_KEY = "sagemaker_endpoints"
@@ -32,6 +32,11 @@ def _settling(ctx: Context) -> dict[str, float]:
     """Endpoint ARN -> monotonic time it becomes InService; reset with the server's state."""
     state: dict[str, float] = ctx.state.setdefault(STATE_KEY, {})
     return state
+
+
+@on_reset
+def _forget(ctx: Context) -> None:
+    ctx.state.pop(STATE_KEY, None)
 
 
 @override("sagemaker", "UpdateEndpoint")

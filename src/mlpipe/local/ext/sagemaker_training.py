@@ -53,6 +53,7 @@ def _train(s3: Any, params: dict[str, Any]) -> tuple[bytes, dict[str, float], li
     import xgboost as xgb
 
     from mlpipe.model.artifact import model_bytes, package
+    from mlpipe.model.training import threads_for
 
     channels = {
         c["ChannelName"]: _read_channel(s3, c["DataSource"]["S3DataSource"]["S3Uri"]) for c in params["InputDataConfig"]
@@ -62,8 +63,9 @@ def _train(s3: Any, params: dict[str, Any]) -> tuple[bytes, dict[str, float], li
     hyper = _typed(params.get("HyperParameters", {}))
     rounds = int(hyper.get("num_round", 100))
     patience = hyper.get("early_stopping_rounds")
-    booster_params = {k: v for k, v in hyper.items() if k not in NOT_BOOSTER_PARAMS}
     train = channels["train"]
+    booster_params = {k: v for k, v in hyper.items() if k not in NOT_BOOSTER_PARAMS}
+    booster_params["nthread"] = threads_for(train.size)
     dtrain = xgb.DMatrix(train[:, 1:], label=train[:, 0])
     evals = [(dtrain, "train")]
     if "validation" in channels:
@@ -82,7 +84,7 @@ def _train(s3: Any, params: dict[str, Any]) -> tuple[bytes, dict[str, float], li
     best = int(getattr(booster, "best_iteration", booster.num_boosted_rounds() - 1))
     booster = booster[: best + 1]
     lines = []
-    for i in range(best + 1):
+    for i in [*range(0, best, 10), best]:
         scores = "\t".join(f"{d}-{m}:{v[i]:.5f}" for d, ms in history.items() for m, v in ms.items())
         lines.append(f"[{i}]#011{scores}")
     metrics = {f"{d}:{m}": float(v[best]) for d, ms in history.items() for m, v in ms.items()}
