@@ -10,6 +10,7 @@ Every error names the file, the line, the key, what was wrong and what is allowe
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,6 +157,15 @@ class PipelineConfig(_Section):
     ] = Field("aws/codebuild/standard:7.0", description="CodeBuild image")
     python_version: Literal["3.11", "3.12", "3.13"] = Field("3.12", description="Pinned runtime-versions: python")
     install: str = Field("mlpipe", description="What the build pip-installs (e.g. 'mlpipe==0.1.0')")
+
+    @model_validator(mode="after")
+    def _stage_names(self) -> PipelineConfig:
+        for stage in self.stages:
+            if not re.fullmatch(r"[a-z][a-z0-9]{0,9}", stage):
+                raise ValueError(f"stage {stage!r} is not allowed: 1 to 10 of [a-z0-9], starting with a letter")
+        if len(set(self.stages)) != len(self.stages):
+            raise ValueError(f"stages {list(self.stages)} lists a stage twice: name two different stages")
+        return self
 
     @model_validator(mode="after")
     def _connection(self) -> PipelineConfig:

@@ -132,6 +132,19 @@ class Names:
     def build_project(self, stage: str) -> str:
         return f"{self.app}-{stage}-deploy"
 
+    def build_log_group(self, stage: str) -> str:
+        """CloudWatch Logs group of a stage's CodeBuild project (AWS's default name for it)."""
+        return f"/aws/codebuild/{self.build_project(stage)}"
+
+    def repository_arn(self) -> str:
+        return f"arn:{self.partition}:codecommit:{self.region}:{self.account}:{self.repository}"
+
+    def pipeline_arn(self) -> str:
+        return f"arn:{self.partition}:codepipeline:{self.region}:{self.account}:{self.pipeline}"
+
+    def build_project_arn(self, stage: str) -> str:
+        return f"arn:{self.partition}:codebuild:{self.region}:{self.account}:project/{self.build_project(stage)}"
+
     # --- ARNs ------------------------------------------------------------------------------
     def queue_arn(self, queue_name: str) -> str:
         return f"arn:{self.partition}:sqs:{self.region}:{self.account}:{queue_name}"

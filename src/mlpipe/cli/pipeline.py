@@ -1,9 +1,134 @@
-"""Placeholder: this command is being built (see the issue tracker)."""
+"""`mlpipe bootstrap-pipeline` and `mlpipe tail pipeline`: the CI/CD and its runs."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+from mlpipe.cli.context import options
+
+if TYPE_CHECKING:
+    from mlpipe.ops.pipeline_status import PipelineStatus
+
+BOOTSTRAP_HELP = """Create or update the CI/CD that runs `mlpipe deploy` on every commit: an artifact
+bucket, the source (a CodeCommit repository, or your CodeConnections connection), the Lambda role
+of every pipeline stage, least-privilege build and pipeline roles, one CodeBuild project per stage
+and a CodePipeline V2 (Source -> Deploy-<stage> [-> approval -> Deploy-<stage 2>]). Idempotent:
+a second run changes nothing.
+
+Examples:
+  mlpipe bootstrap-pipeline --dry-run
+  mlpipe bootstrap-pipeline --push
+  mlpipe --local --output json bootstrap-pipeline --push
+"""
+
+TAIL_HELP = """Show the pipeline's latest runs and the state of each stage and action; for a failed
+build, its error, where its log is and its last lines. --follow keeps watching while a run is in
+progress.
+
+Examples:
+  mlpipe tail pipeline
+  mlpipe tail pipeline --follow --max-seconds 600
+"""
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    pass
+    @app.command("bootstrap-pipeline", help=BOOTSTRAP_HELP)
+    def bootstrap_command(
+        ctx: typer.Context,
+        push: bool = typer.Option(
+            False, "--push", help="Commit mlpipe.yaml, the buildspec and the handler to the CodeCommit repository."
+        ),
+        dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Show the plan; make read calls only."),
+    ) -> None:
+        from mlpipe.cli.plan_view import plan_table, summary_line
+        from mlpipe.cli.render import print_json, stdout
+        from mlpipe.ops.bootstrap import bootstrap
+
+        opts = options(ctx)
+        loaded = opts.load()
+        result = bootstrap(
+            loaded.config,
+            opts.clients(loaded),
+            opts.reporter(),
+            dry_run=dry_run,
+            push=push,
+            config_path=loaded.path,
+        )
+        if opts.json:
+            print_json(result.to_dict())
+            return
+        if dry_run:
+            plan_table(f"Plan for {result.names.pipeline} (dry run: nothing changed)", result.plan)
+            stdout.print(summary_line(result.plan))
+            return
+        if result.plan.is_empty:
+            stdout.print(f"{result.names.pipeline} is up to date: nothing to change")
+            return
+        plan_table(f"Bootstrapped {result.names.pipeline}", result.plan, show_noop=False)
+        stdout.print(f"{summary_line(result.plan).replace(' to ', ' ')}; follow runs with `mlpipe tail pipeline`")
+
+    @groups["tail"].command("pipeline", help=TAIL_HELP)
+    def tail_pipeline_command(
+        ctx: typer.Context,
+        follow: bool = typer.Option(False, "--follow", "-f", help="Keep watching while a run is in progress."),
+        max_seconds: float = typer.Option(900.0, "--max-seconds", min=0, help="Stop following after this long."),
+        interval: float = typer.Option(2.0, "--interval", min=0.1, help="Seconds between polls with --follow."),
+    ) -> None:
+        from mlpipe.cli.render import print_json
+        from mlpipe.errors import NotDeployedError
+        from mlpipe.ops.pipeline_status import pipeline_status, watch
+
+        opts = options(ctx)
+        loaded = opts.load()
+        clients = opts.clients(loaded)
+        if follow:
+            seen: dict[tuple[str, str], str] = {}
+            current = None
+            for current in watch(loaded.config, clients, max_seconds, interval):
+                if not current.exists:
+                    break
+                if not opts.json:
+                    _print_transitions(current, seen)
+        else:
+            current = pipeline_status(loaded.config, clients)
+        if current is None or not current.exists:
+            raise NotDeployedError(
+                f"pipeline {current.pipeline if current else ''} does not exist",
+                hint="create it with `mlpipe bootstrap-pipeline --push`",
+            )
+        if opts.json:
+            print_json(current.to_dict())
+            return
+        _print_status(current)
+
+
+def _print_transitions(current: PipelineStatus, seen: dict[tuple[str, str], str]) -> None:
+    from mlpipe.cli.render import stdout
+
+    for a in current.actions:
+        key = (a.stage, a.action)
+        if a.status and seen.get(key) != a.status:
+            seen[key] = a.status
+            stdout.print(f"{a.stage}/{a.action}: {a.status}" + (f" ({a.summary})" if a.summary else ""))
+
+
+def _print_status(current: PipelineStatus) -> None:
+    from mlpipe.cli.render import stdout, table
+
+    rows = [(e.execution_id[:8], e.status, e.started, e.trigger, e.revision, e.summary) for e in current.executions]
+    table(f"{current.pipeline}: latest runs", ["run", "status", "started", "trigger", "revision", "summary"], rows)
+    table(
+        "stages of the latest run",
+        ["stage", "action", "status", "detail"],
+        [(a.stage, a.action, a.status or "-", a.error or a.summary) for a in current.actions],
+    )
+    for a in current.failing:
+        stdout.print(f"{a.stage}/{a.action} failed: {a.error or a.summary}")
+        if a.log_pointer:
+            stdout.print(f"build log: {a.log_pointer}  (aws logs tail {a.log_group} --log-stream-names {a.log_stream})")
+        for line in a.log_tail:
+            stdout.print(f"  | {line}", markup=False)
+    if current.latest is None:
+        stdout.print("no run yet: commit to the tracked branch (or `mlpipe bootstrap-pipeline --push`)")

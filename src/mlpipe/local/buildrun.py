@@ -1,0 +1,232 @@
+"""Run a CodeBuild build for real on this machine: the buildspec's phases in a scratch checkout.
+
+Used by the embedded AWS's pipeline runner. The build talks back to the embedded AWS
+(AWS_ENDPOINT_URL, the emulator's credentials) and its output goes to the project's CloudWatch
+Logs group, one stream per build, like CodeBuild's.
+
+Offline by design: `pip install ...` commands of the install phase are skipped unless
+MLPIPE_LOCAL_BUILD_PIP=1, and the server's own interpreter (its venv `bin` first on PATH) provides
+`python` and `mlpipe`. `runtime-versions` is recorded, not enforced.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PHASES = ("install", "pre_build", "build", "post_build")
+PIP_INSTALL = re.compile(r"^\s*(python3?\s+-m\s+)?pip3?\s+install\b")
+ALLOW_PIP_ENV = "MLPIPE_LOCAL_BUILD_PIP"
+LOCAL_KEY_ID = "mlpipe-local"
+LOCAL_SECRET = "mlpipe-local-secret"
+MAX_TIMEOUT_S = 20 * 60
+
+
+@dataclass
+class Build:
+    """One build, in the shape BatchGetBuilds returns (`to_api`)."""
+
+    project: str
+    region: str
+    account: str
+    source_version: str
+    initiator: str
+    log_group: str
+    build_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    number: int = 1
+    status: str = "IN_PROGRESS"
+    current_phase: str = "SUBMITTED"
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    ended: float | None = None
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def build_id(self) -> str:
+        return f"{self.project}:{self.build_uuid}"
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:codebuild:{self.region}:{self.account}:build/{self.build_id}"
+
+    def to_api(self) -> dict[str, Any]:
+        group, stream = self.log_group, self.build_uuid
+        return {
+            "id": self.build_id,
+            "arn": self.arn,
+            "buildNumber": self.number,
+            "startTime": self.started,
+            **({"endTime": self.ended} if self.ended else {}),
+            "currentPhase": self.current_phase,
+            "buildStatus": self.status,
+            "sourceVersion": self.source_version,
+            "resolvedSourceVersion": self.source_version,
+            "projectName": self.project,
+            "phases": self.phases,
+            "initiator": self.initiator,
+            "buildComplete": self.status != "IN_PROGRESS",
+            "logs": {
+                "groupName": group,
+                "streamName": stream,
+                "cloudWatchLogsArn": f"arn:aws:logs:{self.region}:{self.account}:log-group:{group}:log-stream:{stream}",
+                "cloudWatchLogs": {"status": "ENABLED", "groupName": group},
+            },
+        }
+
+
+def buildspec_of(project: Mapping[str, Any], checkout: Path) -> dict[str, Any]:
+    """The project's inline buildspec, or the file it names in the checkout (buildspec.yml by default)."""
+    text = str(project.get("source", {}).get("buildspec") or "buildspec.yml")
+    spec = yaml.safe_load(text)
+    if not isinstance(spec, dict):
+        path = checkout / text
+        if not path.is_file():
+            raise ValueError(f"YAML_FILE_ERROR: no buildspec: {text} is neither inline YAML nor a file of the source")
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(spec, dict) or str(spec.get("version")) not in ("0.1", "0.2"):
+        raise ValueError("YAML_FILE_ERROR: the buildspec needs `version: 0.2` and `phases:`")
+    return spec
+
+
+def build_environment(
+    project: Mapping[str, Any], spec: Mapping[str, Any], build: Build, endpoint_url: str, checkout: Path
+) -> dict[str, str]:
+    """Precedence like CodeBuild's: project variables over the buildspec's `env.variables`."""
+    bin_dir = str(Path(sys.executable).parent)
+    env = {
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(checkout.parent / "home"),
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": LOCAL_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET,
+        "AWS_REGION": build.region,
+        "AWS_DEFAULT_REGION": build.region,
+        "CODEBUILD_BUILD_ID": build.build_id,
+        "CODEBUILD_BUILD_ARN": build.arn,
+        "CODEBUILD_INITIATOR": build.initiator,
+        "CODEBUILD_SRC_DIR": str(checkout),
+        "CODEBUILD_RESOLVED_SOURCE_VERSION": build.source_version,
+    }
+    env.update({str(k): str(v) for k, v in ((spec.get("env") or {}).get("variables") or {}).items()})
+    for variable in project.get("environment", {}).get("environmentVariables") or []:
+        env[variable["name"]] = str(variable.get("value", ""))
+    return env
+
+
+class BuildRunner:
+    """Runs one build; `log` receives every output line (the caller ships them to CloudWatch Logs)."""
+
+    def __init__(self, build: Build, log: Callable[[list[str]], None], cancelled: threading.Event) -> None:
+        self.build = build
+        self.log = log
+        self.cancelled = cancelled
+
+    def _say(self, *lines: str) -> None:
+        self.build.lines.extend(lines)
+        self.log(list(lines))
+
+    def _phase(self, name: str, status: str, started: float) -> None:
+        now = time.time()
+        self.build.phases.append(
+            {
+                "phaseType": name.upper(),
+                "phaseStatus": status,
+                "startTime": started,
+                "endTime": now,
+                "durationInSeconds": int(now - started),
+            }
+        )
+
+    def run(self, project: Mapping[str, Any], files: Mapping[str, bytes], endpoint_url: str) -> Build:
+        scratch = Path(tempfile.mkdtemp(prefix="mlpipe-build-"))
+        try:
+            checkout = scratch / "src"
+            for path, content in files.items():
+                target = checkout / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            (scratch / "home").mkdir()
+            checkout.mkdir(exist_ok=True)
+            self._say(f"[Container] mlpipe local build {self.build.build_id} at {self.build.source_version}")
+            try:
+                spec = buildspec_of(project, checkout)
+            except (ValueError, yaml.YAMLError) as exc:
+                self._say(f"[Container] {exc}")
+                return self._finish("FAILED", "COMPLETED")
+            env = build_environment(project, spec, self.build, endpoint_url, checkout)
+            timeout = min(int(project.get("timeoutInMinutes") or 60) * 60, MAX_TIMEOUT_S)
+            return self._run_phases(spec, checkout, env, time.monotonic() + timeout)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _run_phases(self, spec: Mapping[str, Any], checkout: Path, env: dict[str, str], deadline: float) -> Build:
+        phases = spec.get("phases") or {}
+        failed_phase = None
+        for name in PHASES:
+            if failed_phase and name != "post_build":  # CodeBuild still runs post_build after a failed build
+                continue
+            phase = phases.get(name) or {}
+            started = time.time()
+            self.build.current_phase = name.upper()
+            versions = phase.get("runtime-versions") if name == "install" else None
+            if versions:
+                self._say(f"[Container] runtime-versions {versions} (local build: using {sys.version.split()[0]})")
+            ok = all(self._command(str(c), checkout, env, deadline) for c in phase.get("commands") or [])
+            status = "SUCCEEDED" if ok else "FAILED"
+            self._say(f"[Container] Phase complete: {name.upper()} State: {status}")
+            self._phase(name, status, started)
+            if not ok and failed_phase is None:
+                failed_phase = name.upper()
+        return self._finish("FAILED" if failed_phase else "SUCCEEDED", "COMPLETED")
+
+    def _command(self, command: str, checkout: Path, env: dict[str, str], deadline: float) -> bool:
+        if self.cancelled.is_set():
+            self._say("[Container] build stopped")
+            return False
+        if PIP_INSTALL.match(command) and os.environ.get(ALLOW_PIP_ENV) != "1":
+            self._say(
+                f"[Container] Skipping (offline local build): {command}",
+                f"[Container] using the embedded AWS's own mlpipe from {Path(sys.executable).parent}"
+                f" (set {ALLOW_PIP_ENV}=1 to run pip)",
+            )
+            return True
+        self._say(f"[Container] Running command {command}")
+        try:
+            done = subprocess.run(
+                ["bash", "-c", command],
+                cwd=checkout,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                timeout=max(deadline - time.monotonic(), 1),
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            self._say("[Container] Command timed out")
+            return False
+        output = done.stdout.decode(errors="replace").splitlines()
+        if output:
+            self._say(*output)
+        if done.returncode != 0:
+            self._say(f"[Container] Command did not exit successfully {command} exit status {done.returncode}")
+        return done.returncode == 0
+
+    def _finish(self, status: str, phase: str) -> Build:
+        self.build.status = status
+        self.build.current_phase = phase
+        self.build.ended = time.time()
+        return self.build

@@ -1,0 +1,185 @@
+"""`mlpipe bootstrap-pipeline`: the CI/CD that runs `mlpipe deploy` on every commit.
+
+Artifact bucket, build log groups, the Lambda role of every pipeline stage (created here so the
+build never needs iam:CreateRole), the build and pipeline roles, the source repository, one
+CodeBuild project per stage and the CodePipeline V2; with `push`, a commit of the project's files.
+
+The CI/CD resources belong to the app, not to one stage: they are tagged `mlpipe:stage=pipeline`
+(`PIPELINE_SCOPE`). Planning makes read calls only, so a bad input or a foreign resource stops the
+command before anything is created.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlpipe.aws.clients import Clients
+from mlpipe.buildspec import BUILDSPEC_FILE, render_buildspec
+from mlpipe.config import DEFAULT_CONFIG_FILE, Config
+from mlpipe.errors import UsageError
+from mlpipe.names import Names
+from mlpipe.pipeline_policies import build_role_policy, pipeline_role_policy, stage_names
+from mlpipe.plan.codebuild import ProjectSpec, plan_project, plan_project_deletion
+from mlpipe.plan.codecommit import plan_commit, plan_repository, plan_repository_deletion, repository
+from mlpipe.plan.codepipeline import plan_pipeline, plan_pipeline_deletion
+from mlpipe.plan.executor import ApplyResult, execute
+from mlpipe.plan.iam import RoleSpec, plan_role, plan_role_deletion
+from mlpipe.plan.logs import plan_log_group, plan_log_group_deletion
+from mlpipe.plan.model import Change, Plan
+from mlpipe.plan.s3 import BucketSpec, plan_bucket, plan_bucket_deletion
+from mlpipe.reporter import Reporter
+
+PIPELINE_SCOPE = "pipeline"  # the mlpipe:stage tag of resources shared by all of an app's stages
+ARTIFACT_EXPIRY_DAYS = 30
+HANDLER_DIR = "handler"  # the project's handler files, committed (and deployed) from here
+COMMIT_MESSAGE = "mlpipe bootstrap-pipeline: mlpipe.yaml, buildspec and handler"
+
+
+@dataclass
+class BootstrapResult:
+    plan: Plan
+    names: Names
+    dry_run: bool
+    pushed: bool
+    applied: ApplyResult | None = None
+
+    @property
+    def changed(self) -> bool:
+        return not self.plan.is_empty
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "app": self.names.app,
+            "pipeline": self.names.pipeline,
+            "repository": self.names.repository,
+            "dry_run": self.dry_run,
+            "push": self.pushed,
+            "plan": self.plan.to_dict(),
+            "api_calls": self.applied.calls if self.applied else 0,
+        }
+
+
+def pipeline_names(config: Config, clients: Clients) -> Names:
+    return Names(app=config.app, stage=PIPELINE_SCOPE, region=clients.region, account=clients.account_id)
+
+
+def _scoped(names: Names) -> Names:
+    return dataclasses.replace(names, stage=PIPELINE_SCOPE)
+
+
+def project_files(config: Config, config_path: Path) -> dict[str, bytes]:
+    """What `--push` commits: mlpipe.yaml, the rendered buildspec and the handler files."""
+    from mlpipe.package import handler_dir
+
+    try:
+        files = {DEFAULT_CONFIG_FILE: config_path.read_bytes()}
+    except OSError as exc:
+        raise UsageError(f"{config_path}: cannot read the config to push: {exc}") from None
+    files[BUILDSPEC_FILE] = render_buildspec(config.pipeline).encode()
+    project_handler = config_path.resolve().parent / HANDLER_DIR
+    source = project_handler if (project_handler / "handler.py").is_file() else handler_dir()
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            files[f"{HANDLER_DIR}/{path.relative_to(source).as_posix()}"] = path.read_bytes()
+    return files
+
+
+def role_specs(config: Config, names: Names) -> list[RoleSpec]:
+    from mlpipe.ops.deploy import lambda_role_spec  # the very spec deploy plans, so deploy finds it unchanged
+
+    specs = [lambda_role_spec(config.model_copy(update={"stage": n.stage}), n) for n in stage_names(config, names)]
+    specs.append(
+        RoleSpec(names.build_role, "codebuild.amazonaws.com", build_role_policy(config, names), "mlpipe build")
+    )
+    specs.append(
+        RoleSpec(names.pipeline_role, "codepipeline.amazonaws.com", pipeline_role_policy(config, names), "mlpipe CI/CD")
+    )
+    return specs
+
+
+def project_spec(config: Config, names: Names, stage: str) -> ProjectSpec:
+    return ProjectSpec(
+        name=names.build_project(stage),
+        description=f"mlpipe deploy of {names.app} to stage {stage}",
+        image=config.pipeline.build_image,
+        buildspec=render_buildspec(config.pipeline),
+        service_role_arn=names.role_arn(names.build_role),
+        log_group=names.build_log_group(stage),
+        environment=(("MLPIPE_STAGE", stage),),
+    )
+
+
+def plan_bootstrap(config: Config, clients: Clients, names: Names, files: Mapping[str, bytes] | None = None) -> Plan:
+    """Read what exists and return the changes in dependency order. Read calls only."""
+    pipeline = config.pipeline
+    changes: list[Change] = [
+        plan_bucket(BucketSpec(names.artifact_bucket, expire_days=ARTIFACT_EXPIRY_DAYS), clients, names)
+    ]
+    for stage in pipeline.stages:
+        changes.append(plan_log_group(names.build_log_group(stage), config.function.log_retention_days, clients, names))
+    for spec, stage_scope in zip(role_specs(config, names), [*stage_names(config, names), names, names], strict=True):
+        changes.append(plan_role(spec, clients, stage_scope))
+    if pipeline.source == "codecommit":
+        changes.append(plan_repository(names.repository, f"mlpipe app {names.app}", clients, names))
+    changes += [plan_project(project_spec(config, names, stage), clients, names) for stage in pipeline.stages]
+    changes.append(plan_pipeline(pipeline, clients, names, names.role_arn(names.pipeline_role)))
+    if files is not None:
+        changes.append(plan_commit(names.repository, pipeline.branch, files, clients, COMMIT_MESSAGE))
+    return Plan(tuple(changes))
+
+
+def bootstrap(
+    config: Config,
+    clients: Clients,
+    reporter: Reporter,
+    *,
+    dry_run: bool = False,
+    push: bool = False,
+    config_path: Path | None = None,
+) -> BootstrapResult:
+    if push and config.pipeline.source != "codecommit":
+        raise UsageError(
+            "--push commits to the CodeCommit repository, but pipeline.source is 'connection'",
+            hint="push to your GitHub/GitLab/Bitbucket repository with git instead",
+        )
+    files = None
+    if push:
+        files = project_files(config, config_path or Path(DEFAULT_CONFIG_FILE))
+    names = pipeline_names(config, clients)
+    plan = plan_bootstrap(config, clients, names, files)
+    result = BootstrapResult(plan, names, dry_run, push)
+    if not dry_run:
+        result.applied = execute(plan, clients, reporter)
+    return result
+
+
+def plan_pipeline_destroy(config: Config, clients: Clients, names: Names, force: bool = False) -> Plan:
+    """Remove the CI/CD resources. The bucket and the repository (which hold data) only when empty or
+    with `force`. The Lambda roles stay: they belong to each stage's deployment (`destroy` removes them)."""
+    names = _scoped(names)
+    changes = [plan_pipeline_deletion(clients, names)]
+    for stage in config.pipeline.stages:
+        changes.append(plan_project_deletion(names.build_project(stage), clients, names))
+        changes.append(plan_log_group_deletion(names.build_log_group(stage), clients, names))
+    if config.pipeline.source == "codecommit":
+        changes.append(_repository_deletion(clients, names, force))
+    changes.append(plan_role_deletion(names.pipeline_role, clients, names))
+    changes.append(plan_role_deletion(names.build_role, clients, names))
+    changes.append(plan_bucket_deletion(names.artifact_bucket, clients, names, force))
+    return Plan(tuple(changes))
+
+
+def _repository_deletion(clients: Clients, names: Names, force: bool) -> Change:
+    from mlpipe.plan.codecommit import branch_head
+
+    change = plan_repository_deletion(names.repository, clients, names)
+    if change.action == "delete" and not force:
+        meta = repository(clients, names.repository) or {}
+        branch = meta.get("defaultBranch")
+        if branch and branch_head(clients, names.repository, branch):
+            return Change("noop", change.kind, change.name, "kept: it holds commits; --force deletes it")
+    return change

@@ -1,0 +1,132 @@
+"""Planner for the CodePipeline V2: Source -> Deploy-<stage 1> [-> Approve -> Deploy-<stage 2>]."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlpipe.aws.clients import Clients
+from mlpipe.aws.errors import error_code, translate
+from mlpipe.config import PipelineConfig
+from mlpipe.names import Names
+from mlpipe.plan.codebuild import _subset_differs
+from mlpipe.plan.common import require_owned, tag_dict
+from mlpipe.plan.model import Call, Change
+
+SOURCE_ACTION = "Source"
+SOURCE_OUTPUT = "SourceOutput"
+# A role just created is not assumable by CodePipeline for a few seconds.
+ROLE_NOT_READY = ("InvalidStructureException",)
+
+
+def _action(name: str, category: str, provider: str, configuration: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "actionTypeId": {"category": category, "owner": "AWS", "provider": provider, "version": "1"},
+        "runOrder": 1,
+        "configuration": configuration,
+        **extra,
+    }
+
+
+def _source_action(pipeline: PipelineConfig, names: Names) -> dict[str, Any]:
+    output = {"outputArtifacts": [{"name": SOURCE_OUTPUT}]}
+    if pipeline.source == "codecommit":
+        # Polling keeps the pipeline self-contained (no EventBridge rule and role to manage).
+        config = {
+            "RepositoryName": names.repository,
+            "BranchName": pipeline.branch,
+            "PollForSourceChanges": "true",
+            "OutputArtifactFormat": "CODE_ZIP",
+        }
+        return _action(SOURCE_ACTION, "Source", "CodeCommit", config, **output)
+    assert pipeline.connection_arn and pipeline.repository_id  # the config validator requires both
+    config = {
+        "ConnectionArn": pipeline.connection_arn,
+        "FullRepositoryId": pipeline.repository_id,
+        "BranchName": pipeline.branch,
+        "OutputArtifactFormat": "CODE_ZIP",
+        "DetectChanges": "false",  # the V2 trigger below starts runs on pushes to the branch
+    }
+    return _action(SOURCE_ACTION, "Source", "CodeStarSourceConnection", config, **output)
+
+
+def stage_name(stage: str) -> str:
+    return f"Deploy-{stage}"
+
+
+def declaration(pipeline: PipelineConfig, names: Names, role_arn: str) -> dict[str, Any]:
+    stages: list[dict[str, Any]] = [{"name": "Source", "actions": [_source_action(pipeline, names)]}]
+    for i, stage in enumerate(pipeline.stages):
+        if i > 0 and pipeline.approval:
+            approve = _action("Approve", "Approval", "Manual", {"CustomData": f"Deploy to {stage}?"})
+            stages.append({"name": f"Approve-{stage}", "actions": [approve]})
+        build = _action(
+            "Deploy",
+            "Build",
+            "CodeBuild",
+            {"ProjectName": names.build_project(stage)},
+            inputArtifacts=[{"name": SOURCE_OUTPUT}],
+        )
+        stages.append({"name": stage_name(stage), "actions": [build]})
+    result: dict[str, Any] = {
+        "name": names.pipeline,
+        "roleArn": role_arn,
+        "artifactStore": {"type": "S3", "location": names.artifact_bucket},
+        "stages": stages,
+        "pipelineType": "V2",
+        "executionMode": pipeline.execution_mode,
+    }
+    if pipeline.source == "connection":
+        push = {"branches": {"includes": [pipeline.branch]}}
+        git = {"sourceActionName": SOURCE_ACTION, "push": [push]}
+        result["triggers"] = [{"providerType": "CodeStarSourceConnection", "gitConfiguration": git}]
+    return result
+
+
+def get_pipeline(clients: Clients, name: str) -> dict[str, Any] | None:
+    import botocore.exceptions
+
+    try:
+        response: dict[str, Any] = clients.client("codepipeline").get_pipeline(name=name)
+        return response
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) == "PipelineNotFoundException":
+            return None
+        raise translate(exc, clients.target) from exc
+
+
+def _tags(clients: Clients, arn: str) -> dict[str, str]:
+    import botocore.exceptions
+
+    try:
+        return tag_dict(clients.client("codepipeline").list_tags_for_resource(resourceArn=arn).get("tags"))
+    except botocore.exceptions.ClientError as exc:
+        raise translate(exc, clients.target) from exc
+
+
+def plan_pipeline(pipeline: PipelineConfig, clients: Clients, names: Names, role_arn: str) -> Change:
+    desired = declaration(pipeline, names, role_arn)
+    current = get_pipeline(clients, names.pipeline)
+    if current is None:
+        tags = [{"key": k, "value": v} for k, v in sorted(names.tags.items())]
+        call = Call("codepipeline", "create_pipeline", {"pipeline": desired, "tags": tags}, retry_on=ROLE_NOT_READY)
+        detail = " -> ".join(s["name"] for s in desired["stages"])
+        return Change("create", "codepipeline", names.pipeline, detail, (call,))
+    arn = current.get("metadata", {}).get("pipelineArn") or names.pipeline_arn()
+    require_owned(names, "CodePipeline", names.pipeline, _tags(clients, arn))
+    existing = current["pipeline"]
+    differ = [key for key, value in desired.items() if _subset_differs(existing.get(key), value)]
+    if not differ:
+        return Change("noop", "codepipeline", names.pipeline)
+    call = Call("codepipeline", "update_pipeline", {"pipeline": desired}, retry_on=ROLE_NOT_READY)
+    return Change("update", "codepipeline", names.pipeline, ", ".join(differ) + " changed", (call,))
+
+
+def plan_pipeline_deletion(clients: Clients, names: Names) -> Change:
+    current = get_pipeline(clients, names.pipeline)
+    if current is None:
+        return Change("noop", "codepipeline", names.pipeline, "absent")
+    arn = current.get("metadata", {}).get("pipelineArn") or names.pipeline_arn()
+    require_owned(names, "CodePipeline", names.pipeline, _tags(clients, arn))
+    call = Call("codepipeline", "delete_pipeline", {"name": names.pipeline})
+    return Change("delete", "codepipeline", names.pipeline, steps=(call,))

@@ -1,0 +1,171 @@
+"""Planner for an S3 bucket mlpipe owns: versioned, encrypted, public access blocked, old data expired.
+
+Used for the pipeline's artifact bucket, and reusable for the model bucket (`train`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlpipe.aws.clients import Clients
+from mlpipe.aws.errors import error_code, translate
+from mlpipe.names import Names
+from mlpipe.plan.common import normalized, require_owned, tag_dict, tag_list
+from mlpipe.plan.model import Call, Change
+
+LIFECYCLE_RULE_ID = "mlpipe-expire-old"
+PUBLIC_ACCESS_BLOCK = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+ENCRYPTION = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+MISSING = ("NoSuchBucket", "404", "NotFound")
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    name: str
+    noncurrent_days: int = 30  # old versions of an object are deleted after this many days
+    expire_days: int | None = None  # current objects too (pipeline artifacts); None keeps them
+
+
+def lifecycle(spec: BucketSpec) -> dict[str, Any]:
+    rule: dict[str, Any] = {
+        "ID": LIFECYCLE_RULE_ID,
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": spec.noncurrent_days},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+    }
+    if spec.expire_days is not None:
+        rule["Expiration"] = {"Days": spec.expire_days}
+    return {"Rules": [rule]}
+
+
+def _read(clients: Clients, operation: str, key: str, absent: tuple[str, ...], **params: Any) -> Any:
+    import botocore.exceptions
+
+    try:
+        return getattr(clients.client("s3"), operation)(**params).get(key)
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) in absent:
+            return None
+        raise translate(exc, clients.target) from exc
+
+
+def bucket_exists(clients: Clients, name: str) -> bool:
+    import botocore.exceptions
+
+    try:
+        clients.client("s3").head_bucket(Bucket=name)
+        return True
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) in MISSING:
+            return False
+        raise translate(exc, clients.target) from exc
+
+
+def bucket_tags(clients: Clients, name: str) -> dict[str, str]:
+    return tag_dict(_read(clients, "get_bucket_tagging", "TagSet", ("NoSuchTagSet",), Bucket=name))
+
+
+def _settings(spec: BucketSpec, names: Names) -> list[tuple[str, Call]]:
+    """(what, call) for every property the bucket must have, in the order to apply them."""
+    b = spec.name
+    return [
+        (
+            "public access block",
+            Call("s3", "put_public_access_block", {"Bucket": b, "PublicAccessBlockConfiguration": PUBLIC_ACCESS_BLOCK}),
+        ),
+        (
+            "encryption",
+            Call("s3", "put_bucket_encryption", {"Bucket": b, "ServerSideEncryptionConfiguration": ENCRYPTION}),
+        ),
+        (
+            "versioning",
+            Call("s3", "put_bucket_versioning", {"Bucket": b, "VersioningConfiguration": {"Status": "Enabled"}}),
+        ),
+        (
+            "lifecycle",
+            Call("s3", "put_bucket_lifecycle_configuration", {"Bucket": b, "LifecycleConfiguration": lifecycle(spec)}),
+        ),
+        ("tags", Call("s3", "put_bucket_tagging", {"Bucket": b, "Tagging": {"TagSet": tag_list(names.tags)}})),
+    ]
+
+
+def _current(clients: Clients, spec: BucketSpec) -> dict[str, Any]:
+    b = spec.name
+    rules = _read(clients, "get_bucket_lifecycle_configuration", "Rules", ("NoSuchLifecycleConfiguration",), Bucket=b)
+    encryption = _read(
+        clients,
+        "get_bucket_encryption",
+        "ServerSideEncryptionConfiguration",
+        ("ServerSideEncryptionConfigurationNotFoundError",),
+        Bucket=b,
+    )
+    return {
+        "public access block": _read(
+            clients,
+            "get_public_access_block",
+            "PublicAccessBlockConfiguration",
+            ("NoSuchPublicAccessBlockConfiguration",),
+            Bucket=b,
+        ),
+        "encryption": [r.get("ApplyServerSideEncryptionByDefault") for r in (encryption or {}).get("Rules", [])],
+        "versioning": _read(clients, "get_bucket_versioning", "Status", (), Bucket=b),
+        "lifecycle": [{k: v for k, v in r.items() if k in lifecycle(spec)["Rules"][0]} for r in rules or []],
+    }
+
+
+def plan_bucket(spec: BucketSpec, clients: Clients, names: Names) -> Change:
+    settings = _settings(spec, names)
+    if not bucket_exists(clients, spec.name):
+        create: dict[str, Any] = {"Bucket": spec.name}
+        if clients.region != "us-east-1":  # us-east-1 rejects an explicit location constraint
+            create["CreateBucketConfiguration"] = {"LocationConstraint": clients.region}
+        steps = (Call("s3", "create_bucket", create), *(call for _, call in settings))
+        return Change("create", "s3-bucket", spec.name, "versioned, encrypted, private", steps)
+    require_owned(names, "S3 bucket", spec.name, bucket_tags(clients, spec.name))
+    current = _current(clients, spec)
+    desired = {
+        "public access block": PUBLIC_ACCESS_BLOCK,
+        "encryption": [r["ApplyServerSideEncryptionByDefault"] for r in ENCRYPTION["Rules"]],
+        "versioning": "Enabled",
+        "lifecycle": lifecycle(spec)["Rules"],
+    }
+    differ = [what for what in desired if normalized(current[what]) != normalized(desired[what])]
+    steps = tuple(call for what, call in settings if what in differ)
+    if not steps:
+        return Change("noop", "s3-bucket", spec.name)
+    return Change("update", "s3-bucket", spec.name, ", ".join(differ) + " changed", steps)
+
+
+def _object_versions(clients: Clients, name: str) -> list[dict[str, str]]:
+    paginator = clients.client("s3").get_paginator("list_object_versions")
+    objects = []
+    for page in paginator.paginate(Bucket=name):
+        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            objects.append({"Key": item["Key"], "VersionId": item["VersionId"]})
+    return objects
+
+
+def plan_bucket_deletion(name: str, clients: Clients, names: Names, force: bool = False) -> Change:
+    """Delete the bucket when it is empty, or with `force` after deleting every object version."""
+    if not bucket_exists(clients, name):
+        return Change("noop", "s3-bucket", name, "absent")
+    require_owned(names, "S3 bucket", name, bucket_tags(clients, name))
+    objects = _object_versions(clients, name)
+    if objects and not force:
+        return Change(
+            "noop", "s3-bucket", name, f"kept: it holds {len(objects)} object version(s); --force deletes them"
+        )
+    steps = [
+        Call("s3", "delete_objects", {"Bucket": name, "Delete": {"Objects": objects[i : i + 1000], "Quiet": True}})
+        for i in range(0, len(objects), 1000)
+    ]
+    steps.append(Call("s3", "delete_bucket", {"Bucket": name}, ok_on=MISSING))
+    detail = f"and its {len(objects)} object version(s)" if objects else "empty"
+    return Change("delete", "s3-bucket", name, detail, tuple(steps))
