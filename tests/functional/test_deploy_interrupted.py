@@ -1,0 +1,55 @@
+"""A deploy killed after its k-th mutating call is finished by the next run; destroy then leaves
+nothing tagged with the app."""
+
+from __future__ import annotations
+
+import pytest
+from deploy_support import CallLog, tagged_inventory
+
+from mlpipe.aws.clients import Clients
+from mlpipe.config import Config
+from mlpipe.ops.deploy import deploy
+from mlpipe.ops.destroy import destroy
+from mlpipe.reporter import ListReporter
+
+# A fresh deploy of this config makes 9 mutating calls (2 queues, role + policy, log group +
+# retention, function, mapping, alarm); the test checks that count so a new call is not missed.
+FRESH_MUTATING_CALLS = 9
+
+
+class Killed(Exception):
+    """Stands for the process dying between two API calls."""
+
+
+def config() -> Config:
+    return Config(app="crash", alarm={"dlq_threshold": 2})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("k", range(1, FRESH_MUTATING_CALLS + 1))
+def test_interrupted_deploy_converges_and_destroy_removes_everything(clients: Clients, k: int) -> None:
+    def kill_at_k(operation: str, index: int) -> None:
+        if index == k:
+            raise Killed(f"killed before call {k} ({operation})")
+
+    interrupted = CallLog(on_mutating=kill_at_k).attach(clients)
+    with pytest.raises(Killed):
+        deploy(config(), clients, ListReporter())
+    assert len(interrupted.mutating) == k
+    interrupted.on_mutating = None
+
+    resumed = deploy(config(), clients, ListReporter())
+    assert not resumed.plan.is_empty
+    check = CallLog().attach(clients)
+    assert deploy(config(), clients, ListReporter()).plan.is_empty
+    assert check.mutating == []
+    names = resumed.names
+    assert len(tagged_inventory(clients, names)) == 7
+
+    destroy(config(), clients, ListReporter())
+    assert tagged_inventory(clients, names) == []
+
+
+def test_fresh_deploy_makes_the_expected_number_of_mutating_calls(clients: Clients) -> None:
+    log = CallLog().attach(clients)
+    deploy(config(), clients, ListReporter())
+    assert len(log.mutating) == FRESH_MUTATING_CALLS, log.mutating
