@@ -1,0 +1,75 @@
+"""Every command has help with an example; help and the deploy path stay light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlpipe.cli.app import run
+
+HEAVY = ("xgboost", "sklearn", "pandas", "sagemaker", "moto", "numpy")
+
+
+def _leaf_commands() -> list[tuple[str, ...]]:
+    import typer.main
+
+    from mlpipe.cli.app import app
+
+    def walk(group: object, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+        if not hasattr(group, "commands"):
+            return [prefix]
+        commands = group.commands  # an empty group is a placeholder still being built: nothing to check
+        out: list[tuple[str, ...]] = []
+        for name, command in sorted(commands.items()):
+            if not getattr(command, "hidden", False):
+                out += walk(command, (*prefix, name))
+        return out
+
+    return walk(typer.main.get_command(app), ())
+
+
+COMMANDS = _leaf_commands()
+
+
+def test_the_issue_commands_exist() -> None:
+    assert {("init",), ("deploy",), ("status",), ("destroy",)} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
+def test_every_command_has_help_with_an_example(path: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run([*path, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert f"mlpipe {' '.join(path)}" in text or "Usage: mlpipe" in text
+    assert "Example" in text, f"`mlpipe {' '.join(path)} --help` shows no example"
+
+
+def _modules_after(argv: list[str], env: dict[str, str] | None = None) -> dict[str, object]:
+    code = (
+        "import sys, json\n"
+        "from mlpipe.cli.app import run\n"
+        f"rc = run({argv!r})\n"
+        f"print(json.dumps({{'rc': rc, 'heavy': [m for m in {HEAVY!r} if m in sys.modules]}}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["deploy", "--help"], ["destroy", "--help"]])
+def test_help_imports_no_heavy_package(argv: list[str]) -> None:
+    assert _modules_after(argv) == {"rc": 0, "heavy": []}
+
+
+@pytest.mark.slow
+def test_deploy_path_imports_no_heavy_package(endpoint_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "mlpipe.yaml"
+    config.write_text("app: light\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "NO_COLOR": "1", "AWS_EC2_METADATA_DISABLED": "true"}
+    result = _modules_after(["--endpoint-url", endpoint_url, "--config", str(config), "deploy", "--dry-run"], env)
+    assert result == {"rc": 0, "heavy": []}
