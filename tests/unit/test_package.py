@@ -59,7 +59,7 @@ def test_code_change_changes_the_hash(tmp_path: Path) -> None:
 
 
 def test_missing_entry_point_and_oversize_are_errors(tmp_path: Path) -> None:
-    with pytest.raises(MlpipeError, match="no handler.py"):
+    with pytest.raises(MlpipeError, match=r"no handler\.py"):
         build_package(tmp_path)
     (tmp_path / "handler.py").write_text("def handler(event, context):\n    return {}\n")
     (tmp_path / "blob.bin").write_bytes(os.urandom(MAX_ZIP_BYTES + 1))
