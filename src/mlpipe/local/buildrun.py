@@ -29,6 +29,8 @@ import yaml
 
 PHASES = ("install", "pre_build", "build", "post_build")
 PIP_INSTALL = re.compile(r"^\s*(python3?\s+-m\s+)?pip3?\s+install\b")
+# Commands that change the interpreter's installation: never run on the server's own interpreter.
+SLIM = re.compile(r"^\s*python3?\s+-m\s+mlpipe\.slim\b")
 ALLOW_PIP_ENV = "MLPIPE_LOCAL_BUILD_PIP"
 LOCAL_KEY_ID = "mlpipe-local"
 LOCAL_SECRET = "mlpipe-local-secret"
@@ -120,6 +122,7 @@ def build_environment(
         "CODEBUILD_INITIATOR": build.initiator,
         "CODEBUILD_SRC_DIR": str(checkout),
         "CODEBUILD_RESOLVED_SOURCE_VERSION": build.source_version,
+        "MLPIPE_LOCAL_BUILD": "1",
     }
     env.update({str(k): str(v) for k, v in ((spec.get("env") or {}).get("variables") or {}).items()})
     for variable in project.get("environment", {}).get("environmentVariables") or []:
@@ -197,7 +200,7 @@ class BuildRunner:
         if self.cancelled.is_set():
             self._say("[Container] build stopped")
             return False
-        if PIP_INSTALL.match(command) and os.environ.get(ALLOW_PIP_ENV) != "1":
+        if SLIM.match(command) or (PIP_INSTALL.match(command) and os.environ.get(ALLOW_PIP_ENV) != "1"):
             self._say(
                 f"[Container] Skipping (offline local build): {command}",
                 f"[Container] using the embedded AWS's own mlpipe from {Path(sys.executable).parent}"
