@@ -130,7 +130,7 @@ def _validate_row(row, number, feature_count):
     if not isinstance(row, list) or not row:
         raise Poison(f"row {number} is not a non-empty list of numbers")
     if feature_count and len(row) != feature_count:
-        raise Poison(f"row {number} has {len(row)} features, expected {feature_count}")
+        raise Poison(f"row {number} has {len(row)} value(s), expected {feature_count} features")
     values = []
     for position, raw in enumerate(row, start=1):
         if isinstance(raw, bool) or not isinstance(raw, int | float | str):

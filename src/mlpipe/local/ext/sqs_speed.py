@@ -1,0 +1,40 @@
+"""Keep moto's SQS usable at queue depths of thousands of messages.
+
+moto asks for the current time through datetime arithmetic (~20 us a call) once or twice per
+queued message on every send, receive and attribute read, and re-computes *all* queue attributes
+(three scans of the queue) per received message just to read the retention period. At 1,000
+queued messages a receive took ~2 s and a batch send ~0.3 s. Same semantics, computed cheaply.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from moto.sqs import models as sqs_models
+
+
+def _unix_time(dt: Any = None) -> float:
+    if dt is None:
+        return time.time()
+    return float(dt.timestamp()) if dt.tzinfo else _naive_utc_seconds(dt)
+
+
+def _naive_utc_seconds(dt: Any) -> float:
+    import calendar
+
+    return calendar.timegm(dt.utctimetuple()) + dt.microsecond / 1e6
+
+
+def _unix_time_millis(dt: Any = None) -> float:
+    return _unix_time(dt) * 1000.0
+
+
+def _retention_ok(self: Any, queue_name: str, message: Any) -> bool:
+    queue = self.get_queue(queue_name)
+    return bool(int(queue.message_retention_period) + message.sent_timestamp / 1000 > time.time())
+
+
+sqs_models.unix_time = _unix_time
+sqs_models.unix_time_millis = _unix_time_millis
+sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retention_ok  # type: ignore[method-assign]
