@@ -93,6 +93,15 @@ def _has_ref(value: Any) -> bool:
     return False
 
 
+def _describe(key: str, current: Any, desired: Any) -> str:
+    """'Timeout 30 -> 60', or for the environment the names of the variables that differ."""
+    if key != "Environment":
+        return f"{key} {current} -> {desired}"
+    now, wanted = current["Variables"], desired["Variables"]
+    differing = sorted(k for k in set(now) | set(wanted) if _has_ref(wanted.get(k)) or now.get(k) != wanted.get(k))
+    return "environment " + ", ".join(differing)
+
+
 def _concurrency_steps(spec: FunctionSpec, current: int | None) -> tuple[Call, ...]:
     if spec.reserved_concurrency == current:
         return ()
@@ -144,7 +153,7 @@ def plan_function(spec: FunctionSpec, clients: Clients, names: Names) -> Change:
             retry_on=CONFLICT,
         )
         steps += (*ready(spec.name, ("Successful", "Failed")), update)
-        details.append(", ".join(differences))
+        details.append(", ".join(_describe(key, now, desired) for key, (now, desired) in differences.items()))
     reserved = (found.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
     concurrency = _concurrency_steps(spec, reserved)
     if concurrency:
