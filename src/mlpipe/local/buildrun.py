@@ -208,25 +208,29 @@ class BuildRunner:
             )
             return True
         self._say(f"[Container] Running command {command}")
-        try:
-            done = subprocess.run(
-                ["bash", "-c", command],
-                cwd=checkout,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                timeout=max(deadline - time.monotonic(), 1),
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            self._say("[Container] Command timed out")
+        process = subprocess.Popen(
+            ["bash", "-c", command], cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        stopped = ""
+        while True:
+            try:
+                output, _ = process.communicate(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                # A reset of the embedded AWS (or the build timeout) stops the command, so a build
+                # never writes into the state of whatever runs next.
+                if self.cancelled.is_set() or time.monotonic() > deadline:
+                    stopped = "build stopped" if self.cancelled.is_set() else "Command timed out"
+                    process.kill()
+        lines = output.decode(errors="replace").splitlines()
+        if lines:
+            self._say(*lines)
+        if stopped:
+            self._say(f"[Container] {stopped}")
             return False
-        output = done.stdout.decode(errors="replace").splitlines()
-        if output:
-            self._say(*output)
-        if done.returncode != 0:
-            self._say(f"[Container] Command did not exit successfully {command} exit status {done.returncode}")
-        return done.returncode == 0
+        if process.returncode != 0:
+            self._say(f"[Container] Command did not exit successfully {command} exit status {process.returncode}")
+        return process.returncode == 0
 
     def _finish(self, status: str, phase: str) -> Build:
         self.build.status = status

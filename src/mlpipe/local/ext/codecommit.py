@@ -241,6 +241,18 @@ def put_file(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return {"commitId": commit.commit_id, "blobId": blob_id(content), "treeId": commit.tree_id}
 
 
+@override("codecommit", "ListRepositories")
+def list_repositories(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    from moto.codecommit.models import codecommit_backends
+
+    found = codecommit_backends[ctx.account_id][ctx.region].repositories
+    listed = [
+        {"repositoryName": name, "repositoryId": repo.repository_metadata["repositoryId"]}
+        for name, repo in sorted(found.items(), reverse=params.get("order") == "descending")
+    ]
+    return {"repositories": listed}
+
+
 @override("codecommit", "GetBranch")
 def get_branch(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     repo = repository(ctx, params["repositoryName"])

@@ -128,6 +128,8 @@ def _run(ctx: Context, state: Executions, execution: Execution, runner_lock: thr
         declaration = _pipeline(ctx, execution.region, execution.pipeline)
         files: dict[str, bytes] = {}
         for stage in declaration["stages"]:
+            if state.stopped.is_set():  # the embedded AWS was reset: abandon the run
+                return
             actions = [ActionRun(a["name"]) for a in stage["actions"]]
             execution.stages[stage["name"]] = ("InProgress", actions)
             ok = True
@@ -164,6 +166,7 @@ def _act(
         if head is None:
             raise RuntimeError(f"branch {config['BranchName']} of {config['RepositoryName']} has no commit")
         commit, files = head
+        _store_source_artifact(ctx, execution, files)
         execution.revision = {"actionName": action.name, "revisionId": commit, "revisionSummary": commit[:8]}
         action.external_id, action.summary, action.status = commit, f"commit {commit[:8]}", "Succeeded"
         return files
@@ -191,6 +194,22 @@ def _act(
                 action.error = f"rejected: {action.summary}"
         return files
     raise RuntimeError(f"the embedded AWS cannot run {kind[0]} actions of provider {kind[1]}")
+
+
+def _store_source_artifact(ctx: Context, execution: Execution, files: dict[str, bytes]) -> None:
+    """Like CodePipeline, keep the source revision as a zip in the artifact store."""
+    import io
+    import zipfile
+
+    store = _pipeline(ctx, execution.region, execution.pipeline).get("artifactStore") or {}
+    if store.get("type") != "S3" or not store.get("location"):
+        return
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, content in sorted(files.items()):
+            archive.writestr(path, content)
+    key = f"{execution.pipeline[:20]}/SourceOutput/{execution.execution_id[:8]}.zip"
+    ctx.client("s3", execution.region).put_object(Bucket=store["location"], Key=key, Body=buffer.getvalue())
 
 
 def _on_commit(ctx: Context, region: str, repository: str, branch: str, commit: str) -> None:

@@ -1,0 +1,102 @@
+"""Helpers for the pipeline tests: a project directory, the CLI in-process, waiting for runs, counting calls."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlpipe.aws.clients import Clients
+from mlpipe.package import handler_dir
+
+SERVICES = ("s3", "logs", "iam", "sts", "codecommit", "codebuild", "codepipeline")
+READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet")
+
+
+def make_project(root: Path, config: dict[str, Any]) -> Path:
+    """mlpipe.yaml plus a copy of the bundled handler in handler/; returns the config path."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "handler").mkdir(exist_ok=True)
+    for path in handler_dir().iterdir():
+        if path.is_file() and path.suffix == ".py":
+            (root / "handler" / path.name).write_bytes(path.read_bytes())
+    config_path = root / "mlpipe.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    return config_path
+
+
+def cli(config_path: Path, endpoint_url: str, *args: str) -> int:
+    from mlpipe.cli.app import run
+
+    return run(["--config", str(config_path), "--endpoint-url", endpoint_url, *args])
+
+
+def executions(clients: Clients, pipeline: str) -> list[dict[str, Any]]:
+    response = clients.client("codepipeline").list_pipeline_executions(pipelineName=pipeline)
+    summaries: list[dict[str, Any]] = response["pipelineExecutionSummaries"]
+    return summaries
+
+
+def wait_for_run(
+    clients: Clients, pipeline: str, count: int, timeout_s: float = 120, until: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The `count`-th execution, once it finished (or reached a status in `until`)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = executions(clients, pipeline)
+        if len(found) >= count:
+            run = found[len(found) - count]  # newest first
+            if run["status"] != "InProgress" or run["status"] in until:
+                return run
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no finished run #{count} of {pipeline} after {timeout_s}s: {found}")
+        time.sleep(0.3)
+
+
+def wait_for_action(clients: Clients, pipeline: str, stage: str, status: str, timeout_s: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for s in clients.client("codepipeline").get_pipeline_state(name=pipeline)["stageStates"]:
+            latest = (s.get("actionStates") or [{}])[0].get("latestExecution") or {}
+            if s["stageName"] == stage and latest.get("status") == status:
+                return latest
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{pipeline} stage {stage} never reached {status}")
+        time.sleep(0.3)
+
+
+def code_sha(clients: Clients, function: str) -> str:
+    return str(clients.client("lambda").get_function(FunctionName=function)["Configuration"]["CodeSha256"])
+
+
+@dataclass
+class CallLog:
+    """Every API call made through `clients`, as operation names (botocore before-call hooks)."""
+
+    calls: list[str] = field(default_factory=list)
+
+    def attach(self, clients: Clients) -> CallLog:
+        for service in SERVICES:
+            clients.client(service).meta.events.register("before-call.*.*", self._record)
+        return self
+
+    def _record(self, model: Any, **_: Any) -> None:
+        self.calls.append(f"{model.service_model.service_name}:{model.name}")
+
+    @property
+    def mutating(self) -> list[str]:
+        return [c for c in self.calls if not c.split(":")[1].startswith(READ_PREFIXES)]
+
+
+def inventory(clients: Clients) -> dict[str, list[str]]:
+    """Everything the tests' bad inputs must not have created."""
+    return {
+        "buckets": [b["Name"] for b in clients.client("s3").list_buckets().get("Buckets", [])],
+        "roles": [r["RoleName"] for r in clients.client("iam").list_roles().get("Roles", [])],
+        "projects": clients.client("codebuild").list_projects().get("projects", []),
+        "pipelines": [p["name"] for p in clients.client("codepipeline").list_pipelines().get("pipelines", [])],
+        "log groups": [g["logGroupName"] for g in clients.client("logs").describe_log_groups().get("logGroups", [])],
+    }

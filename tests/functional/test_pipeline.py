@@ -1,0 +1,204 @@
+"""`mlpipe bootstrap-pipeline` and `mlpipe tail pipeline` against the embedded AWS, which runs the pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pipeline_support import CallLog, cli, code_sha, inventory, make_project, wait_for_action, wait_for_run
+
+from mlpipe.aws.clients import Clients
+from mlpipe.config import load_config
+from mlpipe.ops.bootstrap import bootstrap, pipeline_names, plan_pipeline_destroy
+from mlpipe.plan.executor import execute
+from mlpipe.reporter import ListReporter
+
+APP = {"app": "shop", "stage": "dev"}
+PIPELINE = "shop-pipeline"
+HANDLER = "handler/handler.py"
+
+
+def _commit_handler_change(clients: Clients, note: str) -> str:
+    cc = clients.client("codecommit")
+    head = cc.get_branch(repositoryName="shop", branchName="main")["branch"]["commitId"]
+    current = cc.get_file(repositoryName="shop", commitSpecifier=head, filePath=HANDLER)["fileContent"]
+    return str(
+        cc.put_file(
+            repositoryName="shop",
+            branchName="main",
+            parentCommitId=head,
+            filePath=HANDLER,
+            fileContent=current + f"\n# {note}\n".encode(),
+            commitMessage=note,
+        )["commitId"]
+    )
+
+
+@pytest.mark.slow
+def test_push_runs_the_pipeline_which_deploys_and_tail_shows_it(
+    tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = make_project(tmp_path / "project", APP)
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
+    run = wait_for_run(clients, PIPELINE, 1)
+    assert run["status"] == "Succeeded", run
+    # The build ran `mlpipe deploy`: the stage's function exists.
+    first_sha = code_sha(clients, "shop-dev-predict")
+
+    commit = _commit_handler_change(clients, "a change to the handler")
+    second = wait_for_run(clients, PIPELINE, 2)
+    assert second["status"] == "Succeeded", second
+    assert second["sourceRevisions"][0]["revisionId"] == commit
+    assert code_sha(clients, "shop-dev-predict")  # still deployed after the second run
+
+    capsys.readouterr()
+    assert cli(config_path, endpoint_url, "tail", "pipeline") == 0
+    out = capsys.readouterr().out
+    assert "Succeeded" in out and commit[:8] in out
+    assert first_sha
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="deploy packages mlpipe's bundled handler; it must package the project's handler/ (see report)",
+)
+def test_a_handler_commit_changes_the_functions_code(tmp_path: Path, clients: Clients, endpoint_url: str) -> None:
+    config_path = make_project(tmp_path / "project", APP)
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
+    assert wait_for_run(clients, PIPELINE, 1)["status"] == "Succeeded"
+    before = code_sha(clients, "shop-dev-predict")
+    _commit_handler_change(clients, "v2")
+    assert wait_for_run(clients, PIPELINE, 2)["status"] == "Succeeded"
+    assert code_sha(clients, "shop-dev-predict") != before
+
+
+def test_second_bootstrap_makes_no_mutating_call(tmp_path: Path, clients: Clients) -> None:
+    config_path = make_project(tmp_path / "project", {**APP, "pipeline": {"stages": ["dev", "prod"]}})
+    config = load_config(config_path).config
+    first = bootstrap(config, clients, ListReporter(), push=True, config_path=config_path)
+    assert first.plan.summary()["create"] == 12 and first.applied is not None
+    wait_for_run(clients, PIPELINE, 1, until=("InProgress",))  # the push started a run
+
+    calls = CallLog().attach(clients)
+    again = bootstrap(config, clients, ListReporter(), push=True, config_path=config_path)
+    assert again.plan.is_empty, again.plan.to_dict()
+    assert calls.calls and calls.mutating == []
+    dry = bootstrap(config, clients, ListReporter(), dry_run=True)
+    assert dry.plan.is_empty and calls.mutating == []
+
+
+def test_dry_run_creates_nothing(tmp_path: Path, clients: Clients, endpoint_url: str) -> None:
+    config_path = make_project(tmp_path / "project", APP)
+    assert cli(config_path, endpoint_url, "--output", "json", "bootstrap-pipeline", "--dry-run") == 0
+    assert all(not found for found in inventory(clients).values())
+
+
+def test_a_config_change_updates_only_what_differs(tmp_path: Path, clients: Clients) -> None:
+    config_path = make_project(tmp_path / "project", APP)
+    bootstrap(load_config(config_path).config, clients, ListReporter())
+    changed = load_config(
+        config_path, overrides={"pipeline.execution_mode": "SUPERSEDED", "pipeline.python_version": "3.13"}
+    )
+    result = bootstrap(changed.config, clients, ListReporter())
+    assert sorted((c.kind, c.name) for c in result.plan.pending) == [
+        ("codebuild-project", "shop-dev-deploy"),
+        ("codepipeline", PIPELINE),
+    ]
+    pipeline = clients.client("codepipeline").get_pipeline(name=PIPELINE)["pipeline"]
+    assert pipeline["executionMode"] == "SUPERSEDED" and pipeline["pipelineType"] == "V2"
+    project = clients.client("codebuild").batch_get_projects(names=["shop-dev-deploy"])["projects"][0]
+    assert 'python: "3.13"' in project["source"]["buildspec"]
+    assert project["environment"]["privilegedMode"] is False
+    assert bootstrap(changed.config, clients, ListReporter()).plan.is_empty
+
+
+def test_resources_are_tagged_private_and_least_privilege(tmp_path: Path, clients: Clients) -> None:
+    config_path = make_project(tmp_path / "project", APP)
+    config = load_config(config_path).config
+    bootstrap(config, clients, ListReporter())
+    names = pipeline_names(config, clients)
+    s3 = clients.client("s3")
+    bucket = names.artifact_bucket
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    assert s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["Expiration"] == {"Days": 30}
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
+    assert tags == {"mlpipe:app": "shop", "mlpipe:stage": "pipeline"}
+    repo_arn = clients.client("codecommit").get_repository(repositoryName="shop")["repositoryMetadata"]["Arn"]
+    assert clients.client("codecommit").list_tags_for_resource(resourceArn=repo_arn)["tags"]["mlpipe:app"] == "shop"
+    iam = clients.client("iam")
+    for role in ("shop-build-role", "shop-pipeline-role", "shop-dev-predict-role"):
+        assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    group = clients.client("logs").describe_log_groups(logGroupNamePrefix="/aws/codebuild/shop-dev-deploy")
+    assert group["logGroups"][0]["retentionInDays"] == 30
+
+
+@pytest.mark.slow
+def test_manual_approval_gates_the_second_stage(
+    tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = make_project(tmp_path / "project", {**APP, "pipeline": {"stages": ["dev", "prod"]}})
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
+    waiting = wait_for_action(clients, PIPELINE, "Approve-prod", "InProgress")
+    cp = clients.client("codepipeline")
+    assert "shop-prod-predict" not in [
+        f["FunctionName"] for f in clients.client("lambda").list_functions()["Functions"]
+    ]
+    capsys.readouterr()
+    assert cli(config_path, endpoint_url, "tail", "pipeline") == 0
+    assert "InProgress" in capsys.readouterr().out
+    cp.put_approval_result(
+        pipelineName=PIPELINE,
+        stageName="Approve-prod",
+        actionName="Approve",
+        result={"summary": "ship it", "status": "Approved"},
+        token=waiting["token"],
+    )
+    assert wait_for_run(clients, PIPELINE, 1)["status"] == "Succeeded"
+    assert code_sha(clients, "shop-prod-predict")
+
+
+@pytest.mark.slow
+def test_a_failing_build_shows_its_error_and_log(
+    tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = make_project(tmp_path / "project", APP)
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline") == 0
+    cc = clients.client("codecommit")
+    cc.put_file(
+        repositoryName="shop",
+        branchName="main",
+        filePath="mlpipe.yaml",
+        fileContent=b"app: shop\nfunction:\n  timeout_s: 0\n",
+        commitMessage="broken config",
+    )
+    run = wait_for_run(clients, PIPELINE, 1)
+    assert run["status"] == "Failed" and "Deploy-dev" in run["statusSummary"]
+    capsys.readouterr()
+    assert cli(config_path, endpoint_url, "tail", "pipeline") == 0
+    out = capsys.readouterr().out
+    assert "Deploy-dev/Deploy failed: Build terminated with state: FAILED" in out
+    assert "build log: /aws/codebuild/shop-dev-deploy" in out
+    assert "function.timeout_s" in out  # the build log's last lines name the bad key
+
+
+def test_destroy_keeps_data_unless_forced(tmp_path: Path, clients: Clients) -> None:
+    config_path = make_project(tmp_path / "project", APP)
+    config = load_config(config_path).config
+    bootstrap(config, clients, ListReporter(), push=True, config_path=config_path)
+    assert wait_for_run(clients, PIPELINE, 1)["status"] == "Succeeded"
+    names = clients.names("shop", "dev")
+    kept = plan_pipeline_destroy(config, clients, names)
+    by_kind = {c.kind: c for c in kept.changes}
+    assert by_kind["s3-bucket"].action == "noop" and "--force" in by_kind["s3-bucket"].detail  # source artifacts
+    assert by_kind["codecommit-repository"].action == "noop"
+    execute(kept, clients, ListReporter())
+    left = inventory(clients)
+    assert left["pipelines"] == [] and left["projects"] == []
+    assert "shop-build-role" not in left["roles"] and "shop-dev-predict-role" in left["roles"]
+    forced = plan_pipeline_destroy(config, clients, names, force=True)
+    execute(forced, clients, ListReporter())
+    assert [b for b in inventory(clients)["buckets"] if b.startswith("shop-pipeline-")] == []
+    assert clients.client("codecommit").list_repositories().get("repositories", []) == []
