@@ -40,6 +40,12 @@ def test_push_runs_the_pipeline_which_deploys_and_tail_shows_it(
 ) -> None:
     config_path = make_project(tmp_path / "project", APP)
     assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
+    capsys.readouterr()
+    assert (
+        cli(config_path, endpoint_url, "tail", "pipeline", "--follow", "--interval", "0.2", "--max-seconds", "120") == 0
+    )
+    followed = capsys.readouterr().out
+    assert "Deploy-dev/Deploy: Succeeded" in followed and "Source/Source: Succeeded" in followed
     run = wait_for_run(clients, PIPELINE, 1)
     assert run["status"] == "Succeeded", run
     # The build ran `mlpipe deploy`: the stage's function exists.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlpipe.local.buildrun import Build, BuildRunner
-from mlpipe.local.registry import AwsApiError, Context, before, on_reset, override
+from mlpipe.local.registry import AwsApiError, Context, before, on_reset, on_shutdown, override
 
 STATE_KEY = "codebuild"
 UPDATABLE = (
@@ -145,6 +145,7 @@ class _LogShipper:
 
 
 @on_reset
+@on_shutdown
 def _reset(ctx: Context) -> None:
     state = ctx.state.pop(STATE_KEY, None)
     if isinstance(state, Builds):

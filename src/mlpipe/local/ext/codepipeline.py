@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlpipe.local.ext import codebuild, codecommit
-from mlpipe.local.registry import AwsApiError, Context, after, on_reset, override
+from mlpipe.local.registry import AwsApiError, Context, after, on_reset, on_shutdown, override
 
 STATE_KEY = "codepipeline"
 APPROVAL_TIMEOUT_S = 3600
@@ -308,6 +308,7 @@ def _forget(ctx: Context, params: dict[str, Any], response: dict[str, Any]) -> N
 
 
 @on_reset
+@on_shutdown
 def _reset(ctx: Context) -> None:
     state = ctx.state.pop(STATE_KEY, None)
     if isinstance(state, Executions):
