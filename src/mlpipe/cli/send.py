@@ -1,9 +1,148 @@
-"""Placeholder: this command is being built (see the issue tracker)."""
+"""`mlpipe send`: put rows on the trigger queue; --wait shows what the function made of them."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+
+from mlpipe.cli.context import options
+
+if TYPE_CHECKING:
+    from mlpipe.ops.send import SendInput, SendResult
+    from mlpipe.reporter import Reporter
+
+HELP = """Send inputs to the trigger queue: one row, a JSON body, or a whole CSV file.
+
+Rows are checked against the deployed model's feature count before anything is sent. Files go out
+with SendMessageBatch, several calls in flight; a header line is skipped.
+
+Examples:
+  mlpipe send --payload "0.02,18,2.3,0,0.53,6.5,65,4.1,1,296,15.3,396.9,4.98" --wait
+  mlpipe send --file rows.csv --rows-per-message 50
+  cat rows.csv | mlpipe send --file -
+  mlpipe send --json '{"instances": [[0.02, 18, 2.3]]}'
+"""
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    pass
+    @app.command("send", help=HELP)
+    def send_command(
+        ctx: typer.Context,
+        payload: str | None = typer.Option(None, "--payload", "-p", help="One CSV row of features."),
+        json_body: str | None = typer.Option(None, "--json", help="A message body, sent as is."),
+        file: str | None = typer.Option(None, "--file", "-f", help="CSV file, one row per line ('-' for stdin)."),
+        rows_per_message: int = typer.Option(1, "--rows-per-message", "-n", help="Rows per message (files)."),
+        validate: bool = typer.Option(True, "--validate/--no-validate", help="Check rows before sending."),
+        wait: bool = typer.Option(False, "--wait", "-w", help="Wait for the predictions (or DLQ reasons)."),
+        timeout: float = typer.Option(60.0, "--timeout", help="Seconds --wait waits."),
+        workers: int = typer.Option(4, "--workers", help="SendMessageBatch calls in flight.", min=1, max=32),
+    ) -> None:
+        from mlpipe.ops.send import SendInput, send
+
+        opts = options(ctx)
+        request = SendInput(
+            payload=payload,
+            json_body=json_body,
+            text=_read_input(file) if file is not None else None,
+            source=("stdin" if file == "-" else file) if file is not None else ("--json" if json_body else "--payload"),
+            rows_per_message=rows_per_message,
+            validate=validate,
+        )
+        loaded = opts.load()
+        reporter = _progress_reporter(opts.json)
+        result = send(
+            loaded.config, opts.clients(loaded), reporter, request, wait=wait, timeout_s=timeout, workers=workers
+        )
+        _render(result, request, opts.json, timeout)
+
+
+def _read_input(file: str) -> str:
+    from mlpipe.errors import UsageError
+
+    if file == "-":
+        return sys.stdin.read()
+    try:
+        return Path(file).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"{file}: no such file", hint="check the path given to --file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{file}: cannot read: {exc}") from None
+
+
+def _progress_reporter(quiet: bool) -> Reporter:
+    from mlpipe.cli.render import RichReporter, stderr
+
+    class ProgressReporter(RichReporter):
+        """A rich progress bar with rate for long sends, on a terminal only."""
+
+        def __init__(self) -> None:
+            super().__init__(quiet=quiet)
+            self._bars: dict[str, object] = {}
+
+        def progress(self, label: str, completed: int, total: int | None) -> None:
+            if self.quiet or not stderr.is_terminal or (total or 0) < 100:
+                return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            bar = self._bars.get(label)
+            if bar is None:
+                bar = Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("[cyan]{task.fields[rate]}"),
+                    TimeRemainingColumn(),
+                    console=stderr,
+                    transient=False,
+                )
+                bar.start()
+                bar.add_task(label, total=total, rate="")
+                self._bars[label] = bar
+            assert isinstance(bar, Progress)
+            task = bar.tasks[0]
+            speed = task.speed or 0.0
+            bar.update(task.id, completed=completed, rate=f"{speed:,.0f} msg/s" if speed else "")
+            if total is not None and completed >= total:
+                bar.stop()
+
+    return ProgressReporter()
+
+
+def _render(result: SendResult, request: SendInput, as_json: bool, timeout: float) -> None:
+    from mlpipe.cli.render import print_json, stdout
+    from mlpipe.errors import DeliveryError
+    from mlpipe.ops.rows import describe_lines
+
+    if as_json:
+        print_json(result.to_dict())
+    elif not result.outcomes:
+        if result.messages == 1:
+            stdout.print(f"message id: {next(iter(result.message_ids.values()))}")
+        else:
+            stdout.print(
+                f"{result.rows} row(s) in {result.messages} message(s), {result.requests} request(s), "
+                f"{result.elapsed_s:.2f}s"
+            )
+    for outcome in result.outcomes if not as_json else []:
+        where = f"{request.source}:{describe_lines(outcome.lines)}" if request.text is not None else "result"
+        if outcome.status == "prediction":
+            values = ", ".join(f"{p:.6g}" if isinstance(p, float | int) else str(p) for p in outcome.predictions)
+            latency = f"  ({outcome.latency_ms} ms)" if outcome.latency_ms is not None else ""
+            stdout.print(f"{where}: {values}{latency}")
+        elif outcome.status == "poison":
+            stdout.print(f"{where}: in the dead-letter queue: {outcome.reason}")
+        else:
+            stdout.print(
+                f"{where}: no result within {timeout:g}s" + (f" (last: {outcome.reason})" if outcome.reason else "")
+            )
+    unfinished = result.unfinished
+    if unfinished:
+        poison = sum(1 for o in unfinished if o.status == "poison")
+        raise DeliveryError(
+            f"{len(unfinished)} of {len(result.outcomes)} message(s) gave no prediction "
+            f"({poison} in the dead-letter queue, {len(unfinished) - poison} still pending)",
+            hint="`mlpipe tail dlq` shows why; `mlpipe tail logs` shows what the function did",
+        )

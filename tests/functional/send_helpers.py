@@ -1,0 +1,89 @@
+"""Queues (and a model record) as `mlpipe deploy` / `mlpipe train` would leave them, made with plain
+boto3, so send/tail/redrive tests do not depend on the deploy code."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from typing import Any
+
+from mlpipe.aws.clients import Clients
+from mlpipe.config import Config
+from mlpipe.names import Names
+from mlpipe.ops import model_store
+
+
+def deployment(
+    clients: Clients, app: str = "shop", stage: str = "dev", feature_count: int | None = 3, max_receive: int = 3
+) -> tuple[Config, Names]:
+    config = Config.model_validate({"app": app, "stage": stage, "target": "local"})
+    names = clients.names(app, stage)
+    sqs = clients.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=names.dlq, tags=names.tags)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.create_queue(
+        QueueName=names.trigger_queue,
+        Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive)}),
+            "VisibilityTimeout": "30",
+        },
+        tags=names.tags,
+    )
+    if feature_count is not None:
+        s3 = clients.client("s3")
+        s3.create_bucket(Bucket=names.model_bucket)
+        model_store.write_current(clients, names, {"version": "v1", "feature_count": feature_count})
+    return config, names
+
+
+def queue_url(clients: Clients, name: str) -> str:
+    return str(clients.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def depth(clients: Clients, name: str) -> int:
+    attrs = clients.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url(clients, name),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def drain(clients: Clients, name: str) -> list[dict[str, Any]]:
+    """Receive (and delete) everything in a queue."""
+    sqs = clients.client("sqs")
+    url = queue_url(clients, name)
+    out: list[dict[str, Any]] = []
+    empty = 0
+    while empty < 2:
+        batch = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=60
+        ).get("Messages", [])
+        if not batch:
+            empty += 1
+            continue
+        out.extend(batch)
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+        )
+    return out
+
+
+def write_log_lines(clients: Clients, group: str, lines: list[dict[str, Any] | str], stream: str = "s1") -> None:
+    """Log events in the handler's format (docs/CONTRACTS.md), stamped now."""
+    logs = clients.client("logs")
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_group(logGroupName=group)
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now, "message": line if isinstance(line, str) else json.dumps(line)} for line in lines]
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+
+
+def set_fault(endpoint_url: str, spec: dict[str, Any]) -> dict[str, Any]:
+    import urllib.request
+
+    request = urllib.request.Request(f"{endpoint_url}/_mlpipe/faults", data=json.dumps(spec).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return dict(json.loads(answer.read()))
