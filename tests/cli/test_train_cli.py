@@ -1,0 +1,61 @@
+"""`mlpipe train` from the command line: metrics table, importance bars, metrics JSON, --output json,
+and one-line errors with their exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import BOSTON_CSV
+from mlpipe.cli.app import run
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "mlpipe.yaml").write_text("app: house\nmodel:\n  num_round: 40\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_train_prints_metrics_and_importances_and_writes_metrics_json(
+    project: Path, endpoint_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(["--endpoint-url", endpoint_url, "train", "--data", str(BOSTON_CSV), "--target", "0"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "validation metrics" in out and "rmse" in out and "r2" in out
+    assert "LSTAT" in out and "█" in out  # the bar chart of feature importances
+    assert "endpoint house-dev created" in out
+    written = json.loads((project / "mlpipe-metrics.json").read_text())
+    assert set(written["metrics"]) == {"rmse", "mae", "r2"} and written["rows"]["total"] == 339
+
+
+def test_json_output_and_metrics_out(project: Path, endpoint_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--endpoint-url", endpoint_url, "-o", "json", "train", "--data", str(BOSTON_CSV), "--target", "0"]
+    assert run([*argv, "--metrics-out", "out/m.json", "--param", "max_depth=3"]) == 2  # no such directory
+    assert "cannot write the metrics" in capsys.readouterr().err
+    assert run([*argv, "--metrics-out", "m.json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["endpoint_status"] == "InService" and result["action"] == "updated"
+    assert json.loads((project / "m.json").read_text())["metrics"] == result["metrics"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["--data", "nope.csv"], 2, "nope.csv: no such file"),
+        (["--data", str(BOSTON_CSV), "--target", "price"], 8, "target column 'price' is not in the header"),
+        (["--data", str(BOSTON_CSV), "--target", "0", "--param", "max_depth"], 2, "expected key=value"),
+        (["--rollback", "--data", str(BOSTON_CSV)], 2, "--rollback trains nothing"),
+        (["--rollback"], 7, "no model trained for house-dev"),
+    ],
+)
+def test_bad_inputs_give_one_line_and_an_exit_code(
+    project: Path, endpoint_url: str, capsys: pytest.CaptureFixture[str], args: list[str], code: int, fragment: str
+) -> None:
+    assert run(["--endpoint-url", endpoint_url, "train", *args]) == code
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err
+    assert err.startswith("Error: ") or "\nError: " in err
