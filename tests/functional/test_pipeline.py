@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -94,10 +95,26 @@ def test_second_bootstrap_makes_no_mutating_call(tmp_path: Path, clients: Client
     assert dry.plan.is_empty and calls.mutating == []
 
 
-def test_dry_run_creates_nothing(tmp_path: Path, clients: Clients, endpoint_url: str) -> None:
+def test_dry_run_creates_nothing(
+    tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     config_path = make_project(tmp_path / "project", APP)
-    assert cli(config_path, endpoint_url, "--output", "json", "bootstrap-pipeline", "--dry-run") == 0
+    capsys.readouterr()
+    assert cli(config_path, endpoint_url, "--output", "json", "bootstrap-pipeline", "--dry-run", "--push") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["dry_run"] is True and shown["api_calls"] == 0
+    assert shown["plan"]["summary"] == {"create": 9, "update": 0, "delete": 0, "noop": 0}
+    assert [c["kind"] for c in shown["plan"]["changes"]][-2:] == ["codepipeline", "codecommit-commit"]
     assert all(not found for found in inventory(clients).values())
+
+
+def test_tail_before_bootstrap_says_what_to_do(
+    tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = make_project(tmp_path / "project", APP)
+    assert cli(config_path, endpoint_url, "tail", "pipeline") == 7
+    err = capsys.readouterr().err
+    assert "pipeline shop-pipeline does not exist" in err and "bootstrap-pipeline --push" in err
 
 
 def test_a_config_change_updates_only_what_differs(tmp_path: Path, clients: Clients) -> None:
