@@ -11,6 +11,12 @@ from mlpipe.aws.clients import Clients
 from mlpipe.cli.app import run
 
 
+@pytest.fixture(autouse=True)
+def _short_pending(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded AWS keeps a new function Pending for a while; deploy waits either way, so keep it short here."""
+    monkeypatch.setenv("MLPIPE_LOCAL_PENDING_SECONDS", "0.1")
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
     monkeypatch.chdir(tmp_path)

@@ -17,6 +17,12 @@ from mlpipe.reporter import ListReporter
 FRESH_MUTATING_CALLS = 9
 
 
+@pytest.fixture(autouse=True)
+def _short_pending(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded AWS keeps a new function Pending for a while; deploy waits either way, so keep it short here."""
+    monkeypatch.setenv("MLPIPE_LOCAL_PENDING_SECONDS", "0.1")
+
+
 class Killed(Exception):
     """Stands for the process dying between two API calls."""
 

@@ -18,6 +18,12 @@ from mlpipe.reporter import ListReporter
 CONFIG = Config(app="shop")
 
 
+@pytest.fixture(autouse=True)
+def _short_pending(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded AWS keeps a new function Pending for a while; deploy waits either way, so keep it short here."""
+    monkeypatch.setenv("MLPIPE_LOCAL_PENDING_SECONDS", "0.1")
+
+
 def _states(clients: Clients) -> dict[str, str]:
     return {f"{r.kind} {r.name}": r.state for r in status(CONFIG, clients).resources}
 
