@@ -20,6 +20,7 @@ import json
 import pickle
 import tarfile
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,9 @@ def load_model_dir(path: str | Path) -> LoadedModel:
         if booster is None:
             booster = xgboost.Booster()
             try:
-                booster.load_model(str(file))
+                with warnings.catch_warnings():  # "Unknown file format ... as a guess": expected, as in the container
+                    warnings.filterwarnings("ignore", message=".*Unknown file format")
+                    booster.load_model(str(file))
             except xgboost.core.XGBoostError as exc:
                 raise ServingError(500, f"cannot load model file {file.name}: {_first_line(exc)}") from None
         boosters.append(booster)

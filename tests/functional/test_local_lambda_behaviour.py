@@ -1,0 +1,75 @@
+"""AWS Lambda behaviours the embedded AWS reproduces so code that only works on moto is caught."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from local_helpers import client, create_function, handler_zip, wait_until_active
+
+CODE = handler_zip("def handler(event, context):\n    return {}\n")
+
+
+def role_arn(endpoint_url: str, name: str) -> str:
+    trust = {"Version": "2012-10-17", "Statement": []}
+    iam = client(endpoint_url, "iam")
+    return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+
+
+def queue_arn(endpoint_url: str, name: str, visibility: int) -> str:
+    sqs = client(endpoint_url, "sqs")
+    url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(visibility)})["QueueUrl"]
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+
+def test_a_new_function_is_pending_and_cannot_be_updated_or_mapped_until_active(endpoint_url: str) -> None:
+    lam = client(endpoint_url, "lambda")
+    created = lam.create_function(
+        FunctionName="fresh",
+        Runtime="python3.12",
+        Role=role_arn(endpoint_url, "fresh-role"),
+        Handler="handler.handler",
+        Code={"ZipFile": CODE},
+        Timeout=3,
+    )
+    assert created["State"] == "Pending"
+    assert lam.get_function(FunctionName="fresh")["Configuration"]["State"] == "Pending"
+
+    with pytest.raises(lam.exceptions.ResourceConflictException, match="state: Pending"):
+        lam.update_function_code(FunctionName="fresh", ZipFile=CODE)
+    with pytest.raises(lam.exceptions.ResourceConflictException, match="state: Pending"):
+        lam.create_event_source_mapping(EventSourceArn=queue_arn(endpoint_url, "fresh-q", 30), FunctionName="fresh")
+
+    wait_until_active(lam, "fresh")
+    updated = lam.update_function_code(FunctionName="fresh", ZipFile=CODE)
+    assert updated["LastUpdateStatus"] == "InProgress"
+    with pytest.raises(lam.exceptions.ResourceConflictException, match="update is in progress"):
+        lam.update_function_configuration(FunctionName="fresh", Timeout=5)
+    wait_until_active(lam, "fresh")
+    assert lam.update_function_configuration(FunctionName="fresh", Timeout=5)["Timeout"] == 5
+
+
+def test_a_second_identical_mapping_is_rejected(endpoint_url: str) -> None:
+    create_function(endpoint_url, "twice", {}, 3, CODE)
+    lam, arn = client(endpoint_url, "lambda"), queue_arn(endpoint_url, "twice-q", 30)
+    first = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="twice", BatchSize=10)
+
+    with pytest.raises(lam.exceptions.ResourceConflictException, match=first["UUID"]):
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="twice", BatchSize=5)
+
+    assert len(lam.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]) == 1
+
+
+def test_a_queue_visibility_shorter_than_the_function_timeout_is_rejected(endpoint_url: str) -> None:
+    create_function(endpoint_url, "patient", {}, 60, CODE)
+    lam = client(endpoint_url, "lambda")
+
+    with pytest.raises(
+        lam.exceptions.InvalidParameterValueException, match="30 seconds is less than Function timeout: 60"
+    ):
+        lam.create_event_source_mapping(EventSourceArn=queue_arn(endpoint_url, "short-q", 30), FunctionName="patient")
+
+    mapping = lam.create_event_source_mapping(
+        EventSourceArn=queue_arn(endpoint_url, "long-q", 360), FunctionName="patient"
+    )
+    assert mapping["UUID"]
