@@ -78,7 +78,7 @@ def test_execution_role_is_least_privilege(clients: Clients) -> None:
     iam = clients.client("iam")
     role = iam.get_role(RoleName=names.sagemaker_role)["Role"]
     assert {t["Key"]: t["Value"] for t in role["Tags"]} == names.tags
-    document = iam.get_role_policy(RoleName=names.sagemaker_role, PolicyName="mlpipe-sagemaker")["PolicyDocument"]
+    document = iam.get_role_policy(RoleName=names.sagemaker_role, PolicyName="mlpipe")["PolicyDocument"]
     statements = (json.loads(document) if isinstance(document, str) else document)["Statement"]
     bucket_arn = names.bucket_arn(names.model_bucket)
     for statement in statements:

@@ -36,7 +36,6 @@ from mlpipe.ops.train_resources import (
     bucket_change,
     cleanup,
     observe,
-    role_change,
     role_policy,
     serving_changes,
     upload_change,
@@ -44,6 +43,7 @@ from mlpipe.ops.train_resources import (
     wait_endpoint,
 )
 from mlpipe.plan.executor import execute
+from mlpipe.plan.iam import RoleSpec, plan_role
 from mlpipe.plan.model import Change, Plan
 from mlpipe.reporter import Reporter
 
@@ -127,10 +127,16 @@ def train(
     version = _new_version(seen)
     previous = _version_of(names, seen.endpoint_config)
     role_arn = config.training.role_arn or names.role_arn(names.sagemaker_role)
-    role_is_new = config.training.role_arn is None and not seen.role_exists
     setup = [bucket_change(names, names.region, seen)]
     if config.training.role_arn is None:
-        setup.append(role_change(names, seen, role_policy(names, image)))
+        spec = RoleSpec(
+            names.sagemaker_role,
+            "sagemaker.amazonaws.com",
+            role_policy(names, image),
+            f"SageMaker execution role of mlpipe {names.app}/{names.stage}",
+        )
+        setup.append(plan_role(spec, clients, names))
+    role_is_new = any(c.kind == "iam-role" and c.action == "create" for c in setup)
 
     result = TrainResult(
         action="planned",

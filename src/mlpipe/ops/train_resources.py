@@ -5,7 +5,6 @@ wait for the endpoint. Used by `mlpipe.ops.train`; imports no xgboost.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -22,7 +21,6 @@ from mlpipe.names import Names
 from mlpipe.plan.model import Call, Change
 from mlpipe.reporter import Reporter
 
-ROLE_POLICY_NAME = "mlpipe-sagemaker"
 VARIANT = "AllTraffic"
 TRAINING_PREFIX = "training"  # s3://<model bucket>/training/<version>/{train,validation,output}/
 SETTLING = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
@@ -59,8 +57,6 @@ class Observed:
     """What AWS reports now about this app's training resources."""
 
     bucket_exists: bool = False
-    role_exists: bool = False
-    role_policy: dict[str, Any] | None = None
     endpoint_status: str | None = None
     endpoint_config: str | None = None
     failure_reason: str | None = None
@@ -75,8 +71,6 @@ def observe(clients: Clients, names: Names, config: Config) -> Observed:
     """Read calls only; refuses (ForeignResourceError) anything with our name but not our tags."""
     seen = Observed()
     seen.bucket_exists = _observe_bucket(clients, names)
-    if config.training.role_arn is None:
-        _observe_role(clients, names, seen)
     _observe_endpoint(clients, names, seen)
     pattern = version_pattern(names)
     sm = clients.client("sagemaker")
@@ -114,26 +108,6 @@ def _observe_bucket(clients: Clients, names: Names) -> bool:
     if not names.owns(tags):
         raise _foreign("S3 bucket", bucket, names, tags)
     return True
-
-
-def _observe_role(clients: Clients, names: Names, seen: Observed) -> None:
-    iam = clients.client("iam")
-    try:
-        role = iam.get_role(RoleName=names.sagemaker_role)["Role"]
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) == "NoSuchEntity":
-            return
-        raise translate(exc, clients.target) from exc
-    tags = _tag_dict(role.get("Tags"))
-    if not names.owns(tags):
-        raise _foreign("IAM role", names.sagemaker_role, names, tags)
-    seen.role_exists = True
-    try:
-        document = iam.get_role_policy(RoleName=names.sagemaker_role, PolicyName=ROLE_POLICY_NAME)["PolicyDocument"]
-        seen.role_policy = json.loads(document) if isinstance(document, str) else document
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise translate(exc, clients.target) from exc
 
 
 def _observe_endpoint(clients: Clients, names: Names, seen: Observed) -> None:
@@ -190,11 +164,6 @@ _BLOCK_ALL = {
     "RestrictPublicBuckets": True,
 }
 
-TRUST_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-
 
 def role_policy(names: Names, image_uri: str) -> dict[str, Any]:
     """Least privilege for serving (and remote training): this app's bucket, this image, its logs."""
@@ -247,30 +216,6 @@ def role_policy(names: Names, image_uri: str) -> dict[str, Any]:
             },
         ],
     }
-
-
-def role_change(names: Names, seen: Observed, policy: dict[str, Any]) -> Change:
-    role = names.sagemaker_role
-    put_policy = Call(
-        "iam",
-        "put_role_policy",
-        {"RoleName": role, "PolicyName": ROLE_POLICY_NAME, "PolicyDocument": json.dumps(policy)},
-    )
-    if not seen.role_exists:
-        create = Call(
-            "iam",
-            "create_role",
-            {
-                "RoleName": role,
-                "AssumeRolePolicyDocument": json.dumps(TRUST_POLICY),
-                "Description": f"SageMaker execution role of mlpipe app {names.app} stage {names.stage}",
-                "Tags": _tag_list(names),
-            },
-        )
-        return Change("create", "iam-role", role, detail="SageMaker execution role", steps=(create, put_policy))
-    if seen.role_policy != policy:
-        return Change("update", "iam-role", role, detail="policy differs", steps=(put_policy,))
-    return Change("noop", "iam-role", role)
 
 
 def upload_change(names: Names, key: str, body: bytes, content_type: str, detail: str = "") -> Change:
