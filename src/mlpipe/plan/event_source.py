@@ -12,6 +12,7 @@ from typing import Any
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.names import Names
+from mlpipe.plan.iam import PROPAGATION_ERRORS
 from mlpipe.plan.model import Call, Change, Step, Wait
 from mlpipe.plan.reads import flat, read
 
@@ -89,6 +90,9 @@ def plan_mapping(spec: MappingSpec, clients: Clients, names: Names) -> Change:
             "create_event_source_mapping",
             {"EventSourceArn": spec.queue_arn, "FunctionName": spec.function, **desired, "Tags": names.tags},
             save={"mapping_uuid": "UUID"},
+            # AWS checks the function's role may read the queue; a policy put seconds ago may not be
+            # visible yet (IAM propagation), and the answer is InvalidParameterValueException.
+            retry_on=PROPAGATION_ERRORS,
         )
         detail = f"to {spec.function}, batch {spec.batch_size}, window {spec.batching_window_s}s, partial failures"
         return Change("create", "event-source-mapping", label, detail, (create,))
