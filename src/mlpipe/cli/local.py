@@ -1,9 +1,134 @@
-"""Placeholder: this command is being built (see the issue tracker)."""
+"""`mlpipe local up | down | status | logs`: the embedded AWS on this machine."""
 
 from __future__ import annotations
 
+import time
+
 import typer
+
+from mlpipe.cli.context import options
+from mlpipe.local.state import DEFAULT_PORT
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    pass
+    local = groups["local"]
+
+    @local.command("up")
+    def up(
+        ctx: typer.Context,
+        port: int = typer.Option(DEFAULT_PORT, "--port", "-p", help="Port on 127.0.0.1."),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+        foreground: bool = typer.Option(False, "--foreground", help="Serve in this terminal (Ctrl-C stops)."),
+        verbose: bool = typer.Option(False, "--verbose", help="Log every request (with --foreground)."),
+    ) -> None:
+        """Start the embedded AWS in the background.
+
+        Example: mlpipe local up && mlpipe --local deploy
+        """
+        from mlpipe.cli.render import print_json, stderr
+        from mlpipe.local import control
+
+        opts = options(ctx)
+        if foreground:
+            stderr.print(f"Embedded AWS on http://{host}:{port} (Ctrl-C to stop)")
+            control.run_foreground(port, host, verbose)
+            return
+        result = control.start_background(port, host)
+        state = result.state
+        if opts.json:
+            already = result.already_running
+            print_json({"endpoint_url": state.endpoint_url, "pid": state.pid, "already_running": already})
+        elif result.already_running:
+            stderr.print(f"Already running at {state.endpoint_url} (pid {state.pid}).")
+        else:
+            stderr.print(f"[green]✓[/] Embedded AWS running at {state.endpoint_url} (pid {state.pid}).")
+            stderr.print("  Use it with --local (or target: local in mlpipe.yaml); stop it with `mlpipe local down`.")
+
+    @local.command("down")
+    def down(ctx: typer.Context) -> None:
+        """Stop the embedded AWS (all its state is lost).
+
+        Example: mlpipe local down
+        """
+        from mlpipe.cli.render import print_json, stderr
+        from mlpipe.local import control
+
+        stopped = control.stop()
+        if options(ctx).json:
+            print_json({"stopped": stopped is not None, "pid": stopped.pid if stopped else None})
+        elif stopped is None:
+            stderr.print("The embedded AWS is not running.")
+        else:
+            stderr.print(f"[green]✓[/] Stopped the embedded AWS (pid {stopped.pid}).")
+
+    @local.command("status")
+    def status(ctx: typer.Context) -> None:
+        """Show the server, the queue mappings its Lambda executor polls, messages processed/failed.
+
+        Example: mlpipe local status
+        """
+        from mlpipe.cli.render import print_json, stdout, table
+        from mlpipe.local import control
+
+        data = control.status()
+        if options(ctx).json:
+            print_json(data)
+            return
+        server = data["server"]
+        stdout.print(
+            f"Embedded AWS at {server['endpoint_url']} (pid {server['pid']}), up {server['uptime_seconds']} s, "
+            f"{server['requests']} requests; log: {server.get('log_file') or '-'}"
+        )
+        mappings = data.get("mappings", [])
+        if mappings:
+            table(
+                "Lambda event source mappings",
+                ["function", "queue", "batch", "enabled", "invocations", "processed", "failed", "last error"],
+                [
+                    [
+                        m["function"],
+                        m["queue_arn"].rsplit(":", 1)[-1],
+                        m["batch_size"],
+                        "yes" if m["enabled"] else "no",
+                        m["invocations"],
+                        m["processed"],
+                        m["failed"],
+                        m["last_error"] or "",
+                    ]
+                    for m in mappings
+                ],
+            )
+        else:
+            stdout.print("No event source mappings yet (deploy with `mlpipe --local deploy`).")
+        stdout.print(f"Messages processed: {data.get('processed', 0)}, failed: {data.get('failed', 0)}")
+        for fault in data.get("faults", []):
+            stdout.print(
+                f"Fault: {fault['service']}.{fault['operation']} fails {fault['rate']:.0%} with {fault['error']} "
+                f"({fault['injected']}/{fault['calls']} calls)"
+            )
+
+    @local.command("logs")
+    def logs(
+        lines: int = typer.Option(50, "--lines", "-n", help="How many of the last lines to show."),
+        follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
+    ) -> None:
+        """Show the embedded AWS's own log (requests, executor errors).
+
+        Example: mlpipe local logs -f
+        """
+        from mlpipe.cli.render import stdout
+        from mlpipe.errors import UsageError
+        from mlpipe.local.control import log_file
+
+        path = log_file()
+        if not path.exists():
+            raise UsageError(f"no log at {path}", hint="start the server with `mlpipe local up`")
+        with path.open(errors="replace") as f:
+            for line in f.readlines()[-lines:]:
+                stdout.print(line.rstrip("\n"), markup=False, highlight=False)
+            while follow:
+                line = f.readline()
+                if line:
+                    stdout.print(line.rstrip("\n"), markup=False, highlight=False)
+                else:
+                    time.sleep(0.3)
