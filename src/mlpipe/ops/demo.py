@@ -1,0 +1,443 @@
+"""`mlpipe demo`: the whole mission on the embedded AWS, in one command and well under a minute.
+
+    scratch project (mlpipe.yaml, target: local) -> embedded AWS (started unless running)
+    -> train -> deploy -> bootstrap-pipeline --push -> send a few rows and one malformed message
+    -> their predictions from the function's logs, the malformed one in the DLQ with its reason
+    -> the pipeline's run, `status`, and the commands to do each step by hand (here and on AWS).
+
+It calls the very use cases the commands call; nothing here is demo-only AWS code. Progress goes
+to a `DemoListener` (the CLI draws it live on a terminal, as plain lines elsewhere) and to the
+Reporter the other use cases already speak.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from mlpipe.errors import DeliveryError, UsageError
+from mlpipe.reporter import Reporter
+
+DEMO_APP = "demo"
+CONFIG_FILE = "mlpipe.yaml"
+ROWS_FILE = "rows.csv"
+MALFORMED_PAYLOAD = "14.05,not-a-number"
+
+
+class ServerControl(Protocol):
+    """The embedded AWS as `mlpipe local up/down` manage it (a recorded background process)."""
+
+    def running_url(self) -> str | None:
+        """The URL of the recorded, live server; None when none runs."""
+
+    def start(self) -> str:
+        """Start it in the background, record it, wait until it answers; its URL."""
+
+    def stop(self) -> None:
+        """Stop the recorded server."""
+
+
+class DemoListener(Protocol):
+    def stage(self, name: str) -> None:
+        """A stage of the demo starts ('train', 'deploy'...)."""
+
+    def stage_done(self, name: str, summary: str, seconds: float) -> None:
+        """It finished; `summary` is one line about what it made."""
+
+    def outcome(self, outcome: RowOutcome) -> None:
+        """A message sent by the demo got its final log line (a prediction or a poison reason)."""
+
+
+@dataclass(frozen=True)
+class DemoRequest:
+    directory: Path | None = None  # None: a new scratch directory under the system's temp dir
+    data: str | None = None  # a user's CSV; None: the bundled dataset
+    target: str | None = None
+    rows: int = 5
+    keep: bool = False
+    timeout_s: float = 40.0  # for the predictions, the DLQ and the pipeline run, each
+
+
+@dataclass
+class RowOutcome:
+    label: str  # "row 1", ..., "malformed"
+    body: str  # the features sent (or the malformed body)
+    message_id: str
+    actual: float | None = None  # the row's target value in the dataset
+    status: str = "pending"  # prediction | poison | pending
+    prediction: float | None = None
+    reason: str | None = None
+    latency_ms: float | None = None
+
+
+@dataclass
+class StageTiming:
+    name: str
+    seconds: float
+    summary: str
+
+
+@dataclass
+class DemoResult:
+    directory: Path
+    endpoint_url: str
+    server_started: bool
+    kept: bool
+    data_source: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    stages: list[StageTiming] = field(default_factory=list)
+    outcomes: list[RowOutcome] = field(default_factory=list)
+    dlq: list[dict[str, Any]] = field(default_factory=list)  # the malformed message as `tail dlq` shows it
+    dlq_depth: int = 0
+    pipeline: dict[str, Any] = field(default_factory=dict)  # latest run: status, revision, actions
+    status: Any = None  # mlpipe.ops.status.StatusResult
+    by_hand: list[tuple[str, str]] = field(default_factory=list)  # (what, command) on the embedded AWS
+    on_aws: list[tuple[str, str]] = field(default_factory=list)  # (what, command) against AWS
+    seconds: float = 0.0
+
+    @property
+    def predictions(self) -> list[RowOutcome]:
+        return [o for o in self.outcomes if o.status == "prediction"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "directory": str(self.directory),
+            "endpoint_url": self.endpoint_url,
+            "server_started": self.server_started,
+            "kept": self.kept,
+            "data_source": self.data_source,
+            "metrics": self.metrics,
+            "stages": [asdict(s) for s in self.stages],
+            "outcomes": [asdict(o) for o in self.outcomes],
+            "dlq": self.dlq,
+            "dlq_depth": self.dlq_depth,
+            "pipeline": self.pipeline,
+            "status": self.status.to_dict() if self.status is not None else None,
+            "by_hand": [{"what": w, "command": c} for w, c in self.by_hand],
+            "on_aws": [{"what": w, "command": c} for w, c in self.on_aws],
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def demo_config(data: str | None, target: str | None) -> str:
+    """The scratch project's mlpipe.yaml: the defaults, on the embedded AWS."""
+    lines = [
+        "# Written by `mlpipe demo`. `target: local` = the embedded AWS (`mlpipe local up`).",
+        f"app: {DEMO_APP}",
+        "target: local",
+    ]
+    if data or target:
+        lines.append("model:")
+        if data:
+            lines.append(f"  data: {json.dumps(str(Path(data).resolve()))}")
+        if target:
+            lines.append(f"  target: {json.dumps(target)}")
+    return "\n".join(lines) + "\n"
+
+
+def _project_dir(request: DemoRequest) -> tuple[Path, bool]:
+    """The project directory, and whether the demo created it as scratch (removed unless --keep)."""
+    if request.directory is None:
+        return Path(tempfile.mkdtemp(prefix="mlpipe-demo-")), True
+    directory = request.directory.resolve()
+    config = directory / CONFIG_FILE
+    if config.exists() and DEMO_APP not in _app_line(config):
+        raise UsageError(
+            f"{config} already exists and is not a demo project; the demo will not overwrite it",
+            hint="pass --dir with a new or empty directory, or leave --dir out for a scratch one",
+        )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--dir {directory}: cannot create it: {exc.strerror}") from None
+    return directory, False
+
+
+def _app_line(config: Path) -> str:
+    try:
+        return next((line for line in config.read_text().splitlines() if line.startswith("app:")), "")
+    except OSError:
+        return ""
+
+
+def _check_data(request: DemoRequest) -> Any:
+    """Load the dataset before anything starts: a bad --data fails in a second, not after the server."""
+    from mlpipe.model.data import load
+
+    if request.rows < 1 or request.rows > 50:
+        raise UsageError(f"--rows {request.rows}: must be 1 to 50")
+    return load(request.data, request.target)
+
+
+def sample_rows(dataset: Any, count: int) -> list[tuple[str, float]]:
+    """The first `count` complete rows (no missing value) as CSV text, with their target value."""
+    out = []
+    for features, actual in zip(dataset.features, dataset.target, strict=True):
+        values = [float(v) for v in features]
+        if all(math.isfinite(v) for v in values):
+            out.append((",".join(f"{v:.6g}" for v in values), float(actual)))
+        if len(out) == count:
+            break
+    if not out:
+        raise UsageError(f"{dataset.source}: no row without a missing value to send", hint="pass another --data")
+    return out
+
+
+def run_demo(
+    request: DemoRequest,
+    server: ServerControl,
+    reporter: Reporter,
+    listener: DemoListener,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DemoResult:
+    started_at = clock()
+    dataset = _check_data(request)
+    directory, scratch = _project_dir(request)
+    config_path = directory / CONFIG_FILE
+    config_path.write_text(demo_config(request.data, request.target), encoding="utf-8")
+    url = server.running_url()
+    started = url is None
+    result = DemoResult(directory, url or "", server_started=started, kept=request.keep, data_source=dataset.source)
+    try:
+        with _stage(result, listener, "embedded AWS", clock) as note:
+            if started:
+                result.endpoint_url = server.start()
+                note(f"started at {result.endpoint_url}")
+            else:
+                note(f"already running at {result.endpoint_url}")
+        _run_stages(request, result, config_path, dataset, reporter, listener, clock, sleep)
+    finally:
+        if started and not request.keep:
+            server.stop()
+        if scratch and not request.keep:
+            shutil.rmtree(directory, ignore_errors=True)
+    result.by_hand = commands_by_hand(directory, request)
+    result.on_aws = commands_on_aws(request)
+    result.seconds = clock() - started_at
+    return result
+
+
+def _run_stages(
+    request: DemoRequest,
+    result: DemoResult,
+    config_path: Path,
+    dataset: Any,
+    reporter: Reporter,
+    listener: DemoListener,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> None:
+    from mlpipe.aws.clients import Clients, resolve_target
+    from mlpipe.config import load_config
+    from mlpipe.ops.bootstrap import bootstrap
+    from mlpipe.ops.deploy import deploy
+    from mlpipe.ops.status import status
+    from mlpipe.ops.train import TrainRequest, train
+
+    loaded = load_config(config_path)
+    config = loaded.config
+    c = config
+    clients = Clients(resolve_target(c.target, c.region, c.profile, c.endpoint_url or result.endpoint_url))
+
+    with _stage(result, listener, "train", clock) as note:
+        trained = train(config, clients, reporter, TrainRequest(data=request.data, target=request.target))
+        result.metrics = dict(trained.metrics)
+        scores = ", ".join(f"{k} {v:.3g}" for k, v in trained.metrics.items())
+        note(f"{trained.rows} rows of {trained.data_source}: {scores}; endpoint {trained.endpoint_status}")
+    with _stage(result, listener, "deploy", clock) as note:
+        deployed = deploy(config, clients, reporter)
+        counts = deployed.plan.summary()
+        note(f"{counts['create']} created, {counts['update']} updated; trigger queue {deployed.names.trigger_queue}")
+    with _stage(result, listener, "bootstrap-pipeline", clock) as note:
+        boot = bootstrap(config, clients, reporter, push=True, config_path=config_path)
+        note(f"{boot.names.pipeline}: CodeCommit repository {boot.names.repository}, first commit pushed")
+    with _stage(result, listener, "send", clock) as note:
+        rows = sample_rows(dataset, request.rows)
+        # Kept beside mlpipe.yaml for `mlpipe send --file rows.csv` by hand (--keep).
+        (config_path.parent / ROWS_FILE).write_text("".join(r + "\n" for r, _ in rows), encoding="utf-8")
+        result.outcomes = _send(config, clients, reporter, rows)
+        note(f"{len(result.outcomes) - 1} row(s) and 1 malformed message on the trigger queue")
+    with _stage(result, listener, "predictions", clock) as note:
+        _await_outcomes(config, clients, result.outcomes, listener, request.timeout_s, clock, sleep)
+        done = len(result.predictions)
+        note(f"{done} of {len(result.outcomes) - 1} prediction(s) in the function's log group")
+        if done < len(result.outcomes) - 1:
+            raise DeliveryError(
+                f"only {done} of {len(result.outcomes) - 1} prediction(s) arrived within {request.timeout_s:g}s",
+                hint="run `mlpipe demo --keep`, then `mlpipe tail logs` in the printed directory",
+            )
+    with _stage(result, listener, "dead-letter queue", clock) as note:
+        _await_dlq(config, clients, reporter, result, request.timeout_s, clock, sleep)
+        reason = result.dlq[0]["reason"] if result.dlq else "not there yet"
+        note(f"the malformed message: {reason}")
+    with _stage(result, listener, "pipeline run", clock) as note:
+        result.pipeline = _await_pipeline(config, clients, request.timeout_s, clock, sleep)
+        note(f"{result.pipeline.get('pipeline')}: {result.pipeline.get('status', 'no run yet')}")
+    with _stage(result, listener, "status", clock) as note:
+        result.status = status(config, clients)
+        in_sync = sum(r.state == "in sync" for r in result.status.resources)
+        note(f"{in_sync} of {len(result.status.resources)} resources in sync; endpoint {result.status.endpoint_status}")
+
+
+@contextmanager
+def _stage(
+    result: DemoResult, listener: DemoListener, name: str, clock: Callable[[], float]
+) -> Iterator[Callable[[str], None]]:
+    summary = [""]
+    begun = clock()
+    listener.stage(name)
+
+    def note(text: str) -> None:
+        summary[0] = text
+
+    yield note
+    seconds = clock() - begun
+    result.stages.append(StageTiming(name, round(seconds, 2), summary[0]))
+    listener.stage_done(name, summary[0], seconds)
+
+
+def _send(config: Any, clients: Any, reporter: Reporter, rows: list[tuple[str, float]]) -> list[RowOutcome]:
+    """The rows (checked against the model like `mlpipe send --file`), then one malformed body as is."""
+    from mlpipe.ops.send import SendInput, send
+
+    sent = send(config, clients, reporter, SendInput(text="\n".join(r for r, _ in rows), source="demo rows"))
+    ids = list(sent.message_ids.values())
+    outcomes = [RowOutcome(f"row {i + 1}", row, ids[i], actual=actual) for i, (row, actual) in enumerate(rows)]
+    body = json.dumps({"payload": MALFORMED_PAYLOAD})
+    bad = send(config, clients, reporter, SendInput(json_body=body, source="--json"))
+    outcomes.append(RowOutcome("malformed", body, next(iter(bad.message_ids.values()))))
+    return outcomes
+
+
+def _await_outcomes(
+    config: Any,
+    clients: Any,
+    outcomes: list[RowOutcome],
+    listener: DemoListener,
+    timeout_s: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> None:
+    """Follow the function's log group until every message has its prediction or poison line."""
+    from mlpipe.ops.logevents import LogPoller, next_delay
+
+    names = clients.names(config.app, config.stage)
+    by_id = {o.message_id: o for o in outcomes}
+    poller = LogPoller(clients, names.log_group, int(time.time() * 1000) - 60_000)
+    deadline = clock() + timeout_s
+    delay = 0.2
+    while any(o.status == "pending" for o in outcomes) and clock() < deadline:
+        events = poller.poll()
+        for event in events:
+            record = event.record() or {}
+            outcome = by_id.get(str(record.get("message_id")))
+            if outcome is None or outcome.status != "pending":
+                continue
+            if record.get("event") == "prediction":
+                predictions = record.get("predictions") or [None]
+                outcome.status, outcome.prediction = "prediction", _number(predictions[0])
+                outcome.latency_ms = _number(record.get("latency_ms"))
+            elif record.get("event") == "poison":
+                outcome.status, outcome.reason = "poison", str(record.get("reason", ""))
+            else:
+                continue
+            listener.outcome(outcome)
+        delay = min(next_delay(delay, bool(events), poller.throttled, idle_max=0.5), max(0.0, deadline - clock()))
+        if any(o.status == "pending" for o in outcomes):
+            sleep(delay)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _await_dlq(
+    config: Any,
+    clients: Any,
+    reporter: Reporter,
+    result: DemoResult,
+    timeout_s: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> None:
+    """The malformed message as `mlpipe tail dlq` shows it (peeked at, left in the queue)."""
+    from mlpipe.ops.tail import tail_dlq
+
+    malformed = result.outcomes[-1].message_id
+    deadline = clock() + timeout_s
+    while True:
+        dlq = tail_dlq(config, clients, reporter, limit=10, peek_s=5)
+        result.dlq_depth = dlq.approximate_depth
+        mine = [m.to_dict() for m in dlq.messages if malformed in (m.source_message_id, m.message_id)]
+        if mine or clock() >= deadline:
+            result.dlq = mine
+            return
+        sleep(0.3)
+
+
+def _await_pipeline(
+    config: Any, clients: Any, timeout_s: float, clock: Callable[[], float], sleep: Callable[[float], None]
+) -> dict[str, Any]:
+    """The pushed commit's pipeline run, once it ended (or as it is at the timeout)."""
+    from mlpipe.ops.pipeline_status import pipeline_status
+
+    deadline = clock() + timeout_s
+    while True:
+        state = pipeline_status(config, clients)
+        latest = state.latest
+        if (latest is not None and not state.running) or clock() >= deadline:
+            break
+        sleep(0.5)
+    summary: dict[str, Any] = {"pipeline": state.pipeline}
+    if latest is not None:
+        summary.update(status=latest.status, revision=latest.revision, execution_id=latest.execution_id)
+        summary["actions"] = [{"stage": a.stage, "action": a.action, "status": a.status} for a in state.actions]
+    return summary
+
+
+def commands_by_hand(directory: Path, request: DemoRequest) -> list[tuple[str, str]]:
+    """The commands that do what the demo did, one step at a time, on the embedded AWS."""
+    train = "mlpipe train"
+    if request.data:
+        train += f" --data {Path(request.data).resolve()}"
+    if request.target:
+        train += f" --target {request.target}"
+    return [
+        ("go to the project (mlpipe.yaml says target: local)", f"cd {directory}"),
+        ("start the embedded AWS", "mlpipe local up"),
+        ("train and serve the model", train),
+        ("queues, function, mapping, alarm", "mlpipe deploy"),
+        ("CI/CD: CodeCommit -> CodeBuild -> CodePipeline", "mlpipe bootstrap-pipeline --push"),
+        ("send rows, wait for predictions", f"mlpipe send --file {ROWS_FILE} --wait"),
+        ("send a malformed message", f'mlpipe send --json \'{{"payload": "{MALFORMED_PAYLOAD}"}}\''),
+        ("the predictions in the logs", "mlpipe tail logs --since 10m"),
+        ("the dead-letter queue, with reasons", "mlpipe tail dlq"),
+        ("the pipeline's runs", "mlpipe tail pipeline"),
+        ("everything at a glance", "mlpipe status"),
+        ("remove it all", "mlpipe destroy --yes && mlpipe local down"),
+    ]
+
+
+def commands_on_aws(request: DemoRequest) -> list[tuple[str, str]]:
+    """The same project against an AWS account: only the target changes."""
+    return [
+        ("credentials and region", "export AWS_PROFILE=my-profile AWS_REGION=eu-west-1"),
+        ("in your repository; then set model.data and model.target", "mlpipe init"),
+        ("the permissions you need", "mlpipe iam-policy > mlpipe-policy.json"),
+        ("train (endpoints cost money until destroy)", "mlpipe train"),
+        ("deploy and CI/CD", "mlpipe deploy && mlpipe bootstrap-pipeline --push"),
+        ("try it", "mlpipe send --file rows.csv --wait && mlpipe status"),
+        ("stop paying", "mlpipe destroy"),
+    ]
