@@ -207,6 +207,7 @@ def test_a_failing_build_shows_its_error_and_log(
     assert "function.timeout_s" in out  # the build log's last lines name the bad key
 
 
+@pytest.mark.slow
 def test_destroy_keeps_data_unless_forced(tmp_path: Path, clients: Clients) -> None:
     config_path = make_project(tmp_path / "project", APP)
     config = load_config(config_path).config

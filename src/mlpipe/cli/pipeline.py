@@ -111,7 +111,7 @@ def _print_transitions(current: PipelineStatus, seen: dict[tuple[str, str], str]
         key = (a.stage, a.action)
         if a.status and seen.get(key) != a.status:
             seen[key] = a.status
-            stdout.print(f"{a.stage}/{a.action}: {a.status}" + (f" ({a.summary})" if a.summary else ""))
+            stdout.print(f"{a.stage}/{a.action}: {a.status}" + (f" ({a.summary})" if a.summary else ""), markup=False)
 
 
 def _print_status(current: PipelineStatus) -> None:
@@ -125,7 +125,7 @@ def _print_status(current: PipelineStatus) -> None:
         [(a.stage, a.action, a.status or "-", a.error or a.summary) for a in current.actions],
     )
     for a in current.failing:
-        stdout.print(f"{a.stage}/{a.action} failed: {a.error or a.summary}")
+        stdout.print(f"{a.stage}/{a.action} failed: {a.error or a.summary}", markup=False)
         if a.log_pointer:
             stdout.print(f"build log: {a.log_pointer}  (aws logs tail {a.log_group} --log-stream-names {a.log_stream})")
         for line in a.log_tail:
