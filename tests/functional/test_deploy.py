@@ -149,15 +149,27 @@ def test_dry_run_makes_read_calls_only(clients: Clients) -> None:
 
 
 def test_existing_duplicate_mappings_are_reduced_to_one(clients: Clients) -> None:
+    """AWS (and the embedded AWS) reject a duplicate mapping, but one made before that rule, or by a lax
+    emulator, must not make deploy add a third: deploy keeps one and deletes the others."""
     config = Config(app="house")
     result = deploy(config, clients, ListReporter())
     lam = clients.client("lambda")
     queue_arn = result.names.queue_arn(result.names.trigger_queue)
-    try:  # real AWS rejects this; an emulator that lets it through must not make deploy duplicate more
+
+    def with_a_stale_duplicate(parsed: dict[str, Any], **_: Any) -> None:
+        mappings = parsed.get("EventSourceMappings", [])
+        if len(mappings) == 1:
+            mappings.append({**mappings[0], "UUID": "00000000-0000-0000-0000-000000000000"})
+
+    try:
         lam.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=result.names.function, BatchSize=10)
-    except botocore.exceptions.ClientError:
-        pytest.skip("the emulator rejects duplicate mappings, as AWS does")
-    deploy(config, clients, ListReporter())
+    except botocore.exceptions.ClientError:  # the server refuses, as AWS does: show deploy a stale one
+        lam.meta.events.register("after-call.lambda.ListEventSourceMappings", with_a_stale_duplicate)
+    log = CallLog().attach(clients)
+    again = deploy(config, clients, ListReporter())
+    assert log.mutating == ["DeleteEventSourceMapping"]
+    assert [c.kind for c in again.plan.pending] == ["event-source-mapping"]
+    lam.meta.events.unregister("after-call.lambda.ListEventSourceMappings", with_a_stale_duplicate)
     assert len(lam.list_event_source_mappings(EventSourceArn=queue_arn)["EventSourceMappings"]) == 1
 
 
