@@ -79,6 +79,20 @@ def test_untagged_repository_is_refused(
     assert all(not found for found in inventory(clients).values())
 
 
+def test_tracked_branch_missing_from_the_repository_is_refused(
+    tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cc = clients.client("codecommit")
+    cc.create_repository(repositoryName="shop", tags={"mlpipe:app": "shop", "mlpipe:stage": "pipeline"})
+    cc.put_file(repositoryName="shop", branchName="master", filePath="README", fileContent=b"hi")
+    config_path = make_project(tmp_path / "project", {"app": "shop"})
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "pipeline.branch 'main' does not exist in CodeCommit repository 'shop' (its branches: master)" in line
+    assert all(not found for found in inventory(clients).values())
+    assert cc.list_branches(repositoryName="shop")["branches"] == ["master"]
+
+
 def test_push_with_a_connection_source_is_a_usage_error(
     tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

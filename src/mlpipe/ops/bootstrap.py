@@ -24,7 +24,13 @@ from mlpipe.errors import UsageError
 from mlpipe.names import Names
 from mlpipe.pipeline_policies import build_role_policy, pipeline_role_policy, stage_names
 from mlpipe.plan.codebuild import ProjectSpec, plan_project, plan_project_deletion
-from mlpipe.plan.codecommit import plan_commit, plan_repository, plan_repository_deletion, repository
+from mlpipe.plan.codecommit import (
+    plan_commit,
+    plan_repository,
+    plan_repository_deletion,
+    repository,
+    require_branch,
+)
 from mlpipe.plan.codepipeline import plan_pipeline, plan_pipeline_deletion
 from mlpipe.plan.executor import ApplyResult, execute
 from mlpipe.plan.iam import RoleSpec, plan_role, plan_role_deletion
@@ -125,6 +131,7 @@ def plan_bootstrap(config: Config, clients: Clients, names: Names, files: Mappin
         changes.append(plan_role(spec, clients, stage_scope))
     if pipeline.source == "codecommit":
         changes.append(plan_repository(names.repository, f"mlpipe app {names.app}", clients, names))
+        require_branch(clients, names.repository, pipeline.branch)
     changes += [plan_project(project_spec(config, names, stage), clients, names) for stage in pipeline.stages]
     changes.append(plan_pipeline(pipeline, clients, names, names.role_arn(names.pipeline_role)))
     if files is not None:

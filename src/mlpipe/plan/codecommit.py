@@ -7,6 +7,7 @@ from typing import Any
 
 from mlpipe.aws.clients import Clients
 from mlpipe.aws.errors import error_code, translate
+from mlpipe.errors import UsageError
 from mlpipe.names import Names
 from mlpipe.plan.common import require_owned, tag_dict
 from mlpipe.plan.model import Call, Change
@@ -65,6 +66,20 @@ def branch_head(clients: Clients, name: str, branch: str) -> str | None:
     """The commit id at the tip of `branch`, or None when the repository or branch does not exist."""
     found = _get(clients, "get_branch", NO_REPOSITORY + NO_BRANCH, repositoryName=name, branchName=branch)
     return found["branch"]["commitId"] if found else None
+
+
+def require_branch(clients: Clients, name: str, branch: str) -> None:
+    """A repository with commits must have the tracked branch: else the pipeline could never start."""
+    if repository(clients, name) is None:
+        return
+    found = _get(clients, "list_branches", NO_REPOSITORY, repositoryName=name) or {}
+    branches = sorted(found.get("branches") or [])
+    if branches and branch not in branches:
+        raise UsageError(
+            f"pipeline.branch '{branch}' does not exist in CodeCommit repository '{name}' "
+            f"(its branches: {', '.join(branches)})",
+            hint="set pipeline.branch in mlpipe.yaml to the branch you push to",
+        )
 
 
 def _committed(clients: Clients, name: str, commit: str, path: str) -> bytes | None:
