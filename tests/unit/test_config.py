@@ -102,3 +102,14 @@ def test_lambda_policy_is_least_privilege() -> None:
     with_results = lambda_policy(names, results_queue=True)
     send = next(s for s in with_results["Statement"] if "sqs:SendMessage" in s["Action"])
     assert send["Resource"][-1].endswith(":shop-dev-results")
+
+
+@pytest.mark.parametrize("results_queue", [False, True])
+def test_lambda_policy_passes_parliament(results_queue: bool) -> None:
+    import json
+
+    from parliament import analyze_policy_string
+
+    names = Names(app="shop", stage="dev", region="eu-west-1", account="123456789012")
+    findings = analyze_policy_string(json.dumps(lambda_policy(names, results_queue))).findings
+    assert [(f.issue, f.detail) for f in findings] == []
