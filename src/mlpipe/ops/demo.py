@@ -200,6 +200,7 @@ def run_demo(
     sleep: Callable[[float], None] = time.sleep,
 ) -> DemoResult:
     started_at = clock()
+    listener.stage("project")
     dataset = _check_data(request)
     directory, scratch = _project_dir(request)
     config_path = directory / CONFIG_FILE
@@ -207,6 +208,9 @@ def run_demo(
     url = server.running_url()
     started = url is None
     result = DemoResult(directory, url or "", server_started=started, kept=request.keep, data_source=dataset.source)
+    summary = f"{directory}: mlpipe.yaml (target: local), {dataset.rows} rows of {dataset.source}"
+    result.stages.append(StageTiming("project", round(clock() - started_at, 2), summary))
+    listener.stage_done("project", summary, clock() - started_at)
     try:
         with _stage(result, listener, "embedded AWS", clock) as note:
             if started:
