@@ -59,3 +59,19 @@ def test_bad_inputs_give_one_line_and_an_exit_code(
     err = capsys.readouterr().err
     assert fragment in err and "Traceback" not in err
     assert err.startswith("Error: ") or "\nError: " in err
+
+
+def test_model_data_in_config_is_relative_to_the_config_file(
+    tmp_path: Path, endpoint_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "boston.csv").write_bytes(BOSTON_CSV.read_bytes())
+    (project / "mlpipe.yaml").write_text(
+        "app: house\nmodel:\n  data: data/boston.csv\n  target: '0'\n  num_round: 20\n"
+    )
+    monkeypatch.chdir(tmp_path)  # not the project directory
+    assert run(["--endpoint-url", endpoint_url, "-c", "project/mlpipe.yaml", "-o", "json", "train"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert Path(result["data_source"]).resolve() == (project / "data" / "boston.csv").resolve()
+    assert result["rows"] == 339

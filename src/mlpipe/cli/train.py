@@ -63,6 +63,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         else:
             from mlpipe.ops.train import TrainRequest, train
 
+            data = data or _config_data_path(loaded.config.model.data, loaded.path)
             request = TrainRequest(data, target, tuple(param), seed, remote, no_wait, dry_run)
             result = train(loaded.config, clients, reporter, request)
         if result.metrics and not dry_run:
@@ -74,6 +75,13 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             print_json(result.to_dict())
             return
         _render(result)
+
+
+def _config_data_path(configured: str | None, config_path: Path | None) -> str | None:
+    """model.data in mlpipe.yaml is relative to that file, wherever the command runs."""
+    if configured is None or config_path is None or Path(configured).is_absolute():
+        return configured
+    return str(config_path.parent / configured)
 
 
 def _write_metrics(path: Path, result: TrainResult) -> None:
