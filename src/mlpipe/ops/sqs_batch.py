@@ -4,9 +4,10 @@ flight, per-entry failures retried with backoff, and whatever still fails report
 
 from __future__ import annotations
 
+import heapq
 import random
-import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from mlpipe.ops.rows import MAX_MESSAGE_BYTES, Message
 from mlpipe.reporter import Reporter
 
 MAX_ENTRIES = 10
+GATHER_S = 0.1  # how early a retry may go, to share a batch with others
 # Whole-call errors worth another try; botocore has already retried them a little.
 RETRYABLE_CALL_ERRORS = (
     "RequestThrottled",
@@ -56,6 +58,12 @@ def batches(messages: Sequence[Message]) -> list[list[int]]:
 
 
 class BatchSender:
+    """Sends from the main thread's bookkeeping, with `workers` calls in flight.
+
+    Entries that fail transiently wait out their backoff in a pool and are re-packed into full
+    batches with other retries, so retries cost few extra calls and never block a worker.
+    """
+
     def __init__(
         self,
         clients: Clients,
@@ -63,73 +71,102 @@ class BatchSender:
         attempts: int = 6,
         workers: int = 4,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.clients = clients
         self.queue_url = queue_url
         self.attempts = attempts
         self.workers = workers
         self.sleep = sleep
-        self._lock = threading.Lock()
+        self.clock = clock
 
     def send(self, messages: Sequence[Message], reporter: Reporter, label: str = "send") -> Delivery:
         delivery = Delivery()
-        groups = batches(messages)
-        done = 0
+        ready: deque[int] = deque(range(len(messages)))
+        delayed: list[tuple[float, int]] = []  # heap of (due time, message index)
+        tries = [0] * len(messages)
+        last_error: dict[int, tuple[str, str]] = {}
+        settled = 0
         reporter.progress(label, 0, len(messages))
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="mlpipe-send") as pool:
-            pending: set[Future[int]] = set()
-            queued = iter(groups)
-            # Keep a bounded number of calls queued, so an interrupt does not leave thousands behind.
-            for group in queued:
-                pending.add(pool.submit(self._deliver, messages, group, delivery))
-                if len(pending) >= 4 * self.workers:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    done += sum(f.result() for f in finished)
-                    reporter.progress(label, done, len(messages))
-            for future in pending:
-                done += future.result()
-        reporter.progress(label, done, len(messages))
+            inflight: dict[Future[dict[str, Any]], list[int]] = {}
+            while ready or delayed or inflight:
+                # Retries due soon are taken early, so they travel together in full batches.
+                now = self.clock() + GATHER_S
+                while delayed and delayed[0][0] <= now:
+                    ready.append(heapq.heappop(delayed)[1])
+                while ready and len(inflight) < self.workers:
+                    group = _take_batch(ready, messages)
+                    for index in group:
+                        tries[index] += 1
+                    inflight[pool.submit(self._call, messages, group)] = group
+                    delivery.requests += 1
+                if not inflight:
+                    self.sleep(max(0.0, delayed[0][0] - self.clock()))
+                    continue
+                timeout = max(0.0, delayed[0][0] - self.clock()) if delayed else None
+                finished, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    group = inflight.pop(future)
+                    retry = self._settle(future, group, delivery, last_error)
+                    due = self.clock() + _backoff(max((tries[i] for i in retry), default=1))
+                    for index in retry:
+                        if tries[index] >= self.attempts:
+                            delivery.failed[index] = last_error[index]
+                        else:
+                            delivery.retried_entries += 1
+                            heapq.heappush(delayed, (due, index))
+                    settled += len(group) - len(retry) + sum(1 for i in retry if i in delivery.failed)
+                reporter.progress(label, settled, len(messages))
         return delivery
 
-    def _deliver(self, messages: Sequence[Message], group: list[int], delivery: Delivery) -> int:
-        """Send one batch until every entry succeeded or failed for good; returns how many it settled."""
+    def _call(self, messages: Sequence[Message], group: list[int]) -> dict[str, Any]:
+        entries = [{"Id": str(i), "MessageBody": messages[i].body} for i in group]
+        answer: dict[str, Any] = self.clients.client("sqs").send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        return answer
+
+    def _settle(
+        self,
+        future: Future[dict[str, Any]],
+        group: list[int],
+        delivery: Delivery,
+        last_error: dict[int, tuple[str, str]],
+    ) -> list[int]:
+        """Record one call's outcome; returns the entries to try again."""
         import botocore.exceptions
 
-        sqs = self.clients.client("sqs")
-        todo = list(group)
-        last_error: dict[int, tuple[str, str]] = {}
-        for attempt in range(self.attempts):
-            if attempt:
-                self.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
-                with self._lock:
-                    delivery.retried_entries += len(todo)
-            entries = [{"Id": str(i), "MessageBody": messages[i].body} for i in todo]
-            with self._lock:
-                delivery.requests += 1
-            try:
-                answer: dict[str, Any] = sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            except botocore.exceptions.ClientError as exc:
-                code = error_code(exc) or ""
-                if code not in RETRYABLE_CALL_ERRORS:
-                    raise translate(exc, self.clients.target) from exc
-                last_error = {i: (code, str(exc)) for i in todo}
-                continue
-            retry = []
-            with self._lock:
-                for ok in answer.get("Successful", []):
-                    delivery.message_ids[int(ok["Id"])] = ok["MessageId"]
-                for bad in answer.get("Failed", []):
-                    index = int(bad["Id"])
-                    reason = (str(bad.get("Code", "")), str(bad.get("Message", "")))
-                    if bad.get("SenderFault"):
-                        delivery.failed[index] = reason  # our request is wrong: retrying won't help
-                    else:
-                        retry.append(index)
-                        last_error[index] = reason
-            todo = retry
-            if not todo:
-                break
-        with self._lock:
-            for index in todo:
-                delivery.failed[index] = last_error.get(index, ("Unknown", "no answer"))
-        return len(group)
+        try:
+            answer = future.result()
+        except botocore.exceptions.ClientError as exc:
+            code = error_code(exc) or ""
+            if code not in RETRYABLE_CALL_ERRORS:
+                raise translate(exc, self.clients.target) from exc
+            for index in group:
+                last_error[index] = (code, str(exc))
+            return list(group)
+        retry = []
+        for ok in answer.get("Successful", []):
+            delivery.message_ids[int(ok["Id"])] = ok["MessageId"]
+        for bad in answer.get("Failed", []):
+            index = int(bad["Id"])
+            reason = (str(bad.get("Code", "")), str(bad.get("Message", "")))
+            if bad.get("SenderFault"):
+                delivery.failed[index] = reason  # our request is wrong: retrying won't help
+            else:
+                last_error[index] = reason
+                retry.append(index)
+        return retry
+
+
+def _take_batch(ready: deque[int], messages: Sequence[Message]) -> list[int]:
+    group = [ready.popleft()]
+    size = messages[group[0]].size
+    while ready and len(group) < MAX_ENTRIES and size + messages[ready[0]].size <= MAX_MESSAGE_BYTES:
+        size += messages[ready[0]].size
+        group.append(ready.popleft())
+    return group
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds before retry number `attempt`: exponential from 50 ms, capped at 2 s, with jitter."""
+    return float(min(2.0, 0.05 * 2 ** (attempt - 1)) * (0.5 + random.random()))
