@@ -63,3 +63,32 @@ def test_dry_run_deploy_status_destroy(
     assert gone["plan"]["summary"]["delete"] == 7
     assert run(["--endpoint-url", endpoint_url, "destroy", "--yes"]) == 0
     assert "nothing to destroy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer", ["n", "y"])
+def test_destroy_asks_on_a_terminal(
+    answer: str,
+    project: Path,
+    endpoint_url: str,
+    clients: Clients,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+
+    from mlpipe.config import load_config
+    from mlpipe.ops.deploy import deploy
+    from mlpipe.reporter import ListReporter
+
+    deploy(load_config(project / "mlpipe.yaml", env={}).config, clients, ListReporter())
+    stdin = io.StringIO(f"{answer}\n")
+    stdin.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr("sys.stdin", stdin)
+    code = run(["--endpoint-url", endpoint_url, "destroy"])
+    out = capsys.readouterr().out
+    assert "Will delete" in out and "Delete these 7 resource(s)?" in out
+    queues = clients.client("sqs").list_queues().get("QueueUrls", [])
+    if answer == "n":
+        assert code == 1 and len(queues) == 2
+    else:
+        assert code == 0 and queues == [] and "deleted 7 resource(s)" in out
