@@ -275,3 +275,19 @@ def test_remote_job_failure_shows_the_reason(clients: Clients, tmp_path: Any) ->
         train(cfg, clients, ListReporter(), TrainRequest(data=str(data), target="y", remote=True))
     with pytest.raises(botocore.exceptions.ClientError):
         clients.client("sagemaker").describe_endpoint(EndpointName="house-dev")
+
+
+def test_emulated_update_endpoint_refuses_what_aws_refuses(clients: Clients) -> None:
+    first = train(config(), clients, ListReporter(), BOSTON)
+    sm = clients.client("sagemaker")
+    with pytest.raises(botocore.exceptions.ClientError, match="Could not find endpoint configuration"):
+        sm.update_endpoint(EndpointName="house-dev", EndpointConfigName="no-such-config")
+    with pytest.raises(botocore.exceptions.ClientError, match="Could not find endpoint"):
+        sm.update_endpoint(EndpointName="no-such-endpoint", EndpointConfigName=first.model_name)
+    sm.update_endpoint(EndpointName="house-dev", EndpointConfigName=first.model_name)
+    assert sm.describe_endpoint(EndpointName="house-dev")["EndpointStatus"] == "Updating"
+    with pytest.raises(botocore.exceptions.ClientError, match="Cannot update in-progress endpoint"):
+        sm.update_endpoint(EndpointName="house-dev", EndpointConfigName=first.model_name)
+    # train waits for the update in progress before it changes the endpoint again
+    second = train(config(), clients, ListReporter(), BOSTON)
+    assert second.action == "updated" and second.endpoint_status == "InService"
