@@ -44,7 +44,7 @@ from mlpipe.ops.train_resources import (
 )
 from mlpipe.plan.executor import execute
 from mlpipe.plan.iam import RoleSpec, plan_role
-from mlpipe.plan.model import Change, Plan
+from mlpipe.plan.model import Call, Change, Plan
 from mlpipe.reporter import Reporter
 
 
@@ -254,12 +254,15 @@ def rollback(
         raise NotDeployedError(f"endpoint config {config_name} of version {target} no longer exists")
     body = aws(clients, "s3", "get_object", Bucket=names.model_bucket, Key=model_store.metadata_key(target))
     metadata = json.loads(body["Body"].read())
+    model = aws(clients, "sagemaker", "describe_model", ModelName=config_name)  # where its artifact really is
     change = Change(
         "update",
         "sagemaker-endpoint",
         names.endpoint,
         detail=f"{seen.endpoint_config} -> {config_name} (rollback)",
-        steps=(_update_call(names, config_name),),
+        steps=(
+            Call("sagemaker", "update_endpoint", {"EndpointName": names.endpoint, "EndpointConfigName": config_name}),
+        ),
     )
     result = TrainResult(
         action="planned",
@@ -268,9 +271,7 @@ def rollback(
         version=target,
         previous_version=current["version"],
         model_name=config_name,
-        artifact_uri=str(
-            metadata.get("artifact_uri") or f"s3://{names.model_bucket}/{model_store.artifact_key(target)}"
-        ),
+        artifact_uri=str(model["PrimaryContainer"]["ModelDataUrl"]),
         image_uri=str(metadata.get("image_uri", "")),
         objective=str(metadata.get("objective", "")),
         metrics=dict(metadata.get("metrics", {})),
@@ -280,17 +281,10 @@ def rollback(
         result.plan = Plan((change,)).to_dict()
         return result
     execute(Plan((change,)), clients, reporter, sleep=sleep)
-    seen.endpoint_config = names.model_name(current["version"])
     _finish(clients, names, reporter, result, metadata, seen, no_wait, wait_timeout_s, sleep, clock)
     result.action = "rolled back"
     result.seconds = clock() - start
     return result
-
-
-def _update_call(names: Names, config_name: str) -> Any:
-    from mlpipe.plan.model import Call
-
-    return Call("sagemaker", "update_endpoint", {"EndpointName": names.endpoint, "EndpointConfigName": config_name})
 
 
 def _finish(
