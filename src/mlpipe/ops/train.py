@@ -123,7 +123,7 @@ def train(
 
     names = clients.names(config.app, config.stage)
     image = image_uri(names.region, container)
-    seen = _settled(clients, names, config, reporter, sleep, clock, request)
+    seen = _settled(clients, names, reporter, sleep, clock, request)
     version = _new_version(seen)
     previous = _version_of(names, seen.endpoint_config)
     role_arn = config.training.role_arn or names.role_arn(names.sagemaker_role)
@@ -246,7 +246,7 @@ def rollback(
             f"{names.endpoint} serves version {current['version']} and has no previous version to roll back to"
         )
     request = TrainRequest(no_wait=no_wait, dry_run=dry_run, wait_timeout_s=wait_timeout_s)
-    seen = _settled(clients, names, config, reporter, sleep, clock, request)
+    seen = _settled(clients, names, reporter, sleep, clock, request)
     if seen.endpoint_status is None:
         raise NotDeployedError(f"endpoint {names.endpoint} does not exist", hint="run `mlpipe train`")
     config_name = names.model_name(target)
@@ -327,18 +327,17 @@ def _finish(
 def _settled(
     clients: Clients,
     names: Names,
-    config: Config,
     reporter: Reporter,
     sleep: Sleep,
     clock: Clock,
     request: TrainRequest,
 ) -> Observed:
     """What exists now; an endpoint still changing is waited for (AWS refuses to update it meanwhile)."""
-    seen = observe(clients, names, config)
+    seen = observe(clients, names)
     if seen.endpoint_status in SETTLING and not request.dry_run:
         reporter.step(f"endpoint {names.endpoint} is {seen.endpoint_status}: waiting before changing it")
         wait_endpoint(clients, names, reporter, sleep, clock, timeout_s=request.wait_timeout_s, updating=True)
-        seen = observe(clients, names, config)
+        seen = observe(clients, names)
     if seen.endpoint_status in ("Failed", "OutOfService"):
         raise AwsError(
             f"endpoint {names.endpoint} is {seen.endpoint_status}: {seen.failure_reason or 'no reason given'}",

@@ -67,7 +67,7 @@ def version_pattern(names: Names) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(names.prefix)}-(\d{{8}}-\d{{6}}(?:-\d+)?)$")
 
 
-def observe(clients: Clients, names: Names, config: Config) -> Observed:
+def observe(clients: Clients, names: Names) -> Observed:
     """Read calls only; refuses (ForeignResourceError) anything with our name but not our tags."""
     seen = Observed()
     seen.bucket_exists = _observe_bucket(clients, names)
