@@ -64,7 +64,7 @@ def test_rate_limits_the_move_and_a_running_task_is_refused(clients) -> None:  #
 
 
 def test_move_task_api_checks_and_cancel(clients) -> None:  # type: ignore[no-untyped-def]
-    config, names = deployment(clients)
+    _, names = deployment(clients)
     sqs = clients.client("sqs")
     trigger_arn = names.queue_arn(names.trigger_queue)
     with pytest.raises(sqs.exceptions.ClientError, match="must be configured as a Dead Letter Queue"):
