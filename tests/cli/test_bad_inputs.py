@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlpipe.aws.clients import Clients
+from mlpipe.aws.clients import Clients, Target
 from mlpipe.cli.app import run
 
 GOOD = "app: shop\n"
@@ -63,6 +63,13 @@ CONFIG_CASES = [
     Case("init-existing-file", GOOD, "will not overwrite", argv=("init",), code=2),
     Case("destroy-without-yes", GOOD, "needs confirmation", argv=("destroy",), code=2),
 ]
+
+
+@pytest.fixture(scope="module")
+def clients(aws_server: str) -> Clients:
+    """One set of clients for the module (creating boto3 clients costs more than most cases here);
+    the per-test `endpoint_url` fixture still resets the server's state."""
+    return Clients(Target("local", region="us-east-1", endpoint_url=aws_server))
 
 
 def _inventory(clients: Clients) -> list[str]:
