@@ -66,7 +66,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         ctx: typer.Context,
         limit: int = typer.Option(10, "--limit", "-n", help="At most this many messages.", min=1, max=1000),
     ) -> None:
-        from mlpipe.cli.render import print_json, stdout, table
+        from mlpipe.cli.render import print_json, stdout
         from mlpipe.ops.tail import tail_dlq
 
         opts = options(ctx)
@@ -84,12 +84,14 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         if not result.messages:
             stdout.print(f"{result.queue} is empty")
             return
-        rows = [
-            (_clock(m.sent_ms), m.message_id, m.receive_count, m.reason, m.correlation_id or "", _excerpt(m.body))
-            for m in result.messages
-        ]
-        title = f"{result.queue}: {len(result.messages)} of ~{result.approximate_depth} message(s)"
-        table(title, ["sent (UTC)", "message id", "receives", "reason", "correlation id", "body"], rows)
+        stdout.print(f"{result.queue}: {len(result.messages)} of ~{result.approximate_depth} message(s)", markup=False)
+        for m in result.messages:
+            cid = f"  id {m.correlation_id}" if m.correlation_id else ""
+            stdout.print(
+                f"{_clock(m.sent_ms)}  {m.message_id}  receives {m.receive_count}{cid}\n"
+                f"    reason: {m.reason}\n    body:   {_excerpt(m.body, 100)}",
+                markup=False,
+            )
 
 
 def _clock(epoch_ms: int) -> str:
