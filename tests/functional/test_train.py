@@ -291,3 +291,14 @@ def test_emulated_update_endpoint_refuses_what_aws_refuses(clients: Clients) -> 
     # train waits for the update in progress before it changes the endpoint again
     second = train(config(), clients, ListReporter(), BOSTON)
     assert second.action == "updated" and second.endpoint_status == "InService"
+
+
+def test_remote_dry_run_plans_the_job_and_creates_nothing(clients: Clients) -> None:
+    request = TrainRequest(data=str(BOSTON_CSV), target="0", remote=True, dry_run=True)
+    result = train(config(), clients, ListReporter(), request)
+    assert result.plan is not None
+    kinds = [(c["action"], c["kind"]) for c in result.plan["changes"]]
+    assert ("create", "sagemaker-training-job") in kinds and ("create", "sagemaker-endpoint") in kinds
+    assert kinds.count(("create", "s3-object")) == 2  # train and validation channels
+    assert inventory(clients) == {"buckets": [], "roles": [], "models": [], "endpoints": []}
+    assert clients.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
