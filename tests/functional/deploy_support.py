@@ -36,6 +36,10 @@ class CallLog:
             clients.client(service).meta.events.register("before-call.*.*", self._record)
         return self
 
+    def detach(self, clients: Clients) -> None:
+        for service in SERVICES:
+            clients.client(service).meta.events.unregister("before-call.*.*", self._record)
+
     def _record(self, model: Any, **_: Any) -> None:
         self.calls.append((model.service_model.service_name, model.name))
         if self.on_mutating and is_mutating(model.name):

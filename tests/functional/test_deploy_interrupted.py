@@ -3,10 +3,13 @@ nothing tagged with the app."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
 import pytest
 from deploy_support import CallLog, tagged_inventory
 
-from mlpipe.aws.clients import Clients
+from mlpipe.aws.clients import Clients, Target
 from mlpipe.config import Config
 from mlpipe.ops.deploy import deploy
 from mlpipe.ops.destroy import destroy
@@ -23,6 +26,31 @@ def _short_pending(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLPIPE_LOCAL_PENDING_SECONDS", "0.1")
 
 
+@pytest.fixture(scope="module")
+def shared_clients(aws_server: str) -> Clients:
+    """Creating boto3 clients costs ~0.6 s; these ten tests share one set (the server is still reset)."""
+    return Clients(Target("local", region="us-east-1", endpoint_url=aws_server))
+
+
+@pytest.fixture
+def clients(shared_clients: Clients, endpoint_url: str) -> Clients:
+    return shared_clients  # `endpoint_url` reset the server's state
+
+
+@pytest.fixture
+def watch(clients: Clients) -> Iterator[Callable[..., CallLog]]:
+    """Attach call logs for one test; they are detached from the shared clients afterwards."""
+    logs: list[CallLog] = []
+
+    def attach(**kwargs: Any) -> CallLog:
+        logs.append(CallLog(**kwargs).attach(clients))
+        return logs[-1]
+
+    yield attach
+    for log in logs:
+        log.detach(clients)
+
+
 class Killed(Exception):
     """Stands for the process dying between two API calls."""
 
@@ -32,12 +60,14 @@ def config() -> Config:
 
 
 @pytest.mark.parametrize("k", range(1, FRESH_MUTATING_CALLS + 1))
-def test_interrupted_deploy_converges_and_destroy_removes_everything(clients: Clients, k: int) -> None:
+def test_interrupted_deploy_converges_and_destroy_removes_everything(
+    clients: Clients, watch: Callable[..., CallLog], k: int
+) -> None:
     def kill_at_k(operation: str, index: int) -> None:
         if index == k:
             raise Killed(f"killed before call {k} ({operation})")
 
-    interrupted = CallLog(on_mutating=kill_at_k).attach(clients)
+    interrupted = watch(on_mutating=kill_at_k)
     with pytest.raises(Killed):
         deploy(config(), clients, ListReporter())
     assert len(interrupted.mutating) == k
@@ -45,7 +75,7 @@ def test_interrupted_deploy_converges_and_destroy_removes_everything(clients: Cl
 
     resumed = deploy(config(), clients, ListReporter())
     assert not resumed.plan.is_empty
-    check = CallLog().attach(clients)
+    check = watch()
     assert deploy(config(), clients, ListReporter()).plan.is_empty
     assert check.mutating == []
     names = resumed.names
@@ -55,7 +85,9 @@ def test_interrupted_deploy_converges_and_destroy_removes_everything(clients: Cl
     assert tagged_inventory(clients, names) == []
 
 
-def test_fresh_deploy_makes_the_expected_number_of_mutating_calls(clients: Clients) -> None:
-    log = CallLog().attach(clients)
+def test_fresh_deploy_makes_the_expected_number_of_mutating_calls(
+    clients: Clients, watch: Callable[..., CallLog]
+) -> None:
+    log = watch()
     deploy(config(), clients, ListReporter())
     assert len(log.mutating) == FRESH_MUTATING_CALLS, log.mutating
