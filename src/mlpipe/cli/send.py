@@ -17,12 +17,17 @@ if TYPE_CHECKING:
 HELP = """Send inputs to the trigger queue: one row, a JSON body, or a whole CSV file.
 
 Rows are checked against the deployed model's feature count before anything is sent. Files go out
-with SendMessageBatch, several calls in flight; a header line is skipped.
+with SendMessageBatch, several calls in flight; a header line is skipped. --wait shows each
+message's prediction, or why it ended in the dead-letter queue.
 
 Examples:
-  mlpipe send --payload "0.02,18,2.3,0,0.53,6.5,65,4.1,1,296,15.3,396.9,4.98" --wait
+
+  mlpipe send --payload "0.02,18,2.3,0,0.5,6.5,65,4.1,1,296,15,397,5" --wait
+
   mlpipe send --file rows.csv --rows-per-message 50
+
   cat rows.csv | mlpipe send --file -
+
   mlpipe send --json '{"instances": [[0.02, 18, 2.3]]}'
 """
 
