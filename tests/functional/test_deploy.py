@@ -115,7 +115,7 @@ def test_config_change_updates_only_what_differs(clients: Clients) -> None:
     deploy(Config.model_validate(CUSTOM), clients, ListReporter())
     edited = json.loads(json.dumps(CUSTOM))
     edited["queue"]["visibility_timeout_s"] = 300
-    edited["function"].update(memory_mb=1024, batch_size=100, reserved_concurrency=None)
+    edited["function"].update(memory_mb=1024, batch_size=100, reserved_concurrency=None, max_concurrency=None)
     log = CallLog().attach(clients)
     deploy(Config.model_validate(edited), clients, ListReporter())
     assert sorted(log.mutating) == sorted(
@@ -125,6 +125,11 @@ def test_config_change_updates_only_what_differs(clients: Clients) -> None:
     fn = clients.client("lambda").get_function_configuration(FunctionName=names.function)
     assert fn["MemorySize"] == 1024
     assert "Concurrency" not in clients.client("lambda").get_function(FunctionName=names.function)
+    (mapping,) = clients.client("lambda").list_event_source_mappings(FunctionName=names.function)["EventSourceMappings"]
+    assert mapping["BatchSize"] == 100 and not (mapping.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    log.calls.clear()
+    assert deploy(Config.model_validate(edited), clients, ListReporter()).plan.is_empty
+    assert log.mutating == []
 
 
 def test_trained_model_sets_the_feature_count(clients: Clients) -> None:

@@ -74,6 +74,11 @@ def _current(mapping: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _without_empty(settings: dict[str, Any]) -> dict[str, Any]:
+    """No ScalingConfig at all (rather than an empty one) when no maximum concurrency is wanted."""
+    return {k: v for k, v in settings.items() if v != {}}
+
+
 def settled(uuid: str) -> Wait:
     return Wait("lambda", "get_event_source_mapping", {"UUID": uuid}, ("State",), SETTLED,
                 description=f"event source mapping {uuid} to settle")  # fmt: skip
@@ -88,7 +93,12 @@ def plan_mapping(spec: MappingSpec, clients: Clients, names: Names) -> Change:
         create = Call(
             "lambda",
             "create_event_source_mapping",
-            {"EventSourceArn": spec.queue_arn, "FunctionName": spec.function, **desired, "Tags": names.tags},
+            {
+                "EventSourceArn": spec.queue_arn,
+                "FunctionName": spec.function,
+                **_without_empty(desired),
+                "Tags": names.tags,
+            },
             save={"mapping_uuid": "UUID"},
             # AWS checks the function's role may read the queue; a policy put seconds ago may not be
             # visible yet (IAM propagation), and the answer is InvalidParameterValueException.
