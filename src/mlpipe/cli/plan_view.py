@@ -18,7 +18,8 @@ def plan_table(title: str, plan: Plan, show_noop: bool = True) -> None:
     t.add_column("name", overflow="fold", ratio=3)
     t.add_column("detail", overflow="fold", ratio=2)
     for change in plan.changes:
-        if show_noop or change.action != "noop":
+        absent = change.action == "noop" and change.detail == "absent"  # nothing there, nothing wanted
+        if (show_noop and not absent) or change.action != "noop":
             t.add_row(SYMBOLS[change.action], change.kind, change.name, change.detail)
     stdout.print(t)
 
