@@ -22,16 +22,25 @@ from mlpipe.errors import UsageError
 from mlpipe.names import Names
 
 COMMANDS = ("train", "deploy", "send", "tail", "status", "redrive", "destroy", "bootstrap-pipeline")
-UNSCOPED_READS = frozenset(
-    {
+# What each command lists or describes where AWS has no resource-level permission (all reads).
+# sts:GetCallerIdentity needs no permission; it is listed so the policy says what is called.
+UNSCOPED_BY_COMMAND = {
+    "train": ("sagemaker:ListEndpointConfigs", "sagemaker:ListModels", "sts:GetCallerIdentity"),
+    "deploy": ("lambda:ListEventSourceMappings", "logs:DescribeLogGroups", "sqs:ListQueues", "sts:GetCallerIdentity"),
+    "send": ("sts:GetCallerIdentity",),
+    "tail": ("sts:GetCallerIdentity",),
+    "status": ("lambda:ListEventSourceMappings", "logs:DescribeLogGroups", "sts:GetCallerIdentity"),
+    "redrive": ("sts:GetCallerIdentity",),
+    "destroy": (
         "lambda:ListEventSourceMappings",
         "logs:DescribeLogGroups",
         "sagemaker:ListEndpointConfigs",
         "sagemaker:ListModels",
-        "sqs:ListQueues",
         "sts:GetCallerIdentity",
-    }
-)
+    ),
+    "bootstrap-pipeline": ("logs:DescribeLogGroups", "sts:GetCallerIdentity"),
+}
+UNSCOPED_READS = frozenset(action for actions in UNSCOPED_BY_COMMAND.values() for action in actions)
 # AWS's limit for a customer managed policy (characters, whitespace excluded).
 MANAGED_POLICY_LIMIT = 6_144
 # Statements of the CodeBuild role that only a build needs.
@@ -403,7 +412,7 @@ def operator_policy(config: Config, names: Names, commands: Sequence[str] = COMM
     statements: list[Statement] = []
     for command in commands:
         statements += BUILDERS[command](config, names)
-    statements.append(_statement("ReadOnlyLookups", sorted(UNSCOPED_READS), "*"))
+        statements.append(_statement("ReadOnlyLookups", UNSCOPED_BY_COMMAND[command], "*"))
     document = {"Version": "2012-10-17", "Statement": _merged(statements)}
     return OperatorPolicy(names.app, names.stage, names.account, names.region, tuple(commands), document)
 
