@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck bench clean install help
+.PHONY: test demo lint typecheck bench clean install help docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: lint typecheck
 
 help: $(STAMP)
 	$(PY) -m mlpipe.cli.help_cache --write
+
+docs: $(STAMP)
+	$(PY) -m mlpipe.cli.docs --write
 
 demo: $(STAMP)
 	$(VENV)/bin/mlpipe demo
