@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -119,22 +120,29 @@ def main() -> None:
     trained = statistics.median(until_trained)
     print(f"  of which checks + AWS reads + training:  median {trained:.3f} s")
     print(f"  of which artifact, AWS writes, InService: median {ours - trained:.3f} s")
-    print(f"`mlpipe train` as a new process (imports): {cli:.3f} s")
-    verdict = "OK" if ours <= TARGET_S and cli <= TARGET_S else "OVER"
-    print(f"target <= {TARGET_S:.0f} s wall: {verdict}")
+    cli_wall, cli_cpu = cli
+    print(f"`mlpipe train` as a new process (imports): {cli_wall:.3f} s wall, {cli_cpu:.3f} s CPU of its own")
+    print(f"machine load average (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"target <= {TARGET_S:.0f} s wall: in-process {'OK' if ours <= TARGET_S else 'OVER'}, "
+          f"new process {'OK' if cli_wall <= TARGET_S else 'OVER'}")  # fmt: skip
 
 
-def run_cli(endpoint_url: str) -> float:
+def run_cli(endpoint_url: str) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process): on a busy machine the CPU time shows what the
+    command itself costs, the wall time what the user waited."""
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "mlpipe.yaml").write_text("app: bench\nstage: cli\n")
         env = {**os.environ, "AWS_ENDPOINT_URL": endpoint_url, "NO_COLOR": "1"}
         command = [sys.executable, "-m", "mlpipe", "train", "--data", str(DATA), "--target", "0"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, timeout=120)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
             raise SystemExit(f"mlpipe train failed ({done.returncode}): {done.stderr}")
-        return elapsed
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return elapsed, cpu
 
 
 if __name__ == "__main__":
