@@ -66,7 +66,7 @@ def _settle(ctx: Context, endpoint: Any) -> None:
     ready_at = _settling(ctx).get(endpoint.arn)
     if ready_at is not None and time.monotonic() >= ready_at:
         endpoint.endpoint_status = "InService"
-        del _settling(ctx)[endpoint.arn]
+        _settling(ctx).pop(endpoint.arn, None)  # concurrent DescribeEndpoint calls may race here
 
 
 @after("sagemaker", "DescribeEndpoint")
