@@ -39,6 +39,9 @@ log = logging.getLogger("mlpipe.local")
 SCAN_INTERVAL_S = 0.2
 RECEIVE_WAIT_S = 1  # long-poll time; also bounds how long stopping a poller takes
 WORKERS_PER_FUNCTION = 2
+# Batches in flight per mapping (Lambda starts with 5 pollers): two keep the worker busy while the
+# other batch is being received, logged and deleted.
+POLLERS_PER_MAPPING = 2
 MAX_POOLS = 6
 
 
@@ -55,8 +58,17 @@ class MappingStats:
     errors: int = 0
     last_error: str = ""
 
+    def count(self, **increments: int) -> None:
+        with _STATS_LOCK:  # pollers of one mapping share these counters
+            for name, value in increments.items():
+                setattr(self, name, getattr(self, name) + value)
+
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        with _STATS_LOCK:
+            return dict(self.__dict__)
+
+
+_STATS_LOCK = threading.Lock()
 
 
 @dataclass
@@ -131,7 +143,7 @@ class LambdaExecutor:
         self.ctx = ctx
         self.cache_root = cache_root or _default_cache_root()
         self.stats: dict[str, MappingStats] = {}
-        self._pollers: dict[str, _Poller] = {}
+        self._pollers: dict[str, list[_Poller]] = {}
         self._pools: dict[FunctionVersion, WorkerPool] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -189,9 +201,10 @@ class LambdaExecutor:
         detach_moto_consumers()
         wanted = {m.uuid: m for m in moto_sqs_mappings()}
         with self._lock:
-            for mapping_id, poller in list(self._pollers.items()):
-                if mapping_id not in wanted or not poller.is_alive():
-                    poller.stop()
+            for mapping_id, pollers in list(self._pollers.items()):
+                if mapping_id not in wanted or not all(p.is_alive() for p in pollers):
+                    for poller in pollers:
+                        poller.stop()
                     del self._pollers[mapping_id]
                     if mapping_id in self.stats and mapping_id not in wanted:
                         self.stats[mapping_id].enabled = False
@@ -205,13 +218,15 @@ class LambdaExecutor:
                     ),
                 )
                 stats.enabled = True
-                poller = _Poller(self, mapping, stats)
-                self._pollers[mapping_id] = poller
-                poller.start()
+                pollers = [_Poller(self, mapping, stats, n) for n in range(POLLERS_PER_MAPPING)]
+                self._pollers[mapping_id] = pollers
+                for poller in pollers:
+                    poller.start()
 
     def _stop_pollers(self) -> None:
         with self._lock:
-            pollers, self._pollers = list(self._pollers.values()), {}
+            pollers = [p for group in self._pollers.values() for p in group]
+            self._pollers = {}
         for poller in pollers:
             poller.stop()
         for poller in pollers:
@@ -265,8 +280,8 @@ class LambdaExecutor:
 class _Poller(threading.Thread):
     """Lambda's SQS poller for one mapping: receive a batch, invoke, delete what succeeded."""
 
-    def __init__(self, executor: LambdaExecutor, mapping: _Mapping, stats: MappingStats) -> None:
-        super().__init__(name=f"mlpipe-poller-{mapping.uuid[:8]}", daemon=True)
+    def __init__(self, executor: LambdaExecutor, mapping: _Mapping, stats: MappingStats, number: int) -> None:
+        super().__init__(name=f"mlpipe-poller-{mapping.uuid[:8]}-{number}", daemon=True)
         self.executor = executor
         self.mapping = mapping
         self.stats = stats
@@ -292,7 +307,7 @@ class _Poller(threading.Thread):
                 elif messages:
                     self._release(messages)
         except Exception as exc:  # queue deleted, server stopping...: the scanner restarts us if needed
-            self.stats.errors += 1
+            self.stats.count(errors=1)
             self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
             log.debug("poller %s stopped: %s", self.mapping.uuid, exc)
 
@@ -335,7 +350,7 @@ class _Poller(threading.Thread):
         self._timeout_s = float(version.timeout_s)
         event = sqs_event(messages, self.mapping.queue_arn, self.mapping.region)
         outcome = invoke(self.executor, version, code, event)
-        self.stats.invocations += 1
+        self.stats.count(invocations=1)
         by_id = {m["MessageId"]: m for m in messages}
         if outcome.error is not None:
             failed = set(by_id)  # an error retries the whole batch
@@ -344,7 +359,7 @@ class _Poller(threading.Thread):
         else:
             failed = batch_item_failures(outcome.result, set(by_id))
         self._delete_messages([m for mid, m in by_id.items() if mid not in failed])
-        self.stats.failed += len(failed)
+        self.stats.count(failed=len(failed))
 
     def _delete_messages(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), 10):
@@ -353,7 +368,7 @@ class _Poller(threading.Thread):
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
-            self.stats.processed += len(reply.get("Successful", []))
+            self.stats.count(processed=len(reply.get("Successful", [])))
 
 
 @dataclass

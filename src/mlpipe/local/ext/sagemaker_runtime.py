@@ -8,12 +8,15 @@ artifact's location and ETag, so a retrained artifact under the same key is pick
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from mlpipe.local.registry import AwsApiError, Context, on_reset, on_startup, override
 
 _configs: dict[tuple[str, str], tuple[str, str]] = {}  # (region, config name) -> (artifact url, variant)
 _models: dict[tuple[str, str], Any] = {}  # (artifact url, etag) -> LoadedModel
+_etags: dict[tuple[str, str], tuple[str, float]] = {}  # (bucket, key) -> (etag, when checked)
+ETAG_TTL_S = 1.0
 _lock = threading.Lock()
 
 
@@ -59,23 +62,18 @@ def forget(ctx: Context) -> None:
     with _lock:
         _configs.clear()
         _models.clear()
+        _etags.clear()
 
 
 def _resolve(ctx: Context, name: str) -> tuple[str, str]:
-    sagemaker = ctx.client("sagemaker", ctx.region)
-    try:
-        endpoint = sagemaker.describe_endpoint(EndpointName=name)
-    except sagemaker.exceptions.ClientError as exc:
-        raise AwsApiError("ValidationError", f"Endpoint {name} of account {ctx.account_id} not found.", 400) from exc
-    if endpoint.get("EndpointStatus") not in ("InService", "Updating", "SystemUpdating"):
-        raise AwsApiError(
-            "ValidationError", f"Endpoint {name} is not in service (status {endpoint.get('EndpointStatus')}).", 400
-        )
-    config_name = endpoint["EndpointConfigName"]
+    config_name, status = _endpoint(ctx, name)
+    if status not in ("InService", "Updating", "SystemUpdating"):
+        raise AwsApiError("ValidationError", f"Endpoint {name} is not in service (status {status}).", 400)
     key = (ctx.region, config_name)
     with _lock:
         if key in _configs:
             return _configs[key]
+    sagemaker = ctx.client("sagemaker", ctx.region)
     config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
     variant = config["ProductionVariants"][0]
     model = sagemaker.describe_model(ModelName=variant["ModelName"])
@@ -89,19 +87,48 @@ def _resolve(ctx: Context, name: str) -> tuple[str, str]:
     return resolved
 
 
+def _endpoint(ctx: Context, name: str) -> tuple[str, str]:
+    """(config name, status) read from moto's backend in-process: this runs on every prediction,
+    and a DescribeEndpoint through HTTP would cost as much as the prediction itself."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    try:
+        endpoint = sagemaker_backends[ctx.account_id][ctx.region].endpoints.get(name)
+    except KeyError:
+        endpoint = None
+    if endpoint is None:
+        raise AwsApiError("ValidationError", f"Endpoint {name} of account {ctx.account_id} not found.", 400)
+    return str(endpoint.endpoint_config_name), str(endpoint.endpoint_status)
+
+
+def _etag(ctx: Context, bucket: str, key: str) -> str:
+    """The artifact's ETag, re-checked at most every ETAG_TTL_S (a retrained artifact under the same
+    key is noticed within that time)."""
+    now = time.monotonic()
+    with _lock:
+        cached = _etags.get((bucket, key))
+    if cached is not None and now - cached[1] < ETAG_TTL_S:
+        return cached[0]
+    s3 = ctx.client("s3", ctx.region)
+    try:
+        etag = str(s3.head_object(Bucket=bucket, Key=key)["ETag"])
+    except s3.exceptions.ClientError:
+        raise AwsApiError(
+            "ModelError", f"Failed to download model data from s3://{bucket}/{key}: the object does not exist.", 424
+        ) from None
+    with _lock:
+        _etags[(bucket, key)] = (etag, now)
+    return etag
+
+
 def _model(ctx: Context, url: str) -> Any:
     from mlpipe.model.serving import ServingError, load_artifact
 
     if not url.startswith("s3://"):
         raise AwsApiError("ModelError", f"ModelDataUrl {url} is not an s3:// URL", 424)
     bucket, _, key = url[len("s3://") :].partition("/")
+    etag = _etag(ctx, bucket, key)
     s3 = ctx.client("s3", ctx.region)
-    try:
-        etag = s3.head_object(Bucket=bucket, Key=key)["ETag"]
-    except s3.exceptions.ClientError:
-        raise AwsApiError(
-            "ModelError", f"Failed to download model data from {url}: the object does not exist.", 424
-        ) from None
     with _lock:
         cached = _models.get((url, etag))
         if cached is not None:
