@@ -12,6 +12,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from botocore.stub import Stubber
+from deploy_support import CallLog
 
 from conftest import BOSTON_CSV
 from mlpipe.aws.clients import Clients
@@ -143,7 +144,9 @@ def inventory(clients: Clients) -> dict[str, list[str]]:
 
 
 def test_dry_run_plans_everything_and_creates_nothing(clients: Clients) -> None:
+    calls = CallLog().attach(clients)
     result = train(config(), clients, ListReporter(), TrainRequest(data=str(BOSTON_CSV), target="0", dry_run=True))
+    assert calls.calls and calls.mutating == []  # read calls only
     assert result.plan is not None
     planned = {(c["action"], c["kind"]) for c in result.plan["changes"]}
     assert {("create", "s3-bucket"), ("create", "iam-role"), ("create", "sagemaker-endpoint")} <= planned
@@ -295,7 +298,9 @@ def test_emulated_update_endpoint_refuses_what_aws_refuses(clients: Clients) -> 
 
 def test_remote_dry_run_plans_the_job_and_creates_nothing(clients: Clients) -> None:
     request = TrainRequest(data=str(BOSTON_CSV), target="0", remote=True, dry_run=True)
+    calls = CallLog().attach(clients)
     result = train(config(), clients, ListReporter(), request)
+    assert calls.mutating == []
     assert result.plan is not None
     kinds = [(c["action"], c["kind"]) for c in result.plan["changes"]]
     assert ("create", "sagemaker-training-job") in kinds and ("create", "sagemaker-endpoint") in kinds
