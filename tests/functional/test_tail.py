@@ -101,7 +101,7 @@ def test_follow_survives_throttling(clients, endpoint_url) -> None:  # type: ign
     write_log_lines(clients, names.log_group, [_prediction("c2", 1.0)])
     set_fault(endpoint_url, {"service": "logs", "operation": "FilterLogEvents", "rate": 0.5, "seed": 2})
     seen: list[LogEvent] = []
-    result = tail_logs(config, clients, ListReporter(), seen.append, since_ms=0, follow=True, max_seconds=3)
+    result = tail_logs(config, clients, ListReporter(), seen.append, since_ms=0, follow=True, max_seconds=2)
     assert [e.record() for e in seen] == [_prediction("c2", 1.0)]
     assert result.requests >= 3
 
@@ -122,6 +122,7 @@ def test_dlq_lists_reasons_without_consuming(clients) -> None:  # type: ignore[n
     sqs.send_message(QueueUrl=dlq, MessageBody="1,2,3")
     result = tail_dlq(config, clients, ListReporter(), limit=10)
     assert result.approximate_depth == 2
+    assert all(m.receive_count == 1 and m.sent_ms > time.time() * 1000 - 60_000 for m in result.messages)
     reasons = {m.body: (m.reason, m.correlation_id, m.source_message_id) for m in result.messages}
     assert reasons == {
         '{"payload": "1,2", "id": "r-1"}': ("2 features, the model expects 3", "r-1", "orig-1"),

@@ -61,6 +61,7 @@ class SendResult:
     rows: int
     requests: int
     elapsed_s: float
+    retried_entries: int = 0  # entries SQS failed transiently and mlpipe sent again
     header_line: int | None = None
     feature_count: int | None = None
     message_ids: dict[str, str] = field(default_factory=dict)  # correlation id -> SQS message id
@@ -73,6 +74,7 @@ class SendResult:
             "rows": self.rows,
             "requests": self.requests,
             "elapsed_s": round(self.elapsed_s, 3),
+            "retried_entries": self.retried_entries,
             "header_line": self.header_line,
             "feature_count": self.feature_count,
             "message_ids": self.message_ids,
@@ -129,8 +131,6 @@ def send(
 ) -> SendResult:
     if timeout_s < 0:
         raise UsageError(f"--timeout {timeout_s:g}: must not be negative")
-    if request.rows_per_message < 1:
-        raise UsageError(f"--rows-per-message {request.rows_per_message}: must be at least 1")
     started = time.monotonic()
     run_id = uuid.uuid4().hex[:12]
     names = clients.names(config.app, config.stage)
@@ -155,6 +155,7 @@ def send(
         rows=sum(len(m.lines) for m in messages),
         requests=delivery.requests,
         elapsed_s=0.0,
+        retried_entries=delivery.retried_entries,
         header_line=header,
         feature_count=feature_count,
         message_ids={m.correlation_id or str(i): delivery.message_ids[i] for i, m in enumerate(messages)},
