@@ -100,6 +100,11 @@ def test_constant_target_is_an_error(tmp_path: Path) -> None:
 def test_headerless_file_is_detected(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="first row looks like data"):
         load_csv(write(tmp_path, rows_csv("1.5,2.5,3.5")), None)
+    headerless_boston = "\n".join(BOSTON_CSV.read_text().splitlines()[1:])
+    with pytest.raises(ModelError, match=r"data\.csv:1: the first row looks like data \(74,24\.1,0\.07896,\.\.\.\)"):
+        load_csv(write(tmp_path, headerless_boston), "0")
+    numbered = load_csv(write(tmp_path, rows_csv(",0,1", row="{i},{i}.5,{j}")), "1")  # integer names are names
+    assert numbered.feature_names == ("0",) and numbered.rows == 12
 
 
 def test_ragged_row_and_duplicate_names(tmp_path: Path) -> None:

@@ -105,7 +105,9 @@ def _is_index_column(values: list[str]) -> bool:
 def _header(path: Path, rows: list[list[str]]) -> tuple[list[str], list[list[str]], list[str]]:
     header = [cell.strip() for cell in rows[0]]
     body = rows[1:]
-    if len(header) > 1 and all(_number(c) is not None and not c.isdigit() for c in header):
+    # Integer names (",0,1,2" from a saved numpy array) are names; a decimal among numbers is data.
+    looks_numeric = all(_number(c) is not None for c in header)
+    if len(header) > 1 and looks_numeric and any(c and not c.isdigit() for c in header):
         raise ModelError(
             f"{path}:1: the first row looks like data ({','.join(header[:3])},...), not column names",
             hint="add a header row naming the columns",
