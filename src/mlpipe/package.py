@@ -53,6 +53,22 @@ def handler_dir() -> Path:
     return templates_dir() / "handler"
 
 
+PROJECT_HANDLER_DIR = "handler"  # a project's own handler, next to mlpipe.yaml, replaces the bundled one
+
+
+def handler_source(project_dir: Path | None) -> Path:
+    """The handler to package: the project's `handler/` when it has a handler.py, else mlpipe's.
+
+    `bootstrap-pipeline --push` commits this directory, so a handler change committed to the
+    repository is what the pipeline's `mlpipe deploy` packages.
+    """
+    if project_dir is not None:
+        own = project_dir / PROJECT_HANDLER_DIR
+        if (own / "handler.py").is_file():
+            return own
+    return handler_dir()
+
+
 def _included(path: Path, root: Path) -> bool:
     parts = path.relative_to(root).parts
     if any(part in SKIPPED_DIRS or part.startswith(".") for part in parts):

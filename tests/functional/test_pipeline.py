@@ -66,10 +66,6 @@ def test_push_runs_the_pipeline_which_deploys_and_tail_shows_it(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="deploy packages mlpipe's bundled handler; it must package the project's handler/ (see report)",
-)
 def test_a_handler_commit_changes_the_functions_code(tmp_path: Path, clients: Clients, endpoint_url: str) -> None:
     config_path = make_project(tmp_path / "project", APP)
     assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0

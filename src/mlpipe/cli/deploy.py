@@ -7,7 +7,8 @@ import typer
 from mlpipe.cli.context import options
 
 HELP = """Create or update the inference architecture for the stage: trigger queue and dead-letter
-queue, the function's IAM role, the Lambda function (zip built from the bundled handler), its log
+queue, the function's IAM role, the Lambda function (zip built from the project's handler/ directory if
+it has a handler.py, else from mlpipe's bundled handler), its log
 group, the SQS event source mapping and the DLQ alarm. Idempotent: a second run changes nothing, and
 a run that was interrupted is finished by running it again.
 
@@ -28,10 +29,13 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         from mlpipe.cli.plan_view import plan_table, summary_line
         from mlpipe.cli.render import print_json, stdout
         from mlpipe.ops.deploy import deploy
+        from mlpipe.package import build_package, handler_source
 
         opts = options(ctx)
         loaded = opts.load()
-        result = deploy(loaded.config, opts.clients(loaded), opts.reporter(), dry_run=dry_run)
+        project_dir = loaded.path.resolve().parent if loaded.path else None
+        package = build_package(handler_source(project_dir))
+        result = deploy(loaded.config, opts.clients(loaded), opts.reporter(), dry_run=dry_run, package=package)
         if opts.json:
             print_json(result.to_dict())
             return

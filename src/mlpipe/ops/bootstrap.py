@@ -41,7 +41,6 @@ from mlpipe.reporter import Reporter
 
 PIPELINE_SCOPE = "pipeline"  # the mlpipe:stage tag of resources shared by all of an app's stages
 ARTIFACT_EXPIRY_DAYS = 30
-HANDLER_DIR = "handler"  # the project's handler files, committed (and deployed) from here
 COMMIT_MESSAGE = "mlpipe bootstrap-pipeline: mlpipe.yaml, buildspec and handler"
 
 
@@ -79,18 +78,17 @@ def _scoped(names: Names) -> Names:
 
 def project_files(config: Config, config_path: Path) -> dict[str, bytes]:
     """What `--push` commits: mlpipe.yaml, the rendered buildspec and the handler files."""
-    from mlpipe.package import handler_dir
+    from mlpipe.package import PROJECT_HANDLER_DIR, handler_source
 
     try:
         files = {DEFAULT_CONFIG_FILE: config_path.read_bytes()}
     except OSError as exc:
         raise UsageError(f"{config_path}: cannot read the config to push: {exc}") from None
     files[BUILDSPEC_FILE] = render_buildspec(config.pipeline).encode()
-    project_handler = config_path.resolve().parent / HANDLER_DIR
-    source = project_handler if (project_handler / "handler.py").is_file() else handler_dir()
+    source = handler_source(config_path.resolve().parent)
     for path in sorted(source.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            files[f"{HANDLER_DIR}/{path.relative_to(source).as_posix()}"] = path.read_bytes()
+            files[f"{PROJECT_HANDLER_DIR}/{path.relative_to(source).as_posix()}"] = path.read_bytes()
     return files
 
 
