@@ -106,15 +106,13 @@ def moto_sqs_mappings() -> Iterator[_Mapping]:
 
 
 def detach_moto_consumers() -> None:
-    """moto's SQS invokes Lambda (through Docker) and deletes the messages itself on every send when
-    a queue has a mapping; the executor does that job, so unhook moto's."""
-    from moto.sqs.models import sqs_backends
+    """moto's SQS invokes Lambda itself (through Docker) and receives the queue's messages on every
+    send when a queue has a mapping, even after the mapping is deleted; the executor does that job.
+    A queue's mapping table is made an always-empty view, so moto never sees a mapping there."""
+    from moto.sqs.models import Queue
 
-    for regions in list(sqs_backends.values()):
-        for backend in list(regions.values()):
-            for queue in list(backend.queues.values()):
-                if queue.lambda_event_source_mappings:
-                    queue.lambda_event_source_mappings.clear()
+    if not isinstance(Queue.__dict__.get("lambda_event_source_mappings"), property):
+        setattr(Queue, "lambda_event_source_mappings", property(lambda self: {}, lambda self, value: None))  # noqa: B010
 
 
 def function_version(mapping: _Mapping) -> tuple[FunctionVersion, bytes] | None:
@@ -152,6 +150,7 @@ class LambdaExecutor:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
+        detach_moto_consumers()
         self._thread = threading.Thread(target=self._run, name="mlpipe-lambda-executor", daemon=True)
         self._thread.start()
 
@@ -198,7 +197,6 @@ class LambdaExecutor:
                 log.exception("lambda executor scan failed")
 
     def _scan(self) -> None:
-        detach_moto_consumers()
         wanted = {m.uuid: m for m in moto_sqs_mappings()}
         with self._lock:
             for mapping_id, pollers in list(self._pollers.items()):
