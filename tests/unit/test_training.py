@@ -111,3 +111,12 @@ def test_binary_objective_refuses_a_non_binary_target() -> None:
     ds = load(BOSTON_CSV, "0")
     with pytest.raises(ModelError, match="binary:logistic needs a 0/1 target; column '0' has"):
         train(ds, settings(objective="binary:logistic"))
+
+
+def test_a_bad_hyperparameter_in_mlpipe_yaml_is_named_as_such() -> None:
+    with pytest.raises(UsageError, match=r"mlpipe.yaml model.params max_depth=deep: must be an integer"):
+        settings_from("reg:squarederror", {"max_depth": "deep"}, {}, 10, 5, 0.2, 1)
+    with pytest.raises(UsageError, match=r"mlpipe.yaml model.params: unknown hyperparameter 'depth'"):
+        settings_from("reg:squarederror", {"depth": 3}, {}, 10, 5, 0.2, 1)
+    # an option overrides the file's value
+    assert settings_from("reg:squarederror", {"eta": 0.1}, {"eta": "0.3"}, 10, 5, 0.2, 1).params == {"eta": 0.3}

@@ -28,10 +28,10 @@ class _Rule:
     low_open: bool = False
     choices: tuple[str, ...] = ()
 
-    def check(self, key: str, value: Any) -> Any:
+    def check(self, key: str, value: Any, source: str = "--param") -> Any:
         if self.choices:
             if str(value) not in self.choices:
-                raise UsageError(f"--param {key}={value}: must be one of {', '.join(self.choices)}")
+                raise UsageError(f"{source} {key}={value}: must be one of {', '.join(self.choices)}")
             return str(value)
         try:
             number = self.kind(value)
@@ -39,12 +39,12 @@ class _Rule:
                 raise ValueError
         except (TypeError, ValueError):
             raise UsageError(
-                f"--param {key}={value}: must be {'an integer' if self.kind is int else 'a number'}"
+                f"{source} {key}={value}: must be {'an integer' if self.kind is int else 'a number'}"
             ) from None
         if self.low is not None and (number < self.low or (self.low_open and number == self.low)):
-            raise UsageError(f"--param {key}={value}: must be {'>' if self.low_open else '>='} {self.low:g}")
+            raise UsageError(f"{source} {key}={value}: must be {'>' if self.low_open else '>='} {self.low:g}")
         if self.high is not None and number > self.high:
-            raise UsageError(f"--param {key}={value}: must be <= {self.high:g}")
+            raise UsageError(f"{source} {key}={value}: must be <= {self.high:g}")
         return number
 
 
@@ -82,7 +82,7 @@ def parse_param_options(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def validate_params(params: Mapping[str, Any]) -> dict[str, Any]:
+def validate_params(params: Mapping[str, Any], source: str = "--param") -> dict[str, Any]:
     """Typed, range-checked hyperparameters; an unknown key is an error naming the known ones."""
     out: dict[str, Any] = {}
     for raw_key, value in params.items():
@@ -90,10 +90,10 @@ def validate_params(params: Mapping[str, Any]) -> dict[str, Any]:
         rule = PARAM_RULES.get(key)
         if rule is None:
             raise UsageError(
-                f"unknown hyperparameter '{raw_key}'",
+                f"{source}: unknown hyperparameter '{raw_key}'",
                 hint="known: " + ", ".join(sorted([*PARAM_RULES, *ALIASES])),
             )
-        out[key] = rule.check(raw_key, value)
+        out[key] = rule.check(raw_key, value, source)
     return out
 
 
@@ -133,7 +133,7 @@ def settings_from(
     seed: int,
 ) -> TrainSettings:
     """Config hyperparameters, overridden by --param options; round counts may come from either."""
-    params = validate_params({**config_params, **overrides})
+    params = {**validate_params(config_params, "mlpipe.yaml model.params"), **validate_params(overrides)}
     rounds = {k: params.pop(k) for k in ROUND_KEYS if k in params}
     return TrainSettings(
         objective=objective,
