@@ -139,3 +139,19 @@ def test_dlq_of_a_missing_deployment_is_not_deployed(clients) -> None:  # type: 
 
     with pytest.raises(NotDeployedError, match="no queue ghost-dev-dlq"):
         tail_dlq(Config.model_validate({"app": "ghost"}), clients, ListReporter())
+
+
+def test_json_filter_patterns_work_on_the_embedded_aws(clients) -> None:  # type: ignore[no-untyped-def]
+    from mlpipe.errors import AwsError
+
+    config, names = deployment(clients)
+    poison = {"event": "poison", "message_id": "m9", "correlation_id": "c9", "reason": "not numbers"}
+    write_log_lines(clients, names.log_group, ["START RequestId: 1", _prediction("c1", 3.0), poison])
+    seen: list[LogEvent] = []
+    tail_logs(config, clients, ListReporter(), seen.append, since_ms=0, pattern='{ $.event = "poison" }')
+    assert [e.record() for e in seen] == [poison]
+    seen.clear()
+    tail_logs(config, clients, ListReporter(), seen.append, since_ms=0, pattern="{ $.latency_ms < 10 }")
+    assert [e.record() for e in seen] == [_prediction("c1", 3.0)]
+    with pytest.raises(AwsError, match="Invalid filter pattern"):
+        tail_logs(config, clients, ListReporter(), seen.append, since_ms=0, pattern="{ $.event = }")

@@ -199,7 +199,7 @@ def wait_for_outcomes(
             record = event.record()
             cid = str(record.get("correlation_id")) if record else None
             if record is None or cid not in outcomes:
-                continue  # someone else's line (the emulator may ignore the filter pattern)
+                continue  # the pattern only narrows the search: ids are matched exactly here
             outcome = outcomes[cid]
             kind = record.get("event")
             outcome.message_id = record.get("message_id") or outcome.message_id
