@@ -54,6 +54,7 @@ def test_rows_per_message(clients) -> None:  # type: ignore[no-untyped-def]
         (SendInput(text="", source="empty.csv"), "empty.csv: no rows to send"),
         (SendInput(json_body='{"payload": "1,2,3"'), "--json: malformed JSON"),
         (SendInput(payload="1,x,3"), "--payload:1: column 2 value 'x' is not a number"),
+        (SendInput(payload="a,b,c"), "--payload:1: column 1 value 'a' is not a number"),
         (SendInput(text="1,2,3\n" * 3, source="f.csv", rows_per_message=0), "--rows-per-message 0"),
     ],
 )

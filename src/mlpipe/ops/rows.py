@@ -44,7 +44,7 @@ def _split(line: str) -> tuple[str, ...]:
     return tuple(field.strip() for field in line.split(","))
 
 
-def read_rows(text: str, source: str) -> tuple[list[Row], int | None]:
+def read_rows(text: str, source: str, header_allowed: bool = True) -> tuple[list[Row], int | None]:
     """Data rows of a CSV text, and the line number of the header that was skipped (if any).
 
     The first non-blank line is a header when none of its non-empty fields is a number; a line
@@ -57,7 +57,7 @@ def read_rows(text: str, source: str) -> tuple[list[Row], int | None]:
         if not line:
             continue
         fields = _split(line)
-        if not rows and header is None:
+        if header_allowed and not rows and header is None:
             non_empty = [f for f in fields if f]
             if non_empty and not any(_is_number(f) for f in non_empty):
                 header = number

@@ -109,7 +109,7 @@ def prepare(
         header = None
     else:
         text = request.payload if request.payload is not None else request.text
-        rows, header = read_rows(text or "", request.source)
+        rows, header = read_rows(text or "", request.source, header_allowed=request.payload is None)
         if request.payload is not None and len(rows) > 1:
             raise UsageError("--payload takes one row", hint="use --file for several rows")
         if request.validate:
