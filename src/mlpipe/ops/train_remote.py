@@ -104,7 +104,7 @@ def plan_job(
             "StoppingCondition": {"MaxRuntimeInSeconds": config.training.max_runtime_s},
             "Tags": _tag_list(names),
         },
-        retry_on=("ValidationException",) if role_is_new else (),
+        retry_on=("ValidationException:assume",) if role_is_new else (),
     )
     detail = f"{shards} x {config.training.instance_type}, {image_uri.rsplit('/', 1)[-1]}"
     changes.append(Change("create", "sagemaker-training-job", job_name, detail=detail, steps=(job,)))

@@ -280,7 +280,7 @@ def serving_changes(
             "Tags": tags,
         },
         # A role created seconds ago is not assumable yet (IAM propagation): SageMaker says so.
-        retry_on=("ValidationException",) if role_is_new else (),
+        retry_on=("ValidationException:assume",) if role_is_new else (),
     )
     endpoint_config = Call(
         "sagemaker",

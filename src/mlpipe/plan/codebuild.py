@@ -12,7 +12,7 @@ from mlpipe.plan.common import normalized, require_owned, tag_dict
 from mlpipe.plan.model import Call, Change
 
 # A role just created is not assumable by CodeBuild for a few seconds.
-ROLE_NOT_READY = ("InvalidInputException",)
+ROLE_NOT_READY = ("InvalidInputException:not authorized",)  # see Call.retry_on
 COMPUTE_TYPE = "BUILD_GENERAL1_SMALL"
 TIMEOUT_MINUTES = 20
 

@@ -15,7 +15,7 @@ from mlpipe.plan.model import Call, Change
 SOURCE_ACTION = "Source"
 SOURCE_OUTPUT = "SourceOutput"
 # A role just created is not assumable by CodePipeline for a few seconds.
-ROLE_NOT_READY = ("InvalidStructureException",)
+ROLE_NOT_READY = ("InvalidStructureException:not authorized",)  # see Call.retry_on
 
 
 def _action(name: str, category: str, provider: str, configuration: dict[str, str], **extra: Any) -> dict[str, Any]:

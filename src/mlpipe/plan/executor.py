@@ -83,7 +83,7 @@ def _call(step: Call, clients: Clients, result: ApplyResult, sleep: Sleep, retry
             code = error_code(exc)
             if code in step.ok_on:
                 return
-            if code in step.retry_on and time.monotonic() < deadline:
+            if _matches(exc, step.retry_on) and time.monotonic() < deadline:
                 sleep(delay + random.uniform(0, delay / 2))
                 delay = min(delay * 2, 10.0)
                 continue
@@ -92,6 +92,16 @@ def _call(step: Call, clients: Clients, result: ApplyResult, sleep: Sleep, retry
             raise translate(exc, clients.target) from exc
     for var, key in step.save.items():
         result.vars[var] = response[key]
+
+
+def _matches(exc: botocore.exceptions.ClientError, patterns: tuple[str, ...]) -> bool:
+    code = error_code(exc) or ""
+    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+    for pattern in patterns:
+        wanted, _, fragment = pattern.partition(":")
+        if code == wanted and fragment.lower() in message:
+            return True
+    return False
 
 
 def _dig(response: dict[str, Any], path: tuple[str, ...]) -> Any:

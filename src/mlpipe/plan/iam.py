@@ -13,8 +13,12 @@ from mlpipe.plan.common import normalized, require_owned, tag_dict, tag_list
 from mlpipe.plan.model import Call, Change
 
 INLINE_POLICY = "mlpipe"
-# A role just created is not assumable for a few seconds; services answer with these codes.
-PROPAGATION_ERRORS = ("InvalidParameterValueException", "InvalidInputException", "AccessDeniedException")
+# A role just created is not assumable for a few seconds; Lambda answers with these errors
+# ("Code:message fragment", see Call.retry_on).
+PROPAGATION_ERRORS = (
+    "InvalidParameterValueException:cannot be assumed",
+    "InvalidParameterValueException:execution role does not have permissions",
+)
 
 
 @dataclass(frozen=True)

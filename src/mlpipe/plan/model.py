@@ -28,7 +28,9 @@ class Call:
     params: Mapping[str, Any]  # values may be Ref (also nested in dicts and lists)
     # var name -> top-level key of the response to remember (e.g. {"trigger_url": "QueueUrl"})
     save: Mapping[str, str] = field(default_factory=dict)
-    # Error codes retried with backoff, e.g. a role that IAM has not propagated yet.
+    # Errors retried with backoff, e.g. a role that IAM has not propagated yet: "Code", or
+    # "Code:fragment" to retry only when the message contains the fragment (case-insensitive), so a
+    # genuinely invalid request fails at once instead of after a minute of retries.
     retry_on: tuple[str, ...] = ()
     # Error codes that mean the work is already done (idempotent delete: "not found").
     ok_on: tuple[str, ...] = ()
