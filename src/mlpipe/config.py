@@ -234,6 +234,11 @@ class LoadedConfig:
     # dotted key -> "file:LINE" | "env MLPIPE_X" | "option --x" | "default"
     sources: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def project_dir(self) -> Path | None:
+        """The directory holding mlpipe.yaml (the project's handler/ lives there)."""
+        return self.path.resolve().parent if self.path is not None else None
+
 
 def _line_index(text: str) -> dict[tuple[str, ...], int]:
     """Map each key path in a YAML document to its 1-based line number."""

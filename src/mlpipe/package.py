@@ -69,6 +69,11 @@ def handler_source(project_dir: Path | None) -> Path:
     return handler_dir()
 
 
+def project_package(project_dir: Path | None) -> Package:
+    """The zip deploy uploads for a project: its own handler/ if it has one, else mlpipe's."""
+    return build_package(handler_source(project_dir))
+
+
 def _included(path: Path, root: Path) -> bool:
     parts = path.relative_to(root).parts
     if any(part in SKIPPED_DIRS or part.startswith(".") for part in parts):

@@ -222,3 +222,29 @@ def test_destroy_keeps_data_unless_forced(tmp_path: Path, clients: Clients) -> N
     execute(forced, clients, ListReporter())
     assert [b for b in inventory(clients)["buckets"] if b.startswith("shop-pipeline-")] == []
     assert clients.client("codecommit").list_repositories().get("repositories", []) == []
+
+
+@pytest.mark.slow
+def test_status_shows_the_pipeline_and_destroy_pipeline_removes_everything(
+    tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = make_project(tmp_path / "project", APP)
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
+    assert wait_for_run(clients, PIPELINE, 1)["status"] == "Succeeded"  # the build deployed the stage
+    capsys.readouterr()
+    assert cli(config_path, endpoint_url, "--output", "json", "status") == 0
+    report = json.loads(capsys.readouterr().out)
+    kinds = {r["kind"]: r["state"] for r in report["pipeline_resources"]}
+    assert kinds["codepipeline"] == "in sync" and kinds["codecommit-repository"] == "in sync"
+    assert report["pipeline_run"].startswith("Succeeded")
+
+    assert cli(config_path, endpoint_url, "destroy", "--force", "--yes") == 2  # --force needs --pipeline
+    assert cli(config_path, endpoint_url, "destroy", "--pipeline", "--force", "--yes") == 0
+    left = inventory(clients)
+    assert left["pipelines"] == [] and left["projects"] == [] and left["roles"] == []
+    assert [b for b in left["buckets"] if b.startswith("shop-")] == []
+    assert clients.client("codecommit").list_repositories().get("repositories", []) == []
+    assert clients.client("lambda").list_functions()["Functions"] == []
+    capsys.readouterr()
+    assert cli(config_path, endpoint_url, "--output", "json", "status") == 0
+    assert json.loads(capsys.readouterr().out)["pipeline_resources"] == []

@@ -29,12 +29,11 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         from mlpipe.cli.plan_view import plan_table, summary_line
         from mlpipe.cli.render import print_json, stdout
         from mlpipe.ops.deploy import deploy
-        from mlpipe.package import build_package, handler_source
+        from mlpipe.package import project_package
 
         opts = options(ctx)
         loaded = opts.load()
-        project_dir = loaded.path.resolve().parent if loaded.path else None
-        package = build_package(handler_source(project_dir))
+        package = project_package(loaded.project_dir)
         result = deploy(loaded.config, opts.clients(loaded), opts.reporter(), dry_run=dry_run, package=package)
         if opts.json:
             print_json(result.to_dict())

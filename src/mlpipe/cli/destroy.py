@@ -11,12 +11,14 @@ from mlpipe.cli.context import options
 HELP = """Delete everything mlpipe created for the stage: event source mapping, function, log group,
 alarm, queues, role, and the SageMaker endpoint with its configs and models and the model bucket
 (emptied), so nothing keeps costing money. Only resources tagged for this app and stage are touched.
-Asks for confirmation unless --yes.
+With --pipeline, the app's CI/CD (pipeline, build projects, roles; the repository and artifact
+bucket only when empty, or with --force) goes too. Asks for confirmation unless --yes.
 
 Examples:
   mlpipe destroy --dry-run
   mlpipe destroy --yes
   mlpipe --stage dev --local destroy -y
+  mlpipe destroy --pipeline --force --yes
 """
 
 
@@ -26,6 +28,10 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         ctx: typer.Context,
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
         dry_run: bool = typer.Option(False, "--dry-run", "-n", help="List what would be deleted; delete nothing."),
+        pipeline: bool = typer.Option(False, "--pipeline", help="Also delete the app's CI/CD pipeline."),
+        force: bool = typer.Option(
+            False, "--force", help="With --pipeline: delete the repository and artifact bucket even if not empty."
+        ),
     ) -> None:
         from mlpipe.cli.plan_view import plan_table
         from mlpipe.cli.render import print_json, stdout
@@ -38,7 +44,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         reporter = opts.reporter()
         if not (yes or dry_run) and not sys.stdin.isatty():
             raise UsageError("destroy deletes resources and needs confirmation", hint="pass --yes to confirm")
-        preview = destroy(loaded.config, clients, reporter, dry_run=True)
+        if force and not pipeline:
+            raise UsageError("--force only applies with --pipeline", hint="mlpipe destroy --pipeline --force --yes")
+        preview = destroy(loaded.config, clients, reporter, dry_run=True, pipeline=pipeline, force=force)
         where = f"{preview.names.app}/{preview.names.stage}"
         if dry_run or preview.plan.is_empty:
             if opts.json:
@@ -52,7 +60,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             plan_table(f"Will delete for {where}", preview.plan, show_noop=False)
             if not typer.confirm(f"Delete these {len(preview.plan.pending)} resource(s)?", default=False):
                 raise typer.Exit(1)
-        result = destroy(loaded.config, clients, reporter)
+        result = destroy(loaded.config, clients, reporter, pipeline=pipeline, force=force)
         if opts.json:
             print_json(result.to_dict())
             return

@@ -7,7 +7,8 @@ import typer
 from mlpipe.cli.context import options
 
 HELP = """Show every resource of the stage (exists, in sync with mlpipe.yaml or drifted), the queue
-depths (waiting, in flight, dead-letter), the function's state and the endpoint's status.
+depths (waiting, in flight, dead-letter), the function's state, the endpoint's status and, once
+`bootstrap-pipeline` ran, the CI/CD resources and the latest pipeline run.
 
 Examples:
   mlpipe status
@@ -20,10 +21,11 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     def status_command(ctx: typer.Context) -> None:
         from mlpipe.cli.render import print_json, stdout, table
         from mlpipe.ops.status import status
+        from mlpipe.package import project_package
 
         opts = options(ctx)
         loaded = opts.load()
-        result = status(loaded.config, opts.clients(loaded))
+        result = status(loaded.config, opts.clients(loaded), project_package(loaded.project_dir))
         if opts.json:
             print_json(result.to_dict())
             return
@@ -38,6 +40,10 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
                      f"{shown(q.get('dlq'))} in the dead-letter queue")  # fmt: skip
         stdout.print(f"function: {shown(result.function_state)}")
         stdout.print(f"endpoint: {shown(result.endpoint_status)}  model: {shown(result.model_version)}")
+        if result.pipeline_resources:
+            rows = [(r.kind, r.name, r.state, r.detail) for r in result.pipeline_resources]
+            table(f"{result.app} CI/CD", ["resource", "name", "state", "detail"], rows)
+            stdout.print(f"pipeline: latest run {shown(result.pipeline_run)}")
         if not result.deployed:
             stdout.print("not deployed: run `mlpipe deploy`")
         elif not result.in_sync:

@@ -71,9 +71,22 @@ def plan_destroy(config: Config, clients: Clients, names: Names) -> Plan:
     return Plan(tuple(changes))
 
 
-def destroy(config: Config, clients: Clients, reporter: Reporter, dry_run: bool = False) -> DestroyResult:
+def destroy(
+    config: Config,
+    clients: Clients,
+    reporter: Reporter,
+    dry_run: bool = False,
+    *,
+    pipeline: bool = False,
+    force: bool = False,
+) -> DestroyResult:
+    """With `pipeline`, the app's CI/CD goes too (its bucket and repository only when empty, or `force`)."""
     names = clients.names(config.app, config.stage)
     plan = plan_destroy(config, clients, names)
+    if pipeline:
+        from mlpipe.ops.bootstrap import plan_pipeline_destroy
+
+        plan = Plan(plan.changes + plan_pipeline_destroy(config, clients, names, force=force).changes)
     result = DestroyResult(plan, names, dry_run)
     if not dry_run:
         result.applied = execute(plan, clients, reporter)

@@ -14,7 +14,7 @@ from mlpipe.config import Config
 from mlpipe.errors import ForeignResourceError
 from mlpipe.names import Names
 from mlpipe.ops.deploy import function_environment, lambda_role_spec
-from mlpipe.package import build_package
+from mlpipe.package import Package, build_package
 from mlpipe.plan.alarm import plan_alarm
 from mlpipe.plan.event_source import mapping_spec, plan_mapping
 from mlpipe.plan.iam import plan_role
@@ -47,6 +47,9 @@ class StatusResult:
     function_state: str | None = None
     endpoint_status: str | None = None
     model_version: str | None = None
+    # CI/CD, when `bootstrap-pipeline` created it: its resources and the latest run's status.
+    pipeline_resources: list[ResourceStatus] = field(default_factory=list)
+    pipeline_run: str | None = None
 
     @property
     def deployed(self) -> bool:
@@ -90,7 +93,29 @@ def _depths(clients: Clients, names: Names) -> dict[str, int | None]:
     }
 
 
-def status(config: Config, clients: Clients) -> StatusResult:
+def _pipeline(config: Config, clients: Clients, result: StatusResult) -> None:
+    """Fill the pipeline rows, only when the app has a pipeline (bootstrap-pipeline ran)."""
+    from mlpipe.ops.bootstrap import pipeline_names, plan_bootstrap
+    from mlpipe.ops.pipeline_status import pipeline_status
+
+    names = pipeline_names(config, clients)
+    run = pipeline_status(config, clients, names, limit=1)
+    if not run.exists:
+        return
+    try:
+        plan = plan_bootstrap(config, clients, names)
+    except ForeignResourceError as exc:
+        result.pipeline_resources.append(ResourceStatus("pipeline", names.pipeline, "foreign", exc.message))
+    else:
+        result.pipeline_resources += [
+            ResourceStatus(c.kind, c.name, STATE_OF_ACTION[c.action], c.detail) for c in plan.changes
+        ]
+    latest = run.latest
+    result.pipeline_run = f"{latest.status} ({latest.started})" if latest else "never ran"
+
+
+def status(config: Config, clients: Clients, package: Package | None = None) -> StatusResult:
+    """`package` is what deploy would upload (the project's handler), to tell drifted code apart."""
     from mlpipe.ops.model_store import read_current
 
     names = clients.names(config.app, config.stage)
@@ -104,7 +129,7 @@ def status(config: Config, clients: Clients) -> StatusResult:
             known[spec.url_var] = url
         result.resources.append(_check("sqs-queue", spec.name, lambda s=spec: plan_queue(s, clients, names)[0]))  # type: ignore[misc]
     environment = function_environment(config, names, known, feature_count)
-    fn = function_spec(config, names, environment, build_package())
+    fn = function_spec(config, names, environment, package or build_package())
     retention = config.function.log_retention_days
     mapping = mapping_spec(config, names)
     checks: list[tuple[str, str, Callable[[], Change]]] = [
@@ -122,4 +147,5 @@ def status(config: Config, clients: Clients) -> StatusResult:
         result.function_state = f"{fn_config.get('State', '?')}/{fn_config.get('LastUpdateStatus', '?')}"
     endpoint = read(clients, lambda: sm.describe_endpoint(EndpointName=names.endpoint), SAGEMAKER_MISSING)
     result.endpoint_status = endpoint.get("EndpointStatus") if endpoint else None
+    _pipeline(config, clients, result)
     return result
