@@ -77,6 +77,8 @@ def test_move_task_api_checks_and_cancel(clients) -> None:  # type: ignore[no-un
     [task] = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
     assert (task["Status"], task["TaskHandle"], task["ApproximateNumberOfMessagesToMove"]) == ("RUNNING", handle, 20)
     assert "DestinationArn" not in task  # not given: back to the DLQ's source queue
+    while sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]["ApproximateNumberOfMessagesMoved"] < 1:
+        time.sleep(0.05)
     sqs.cancel_message_move_task(TaskHandle=handle)
     for _ in range(50):
         [task] = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
