@@ -1,0 +1,117 @@
+"""The README a newcomer reads: its first lines are the two set-up commands, every command of the
+CLI has help with an example and appears in it, and its configuration reference is current."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mlpipe.cli import docs
+from mlpipe.cli.app import run
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+TEXT = README.read_text(encoding="utf-8")
+
+
+def _commands() -> list[tuple[str, ...]]:
+    import typer.main
+
+    from mlpipe.cli.app import app
+
+    def walk(group: object, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+        if not hasattr(group, "commands"):
+            return [prefix]
+        out: list[tuple[str, ...]] = []
+        for name, command in sorted(group.commands.items()):
+            if not getattr(command, "hidden", False):
+                out += walk(command, (*prefix, name))
+        return out
+
+    return walk(typer.main.get_command(app), ())
+
+
+COMMANDS = _commands()
+
+
+def test_the_readme_starts_with_exactly_the_two_setup_commands() -> None:
+    first_block = re.search(r"```\w*\n(.*?)```", TEXT, re.S)
+    assert first_block is not None and TEXT.index("```") < TEXT.index("\n## ")
+    commands = [line.split("#")[0].strip() for line in first_block.group(1).splitlines() if line.strip()]
+    assert commands == ["make demo", "make test"]
+
+
+def test_the_makefile_targets_create_the_environment_themselves() -> None:
+    makefile = (README.parent / "Makefile").read_text()
+    for target in ("demo", "test", "docs"):
+        rule = re.search(rf"^{target}:(.*)$", makefile, re.M)
+        assert rule is not None, target
+        needs = rule.group(1).split()
+        assert "$(STAMP)" in needs or {"lint", "typecheck"} <= set(needs), f"make {target} does not install first"
+    assert re.search(r"^\$\(STAMP\):.*\n\t\$\(PYTHON\) -m venv", makefile, re.M)
+
+
+def test_every_command_is_registered() -> None:
+    names = {" ".join(c) for c in COMMANDS}
+    expected = {"demo", "iam-policy", "init", "train", "deploy", "send", "status", "destroy", "redrive"}
+    expected |= {"tail logs", "tail dlq", "tail pipeline", "bootstrap-pipeline", "config schema", "config show"}
+    expected |= {"local up", "local down", "local status"}
+    assert expected <= names
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
+def test_every_command_has_help_with_an_example_and_is_in_the_readme(
+    path: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run([*path, "--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert "Example" in help_text, f"`mlpipe {' '.join(path)} --help` shows no example"
+    assert f"mlpipe {' '.join(path)}" in help_text, "the example does not show the command itself"
+    leaf = " ".join(path)
+    in_readme = f"mlpipe {leaf}" in TEXT or (len(path) == 2 and re.search(rf"mlpipe {path[0]} .*\b{path[1]}\b", TEXT))
+    assert in_readme, f"`mlpipe {leaf}` is not in the README"
+
+
+def test_the_configuration_reference_is_current() -> None:
+    assert docs.with_reference(TEXT) == TEXT, "README's configuration reference is stale: run `make docs`"
+    assert docs.main(["--check"]) == 0
+
+
+def test_the_reference_lists_every_key_with_its_default() -> None:
+    from mlpipe.config import Config
+
+    keys = []
+    for name, field in Config.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Config.__mro__[1]):
+            keys += [f"{name}.{sub}" for sub in annotation.model_fields]
+        else:
+            keys.append(name)
+    block = TEXT[TEXT.index(docs.BEGIN) : TEXT.index(docs.END)]
+    for key in keys:
+        assert f"| `{key}` |" in block, key
+    assert "| `function.timeout_s` | int | `30` | 1 to 900 |" in block
+    assert "| `app` | string | required |" in block
+
+
+def test_a_stale_reference_is_detected() -> None:
+    stale = TEXT.replace("| `function.timeout_s` | int | `30` |", "| `function.timeout_s` | int | `31` |")
+    assert docs.with_reference(stale) == TEXT
+
+
+def test_the_readme_documents_what_users_need() -> None:
+    for needle in (
+        "mlpipe --install-completion",
+        "mlpipe config schema",
+        "mlpipe config show",
+        "NO_COLOR",
+        "--output json",
+        "mlpipe iam-policy",
+        "mlpipe destroy",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "Cost warning",
+        "## Troubleshooting",
+    ):
+        assert needle in TEXT, needle

@@ -1,0 +1,167 @@
+"""`mlpipe demo`, the README's first command, run the way CI runs it: a subprocess, no terminal,
+its own cache directory and a free port, bounded in time."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import free_port
+from mlpipe.config import load_config
+from mlpipe.ops.demo import DemoRequest, RowOutcome, run_demo
+from mlpipe.reporter import ListReporter
+
+DEMO_TIMEOUT_S = 120  # the target is 60 s; the margin is for a loaded CI machine
+
+
+def _demo(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    env = {
+        **os.environ,
+        "MLPIPE_CACHE_DIR": str(tmp_path / "cache"),
+        "TMPDIR": str(tmp_path),
+        "COLUMNS": "120",
+    }
+    env.pop("MLPIPE_CONFIG", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "mlpipe", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=DEMO_TIMEOUT_S,
+        check=False,
+    )
+    return done, env
+
+
+@pytest.mark.slow
+def test_demo_shows_predictions_and_the_malformed_message_in_the_dlq(tmp_path: Path) -> None:
+    port = free_port()
+    done, _ = _demo(tmp_path, "demo", "--port", str(port), "--rows", "3")
+    out = done.stdout
+    assert done.returncode == 0, done.stderr + out
+    predictions = re.findall(r"prediction row (\d): (-?\d+(?:\.\d+)?(?:e[-+]?\d+)?) \(actual", out)
+    assert [row for row, _ in predictions] == ["1", "2", "3"]
+    assert all(0 < float(value) < 400 for _, value in predictions)  # diabetes progression is 25..346
+    assert re.search(r"dead-letter queue \(\d+ message\(s\)\): \{\"payload\": \"14.05,not-a-number\"\}", out)
+    assert "reason: row 1 has 2 value(s), expected 10 features" in out
+    assert "7 of 7 resources in sync" in out
+    assert f"started at http://127.0.0.1:{port}" in out
+    assert "mlpipe iam-policy" in out and "mlpipe destroy" in out  # the way to AWS is shown
+    assert "\x1b[" not in out  # plain lines off a terminal
+    # It stopped the server it started, and removed its scratch project.
+    assert not (tmp_path / "cache" / "local.json").exists()
+    assert not list(tmp_path.glob("mlpipe-demo-*"))
+    with socket.socket() as s, pytest.raises(ConnectionRefusedError):
+        s.connect(("127.0.0.1", port))  # nothing listens there any more
+
+
+@pytest.mark.slow
+def test_demo_keep_leaves_a_project_the_printed_commands_work_in(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    done, env = _demo(tmp_path, "-o", "json", "demo", "--keep", "--dir", str(project), "--port", "0", "--rows", "2")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    try:
+        assert result["kept"] and result["server_started"]
+        assert [o["status"] for o in result["outcomes"]] == ["prediction", "prediction", "poison"]
+        assert result["dlq"][0]["reason"] == "row 1 has 2 value(s), expected 10 features"
+        assert result["pipeline"]["status"] == "Succeeded"
+        assert ("cd " + str(project)) in [c["command"] for c in result["by_hand"]]
+        status = subprocess.run(
+            [sys.executable, "-m", "mlpipe", "-o", "json", "status"],
+            capture_output=True, text=True, env=env, cwd=project, timeout=60, check=False,
+        )  # fmt: skip
+        assert status.returncode == 0, status.stderr
+        assert json.loads(status.stdout)["in_sync"] is True
+        sent = subprocess.run(
+            [sys.executable, "-m", "mlpipe", "send", "--file", "rows.csv", "--wait", "--timeout", "30"],
+            capture_output=True, text=True, env=env, cwd=project, timeout=60, check=False,
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+        assert len(re.findall(r"rows.csv:\d+: \d", sent.stdout)) == 2
+    finally:
+        subprocess.run([sys.executable, "-m", "mlpipe", "local", "down"], env=env, timeout=30, check=False)
+    assert not (tmp_path / "cache" / "local.json").exists()
+
+
+class _AlreadyRunning:
+    """A server the user started: the demo must use it and leave it running."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.stopped = False
+
+    def running_url(self) -> str | None:
+        return self.url
+
+    def start(self) -> str:
+        raise AssertionError("the demo started a second server")
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+class _Listener:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+
+    def stage(self, name: str) -> None:
+        self.events.append(("stage", name))
+
+    def stage_done(self, name: str, summary: str, seconds: float) -> None:
+        self.events.append(("done", name))
+
+    def outcome(self, outcome: RowOutcome) -> None:
+        self.events.append(("outcome", outcome.label))
+
+
+@pytest.mark.slow
+def test_demo_uses_a_running_server_and_leaves_it_running(
+    endpoint_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_url)  # `target: local` finds this server
+    server, listener = _AlreadyRunning(endpoint_url), _Listener()
+    data = tmp_path / "tiny.csv"
+    rows = ["a,b,c,y"] + [f"{i},{i % 7},{(i * 3) % 11},{2 * i + i % 7}" for i in range(60)]
+    data.write_text("\n".join(rows) + "\n")
+
+    result = run_demo(
+        DemoRequest(directory=tmp_path / "p", data=str(data), target="y", rows=2), server, ListReporter(), listener
+    )
+
+    assert not server.stopped and not result.server_started
+    assert [o.status for o in result.outcomes] == ["prediction", "prediction", "poison"]
+    assert result.outcomes[0].body == "0,0,0" and result.outcomes[0].actual == 0.0
+    arrived = sorted(label for kind, label in listener.events if kind == "outcome")  # in any order
+    assert arrived == ["malformed", "row 1", "row 2"]
+    assert [s.name for s in result.stages][:3] == ["project", "embedded AWS", "train"]
+    written = load_config(tmp_path / "p" / "mlpipe.yaml", env={}).config
+    assert (written.target, written.model.data, written.model.target) == ("local", str(data), "y")
+    assert (tmp_path / "p").is_dir()  # a --dir the user chose is never removed
+
+
+def test_bad_data_fails_before_anything_starts(tmp_path: Path) -> None:
+    from mlpipe.errors import UsageError
+
+    server = _AlreadyRunning("http://127.0.0.1:9")
+    with pytest.raises(UsageError, match="no such file"):
+        run_demo(DemoRequest(data=str(tmp_path / "missing.csv")), server, ListReporter(), _Listener())
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_foreign_project_directory_is_refused(tmp_path: Path) -> None:
+    from mlpipe.errors import UsageError
+
+    (tmp_path / "mlpipe.yaml").write_text("app: payroll\n")
+    with pytest.raises(UsageError, match="not a demo project"):
+        run_demo(DemoRequest(directory=tmp_path), _AlreadyRunning("x"), ListReporter(), _Listener())
+    assert (tmp_path / "mlpipe.yaml").read_text() == "app: payroll\n"
