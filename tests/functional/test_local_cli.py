@@ -39,6 +39,9 @@ def test_local_up_status_down() -> None:
         assert data["server"]["endpoint_url"] == f"http://127.0.0.1:{port}"
         assert data["mappings"] == [] and data["processed"] == 0
 
+        logs = mlpipe("local", "logs", "-n", "20")
+        assert logs.returncode == 0 and f"listening on http://127.0.0.1:{port}" in logs.stdout
+
         # Commands with --local find it through the recorded state.
         assert resolve_target("local", None, None, None, env={}).endpoint_url == f"http://127.0.0.1:{port}"
     finally:

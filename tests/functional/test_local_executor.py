@@ -149,3 +149,22 @@ def test_moto_does_not_consume_a_mapped_queue_itself(endpoint_url: str) -> None:
     [message] = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["ApproximateReceiveCount"])["Messages"]
     assert message["Body"] == "stays"
     assert message["Attributes"]["ApproximateReceiveCount"] == "1"
+
+
+def test_batching_window_collects_batches_larger_than_ten(endpoint_url: str) -> None:
+    url, arn, _ = queues(endpoint_url, "window", visibility=5, max_receive=5)
+    counting = handler_zip('def handler(event, context):\n    print("records", len(event["Records"]))\n    return {}\n')
+    create_function(endpoint_url, "window-fn", {}, 3, counting)
+    sqs, lam = client(endpoint_url, "sqs"), client(endpoint_url, "lambda")
+    for start in range(0, 25, 10):
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"m{start + i}"} for i in range(min(10, 25 - start))]
+        )
+    lam.create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="window-fn", BatchSize=25, MaximumBatchingWindowInSeconds=1
+    )
+
+    wait_for(lambda: queue_depth(sqs, url) == 0, 20, "the queue to drain")
+
+    sizes = [int(line.split()[1]) for line in printed(endpoint_url, "/aws/lambda/window-fn", "records ")]
+    assert sum(sizes) == 25 and max(sizes) > 10
