@@ -20,9 +20,9 @@ from mlpipe.plan.iam import plan_role_deletion
 from mlpipe.plan.lambda_fn import plan_function_deletion
 from mlpipe.plan.logs import plan_log_group_deletion
 from mlpipe.plan.model import Change, Plan
+from mlpipe.plan.s3 import plan_bucket_deletion
 from mlpipe.plan.sqs import plan_queue_deletion
 from mlpipe.plan.teardown import (
-    plan_bucket_deletion,
     plan_endpoint_configs_deletion,
     plan_endpoint_deletion,
     plan_models_deletion,
@@ -65,7 +65,7 @@ def plan_destroy(config: Config, clients: Clients, names: Names) -> Plan:
         plan_endpoint_deletion(clients, names),
         *plan_endpoint_configs_deletion(clients, names),
         *plan_models_deletion(clients, names),
-        plan_bucket_deletion(names.model_bucket, clients, names),
+        plan_bucket_deletion(names.model_bucket, clients, names, force=True),  # models are reproducible
         plan_role_deletion(names.sagemaker_role, clients, names),
     ]
     return Plan(tuple(changes))

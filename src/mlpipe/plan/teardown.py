@@ -18,8 +18,6 @@ from mlpipe.plan.model import Call, Change
 from mlpipe.plan.reads import read
 
 SAGEMAKER_MISSING = ("ValidationException", "ResourceNotFound")
-BUCKET_MISSING = ("NoSuchBucket", "404", "NotFound")
-DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 
 
 def _tags(clients: Clients, arn: str) -> dict[str, str]:
@@ -81,31 +79,3 @@ def plan_models_deletion(clients: Clients, names: Names) -> list[Change]:
             Call("sagemaker", "delete_model", {"ModelName": name}, ok_on=SAGEMAKER_MISSING),))
         for name in owned
     ]  # fmt: skip
-
-
-def _object_versions(clients: Clients, bucket: str) -> list[dict[str, str]]:
-    s3 = clients.client("s3")
-    out: list[dict[str, str]] = []
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
-            out.append({"Key": entry["Key"], "VersionId": entry["VersionId"]})
-    return out
-
-
-def plan_bucket_deletion(bucket: str, clients: Clients, names: Names) -> Change:
-    s3 = clients.client("s3")
-    if read(clients, lambda: s3.head_bucket(Bucket=bucket), BUCKET_MISSING) is None:
-        return Change("noop", "s3-bucket", bucket, "absent")
-    tagging = read(clients, lambda: s3.get_bucket_tagging(Bucket=bucket), ("NoSuchTagSet", *BUCKET_MISSING)) or {}
-    require_owned(names, "S3 bucket", bucket, tag_dict(tagging.get("TagSet")))
-    objects = read(clients, lambda: _object_versions(clients, bucket), BUCKET_MISSING) or []
-    steps = [
-        Call(
-            "s3",
-            "delete_objects",
-            {"Bucket": bucket, "Delete": {"Objects": objects[i : i + DELETE_BATCH], "Quiet": True}},
-        )
-        for i in range(0, len(objects), DELETE_BATCH)
-    ]
-    steps.append(Call("s3", "delete_bucket", {"Bucket": bucket}, ok_on=("NoSuchBucket",)))
-    return Change("delete", "s3-bucket", bucket, f"{len(objects)} object version(s)", tuple(steps))
