@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -12,7 +12,6 @@ from mlpipe.cli.context import options
 
 if TYPE_CHECKING:
     from mlpipe.ops.send import SendInput, SendResult
-    from mlpipe.reporter import Reporter
 
 HELP = """Send inputs to the trigger queue: one row, a JSON body, or a whole CSV file.
 
@@ -58,9 +57,12 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         )
         loaded = opts.load()
         reporter = _progress_reporter(opts.json)
-        result = send(
-            loaded.config, opts.clients(loaded), reporter, request, wait=wait, timeout_s=timeout, workers=workers
-        )
+        try:
+            result = send(
+                loaded.config, opts.clients(loaded), reporter, request, wait=wait, timeout_s=timeout, workers=workers
+            )
+        finally:
+            reporter.close()  # an error must not leave a live progress bar on the terminal
         _render(result, request, opts.json, timeout)
 
 
@@ -77,7 +79,7 @@ def _read_input(file: str) -> str:
         raise UsageError(f"{file}: cannot read: {exc}") from None
 
 
-def _progress_reporter(quiet: bool) -> Reporter:
+def _progress_reporter(quiet: bool) -> Any:
     from mlpipe.cli.render import RichReporter, stderr
 
     class ProgressReporter(RichReporter):
@@ -112,6 +114,12 @@ def _progress_reporter(quiet: bool) -> Reporter:
             bar.update(task.id, completed=completed, rate=f"{speed:,.0f} msg/s" if speed else "")
             if total is not None and completed >= total:
                 bar.stop()
+                del self._bars[label]
+
+        def close(self) -> None:
+            for bar in self._bars.values():
+                bar.stop()  # type: ignore[attr-defined]
+            self._bars.clear()
 
     return ProgressReporter()
 
