@@ -110,3 +110,18 @@ def test_send_wait_timeout_is_a_delivery_error(project, capsys) -> None:  # type
     assert code == 9
     assert out.strip() == "result: no result within 0.5s"
     assert "Error: 1 of 1 message(s) gave no prediction (0 in the dead-letter queue, 1 still pending)" in err
+
+
+def test_send_imports_no_heavy_package(project, clients, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import re
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-X", "importtime", "-m", "mlpipe", *project, "send", "--payload", "1,2,3"]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = set(re.findall(r"\|\s+([\w.]+)\s*$", done.stderr, flags=re.MULTILINE))
+    assert "mlpipe.ops.send" in imported  # the log is real: the command ran
+    heavy = {m.split(".")[0] for m in imported} & {"xgboost", "sklearn", "pandas", "sagemaker", "numpy", "moto"}
+    assert heavy == set()
+    assert depth(clients, clients.names("shop", "dev").trigger_queue) == 1
