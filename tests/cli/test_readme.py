@@ -110,7 +110,7 @@ def test_the_readme_documents_what_users_need() -> None:
         "mlpipe iam-policy",
         "mlpipe destroy",
         "AWS_PROFILE",
-        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
         "Cost warning",
         "## Troubleshooting",
     ):

@@ -437,7 +437,7 @@ def commands_by_hand(directory: Path, request: DemoRequest) -> list[tuple[str, s
 def commands_on_aws(request: DemoRequest) -> list[tuple[str, str]]:
     """The same project against an AWS account: only the target changes."""
     return [
-        ("credentials and region", "export AWS_PROFILE=my-profile AWS_REGION=eu-west-1"),
+        ("credentials and region", "export AWS_PROFILE=my-profile AWS_DEFAULT_REGION=eu-west-1"),
         ("in your repository; then set model.data and model.target", "mlpipe init"),
         ("the permissions you need", "mlpipe iam-policy > mlpipe-policy.json"),
         ("train (endpoints cost money until destroy)", "mlpipe train"),
