@@ -28,6 +28,8 @@ Without --keep the demo stops the embedded AWS it started (only that one) and re
 project; with --keep both stay, for exploring with the printed commands.
 
 Examples:
+
+\b
   mlpipe demo
   mlpipe demo --keep --dir ./demo-project
   mlpipe demo --data ../shared/data/boston_train.csv --target 0

@@ -15,6 +15,8 @@ The account comes from your credentials (sts:GetCallerIdentity), or from --accou
 none yet; the region from --region, mlpipe.yaml or your profile.
 
 Examples:
+
+\b
   mlpipe iam-policy > mlpipe-policy.json
   mlpipe --region eu-west-1 iam-policy --account 123456789012
   mlpipe iam-policy --commands send,tail,status     # a read-mostly user
