@@ -95,7 +95,7 @@ def recorded(clients: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
         ("tail", lambda: pipeline_status(config, clients)),
         ("status", lambda: status(config, clients)),
         ("redrive", lambda: redrive(config, clients, r)),
-        ("destroy", lambda: destroy(config, clients, r)),
+        ("destroy", lambda: destroy(config, clients, r, pipeline=True, force=True)),
     ]
     for command, step in steps:
         current[0] = command

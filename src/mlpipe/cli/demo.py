@@ -250,7 +250,8 @@ def _summary(result: DemoResult) -> None:
     status = result.status
     if status is not None:
         stdout.print()
-        rows = [(r.kind, r.name, r.state) for r in status.resources]
+        resources = [*status.resources, *getattr(status, "pipeline_resources", [])]
+        rows = [(r.kind, r.name, r.state) for r in resources]
         table(f"mlpipe status: {status.app}/{status.stage}", ["resource", "name", "state"], rows)
         q = status.queues
         stdout.print(

@@ -288,8 +288,9 @@ def _run_stages(
         note(f"{result.pipeline.get('pipeline')}: {result.pipeline.get('status', 'no run yet')}")
     with _stage(result, listener, "status", clock) as note:
         result.status = status(config, clients)
-        in_sync = sum(r.state == "in sync" for r in result.status.resources)
-        note(f"{in_sync} of {len(result.status.resources)} resources in sync; endpoint {result.status.endpoint_status}")
+        resources = [*result.status.resources, *getattr(result.status, "pipeline_resources", [])]
+        in_sync = sum(r.state == "in sync" for r in resources)
+        note(f"{in_sync} of {len(resources)} resources in sync; endpoint {result.status.endpoint_status}")
 
 
 @contextmanager
@@ -430,7 +431,7 @@ def commands_by_hand(directory: Path, request: DemoRequest) -> list[tuple[str, s
         ("the dead-letter queue, with reasons", "mlpipe tail dlq"),
         ("the pipeline's runs", "mlpipe tail pipeline"),
         ("everything at a glance", "mlpipe status"),
-        ("remove it all", "mlpipe destroy --yes && mlpipe local down"),
+        ("remove it all", "mlpipe destroy --pipeline --force --yes && mlpipe local down"),
     ]
 
 
@@ -443,5 +444,5 @@ def commands_on_aws(request: DemoRequest) -> list[tuple[str, str]]:
         ("train (endpoints cost money until destroy)", "mlpipe train"),
         ("deploy and CI/CD", "mlpipe deploy && mlpipe bootstrap-pipeline --push"),
         ("try it", "mlpipe send --file rows.csv --wait && mlpipe status"),
-        ("stop paying", "mlpipe destroy"),
+        ("stop paying (--pipeline: the CI/CD too)", "mlpipe destroy --pipeline"),
     ]

@@ -241,6 +241,7 @@ def status_statements(config: Config, names: Names) -> list[Statement]:
         ),
         _statement("StatusEndpoint", ["sagemaker:DescribeEndpoint"], [names.endpoint_arn]),
         _statement("StatusModel", ["s3:GetObject"], [names.bucket_arn(names.model_bucket) + "/models/*"]),
+        *_cicd_statements("StatusCiCd", _cicd(config, names)),
     ]
 
 
@@ -305,81 +306,135 @@ def destroy_statements(config: Config, names: Names) -> list[Statement]:
             [bucket],
         ),
         _statement("DestroyModelObjects", ["s3:DeleteObject", "s3:DeleteObjectVersion"], [f"{bucket}/*"]),
+        *_cicd_statements("DestroyCiCd", _cicd(config, names), delete=True),  # destroy --pipeline
     ]
 
 
-def bootstrap_statements(config: Config, names: Names) -> list[Statement]:
-    from mlpipe.pipeline_policies import stage_names
+@dataclass(frozen=True)
+class _CiCd:
+    """One kind of CI/CD resource: what reading, creating/updating and deleting it takes."""
 
+    sid: str
+    resources: tuple[str, ...]
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    deletes: tuple[str, ...]
+
+
+def _cicd(config: Config, names: Names) -> list[_CiCd]:
+    """The app's CI/CD resources (bootstrap-pipeline creates them; status reads them; destroy --pipeline
+    deletes them). The Lambda roles of the stages are created here too but deleted by each stage's destroy."""
     scoped = Names(app=names.app, stage="pipeline", region=names.region, account=names.account)
-    stages = stage_names(config, scoped)
     bucket = scoped.bucket_arn(scoped.artifact_bucket)
     build_logs = [scoped.log_group_arn(scoped.build_log_group(s)) for s in config.pipeline.stages]
-    lambda_roles = [n.role_arn(n.lambda_role) for n in stages]
-    build_role, pipeline_role = scoped.role_arn(scoped.build_role), scoped.role_arn(scoped.pipeline_role)
-    statements = [
-        _statement(
-            "BootstrapArtifactBucket",
-            [
-                "s3:CreateBucket",
+    kinds = [
+        _CiCd(
+            "ArtifactBucket",
+            (bucket,),
+            (
                 "s3:GetBucketTagging",
                 "s3:GetBucketVersioning",
                 "s3:GetEncryptionConfiguration",
                 "s3:GetLifecycleConfiguration",
                 "s3:GetBucketPublicAccessBlock",
                 "s3:ListBucket",
+            ),
+            (
+                "s3:CreateBucket",
                 "s3:PutBucketPublicAccessBlock",
                 "s3:PutBucketTagging",
                 "s3:PutBucketVersioning",
                 "s3:PutEncryptionConfiguration",
                 "s3:PutLifecycleConfiguration",
-            ],
-            [bucket],
+            ),
+            ("s3:DeleteBucket", "s3:ListBucketVersions"),
         ),
-        _statement(
-            "BootstrapBuildLogGroups",
-            ["logs:CreateLogGroup", "logs:ListTagsForResource", "logs:PutRetentionPolicy", "logs:TagResource"],
-            build_logs + [g + ":*" for g in build_logs],
+        _CiCd("ArtifactObjects", (bucket + "/*",), (), (), ("s3:DeleteObject", "s3:DeleteObjectVersion")),
+        _CiCd(
+            "BuildLogGroups",
+            (*build_logs, *(g + ":*" for g in build_logs)),
+            ("logs:ListTagsForResource",),
+            ("logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource"),
+            ("logs:DeleteLogGroup",),
         ),
-        _role_management("BootstrapRoles", [*lambda_roles, build_role, pipeline_role]),
-        _pass_role("BootstrapPassBuildRole", [build_role], "codebuild.amazonaws.com"),
-        _pass_role("BootstrapPassPipelineRole", [pipeline_role], "codepipeline.amazonaws.com"),
-        _statement(
-            "BootstrapBuildProjects",
-            ["codebuild:BatchGetProjects", "codebuild:CreateProject", "codebuild:UpdateProject"],
-            [scoped.build_project_arn(s) for s in config.pipeline.stages],
+        _CiCd(
+            "CiCdRoles",
+            (scoped.role_arn(scoped.build_role), scoped.role_arn(scoped.pipeline_role)),
+            (
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListRolePolicies",
+                "iam:ListRoleTags",
+            ),
+            ("iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole", "iam:UpdateAssumeRolePolicy"),
+            ("iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"),
         ),
-        _statement(
-            "BootstrapPipeline",
-            [
-                "codepipeline:CreatePipeline",
+        _CiCd(
+            "BuildProjects",
+            tuple(scoped.build_project_arn(s) for s in config.pipeline.stages),
+            ("codebuild:BatchGetProjects",),
+            ("codebuild:CreateProject", "codebuild:UpdateProject"),
+            ("codebuild:DeleteProject",),
+        ),
+        _CiCd(
+            "Pipeline",
+            (scoped.pipeline_arn(),),
+            (
                 "codepipeline:GetPipeline",
+                "codepipeline:GetPipelineState",
+                "codepipeline:ListPipelineExecutions",
                 "codepipeline:ListTagsForResource",
-                "codepipeline:TagResource",
-                "codepipeline:UpdatePipeline",
-            ],
-            [scoped.pipeline_arn()],
+            ),
+            ("codepipeline:CreatePipeline", "codepipeline:TagResource", "codepipeline:UpdatePipeline"),
+            ("codepipeline:DeletePipeline",),
         ),
     ]
     if config.pipeline.source == "codecommit":
-        statements.append(
-            _statement(
-                "BootstrapRepository",
-                [
-                    "codecommit:CreateCommit",
-                    "codecommit:CreateRepository",
+        kinds.append(
+            _CiCd(
+                "Repository",
+                (scoped.repository_arn(),),
+                (
                     "codecommit:GetBranch",
                     "codecommit:GetFile",
                     "codecommit:GetRepository",
                     "codecommit:ListBranches",
                     "codecommit:ListTagsForResource",
+                ),
+                (
+                    "codecommit:CreateCommit",
+                    "codecommit:CreateRepository",
                     "codecommit:TagResource",
                     "codecommit:UpdateRepositoryDescription",
-                ],
-                [scoped.repository_arn()],
+                ),
+                ("codecommit:DeleteRepository",),
             )
         )
-    return statements
+    return kinds
+
+
+def _cicd_statements(prefix: str, kinds: list[_CiCd], *, write: bool = False, delete: bool = False) -> list[Statement]:
+    out = []
+    for kind in kinds:
+        actions = [*kind.reads, *(kind.writes if write else ()), *(kind.deletes if delete else ())]
+        if actions:
+            out.append(_statement(prefix + kind.sid, actions, kind.resources))
+    return out
+
+
+def bootstrap_statements(config: Config, names: Names) -> list[Statement]:
+    from mlpipe.pipeline_policies import stage_names
+
+    scoped = Names(app=names.app, stage="pipeline", region=names.region, account=names.account)
+    lambda_roles = [n.role_arn(n.lambda_role) for n in stage_names(config, scoped)]
+    build_role, pipeline_role = scoped.role_arn(scoped.build_role), scoped.role_arn(scoped.pipeline_role)
+    return [
+        *_cicd_statements("Bootstrap", _cicd(config, names), write=True),
+        _role_management("BootstrapStageRoles", lambda_roles),
+        _pass_role("BootstrapPassBuildRole", [build_role], "codebuild.amazonaws.com"),
+        _pass_role("BootstrapPassPipelineRole", [pipeline_role], "codepipeline.amazonaws.com"),
+    ]
 
 
 BUILDERS = {
