@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlpipe.aws.clients import Clients
@@ -122,15 +122,7 @@ class DlqMessage:
     body: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "message_id": self.message_id,
-            "sent_ms": self.sent_ms,
-            "receive_count": self.receive_count,
-            "reason": self.reason,
-            "correlation_id": self.correlation_id,
-            "source_message_id": self.source_message_id,
-            "body": self.body,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
