@@ -64,10 +64,12 @@ class EndpointConfig(_Section):
 class TrainingConfig(_Section):
     """Remote training (`mlpipe train --remote`) as a SageMaker training job."""
 
-    instance_type: str = Field("ml.m5.xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    instance_type: str = Field(
+        "ml.m5.xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description="Training job instance type"
+    )
     instance_count: int = Field(1, ge=1, le=100, description="More than 1 shards the data by S3 key")
-    volume_gb: int = Field(10, ge=1, le=16_384)
-    max_runtime_s: int = Field(3600, ge=60, le=28 * DAY)
+    volume_gb: int = Field(10, ge=1, le=16_384, description="Training job storage volume (GB)")
+    max_runtime_s: int = Field(3600, ge=60, le=28 * DAY, description="Training job time limit (s)")
     role_arn: str | None = Field(
         None,
         pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
