@@ -97,6 +97,9 @@ def test_tail_dlq_and_redrive(project, clients, capsys) -> None:  # type: ignore
     )
     code, out, _ = _run([*project, "tail", "dlq"], capsys)
     assert code == 0 and "row 1 has 2 value(s)" in out and "shop-dev-dlq: 1 of ~1 message(s)" in out
+    code, out, _ = _run([*project, "-o", "json", "tail", "dlq"], capsys)
+    [listed] = json.loads(out)["messages"]
+    assert (listed["body"], listed["reason"], listed["receive_count"]) == ("1,2", "row 1 has 2 value(s)", 2)
     code, out, _ = _run([*project, "redrive"], capsys)
     assert code == 0
     assert out.strip() == "completed: moved 1 of ~1 message(s) from shop-dev-dlq to shop-dev-trigger"
