@@ -37,7 +37,11 @@ class RichReporter:
         stderr.print(f"[yellow]Warning:[/] {escape(message)}")
 
     def progress(self, label: str, completed: int, total: int | None) -> None:
-        if self.quiet or not stderr.is_terminal:
+        if self.quiet:
+            return
+        if not stderr.is_terminal:  # logs and pipes: one plain line when it is done, no \r redraws
+            if total and completed >= total:
+                stderr.print(f"{escape(label)}: {completed}/{total}")
             return
         end = "\n" if total is not None and completed >= total else "\r"
         stderr.print(f"{label}: {completed}" + (f"/{total}" if total else ""), end=end)
