@@ -247,10 +247,9 @@ def _run_stages(
     from mlpipe.ops.status import status
     from mlpipe.ops.train import TrainRequest, train
 
-    loaded = load_config(config_path)
-    config = loaded.config
-    c = config
-    clients = Clients(resolve_target(c.target, c.region, c.profile, c.endpoint_url or result.endpoint_url))
+    # MLPIPE_* variables are ignored: a stray MLPIPE_TARGET=aws must never point the demo at an account.
+    config = load_config(config_path, env={}).config
+    clients = Clients(resolve_target("local", config.region, None, result.endpoint_url))
 
     with _stage(result, listener, "train", clock) as note:
         trained = train(config, clients, reporter, TrainRequest(data=request.data, target=request.target))
