@@ -327,10 +327,11 @@ class _Poller(threading.Thread):
             )
             got = reply.get("Messages", [])
             messages += got
-            if not got and (not messages or time.monotonic() >= window_end):
+            left = window_end - time.monotonic()
+            if not messages or (left <= 0 and len(got) < 10):
                 break
-            if messages and time.monotonic() >= window_end and len(got) < 10:
-                break
+            if not got:  # a batch is open and the window still running: wait for more, without spinning
+                self._stop_event.wait(min(0.1, left))
         return messages
 
     def _release(self, messages: list[dict[str, Any]]) -> None:

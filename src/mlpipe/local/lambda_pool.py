@@ -70,7 +70,11 @@ class Worker:
             bufsize=0,
         )
         self._buffer = b""
-        ready = self._read_line(START_TIMEOUT_S)
+        try:
+            ready = self._read_line(START_TIMEOUT_S)
+        except (WorkerTimeout, WorkerCrashed):
+            self.kill()
+            raise
         self.init_ms: float | None = float(ready.get("init_ms", 0.0))
         self.init_error = ready.get("init_error")
 
