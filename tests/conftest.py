@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-BOSTON_CSV = REPO.parent / "shared" / "data" / "boston_train.csv"
+# The tutorial's training data, kept in the repository so a fresh clone's `make test` needs nothing else.
+BOSTON_CSV = REPO / "tests" / "data" / "boston_train.csv"
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,7 @@ Examples:
 \b
   mlpipe demo
   mlpipe demo --keep --dir ./demo-project
-  mlpipe demo --data ../shared/data/boston_train.csv --target 0
+  mlpipe demo --data tests/data/boston_train.csv --target 0
   mlpipe -o json demo
 """
 
