@@ -80,9 +80,11 @@ def e2e(url: str, bodies: list[str]) -> tuple[float, int, int]:
     elapsed = time.perf_counter() - started
 
     lines = h.log_lines(url, stack.log_group)
-    predicted = len(h.json_events(lines, "prediction")) - 1  # minus the warm-up message
-    if predicted != len(bodies):
-        raise SystemExit(f"only {predicted} of {len(bodies)} messages were predicted")
+    ids = [p["correlation_id"] for p in h.json_events(lines, "prediction") if p["correlation_id"]]
+    if len(set(ids)) != len(bodies):
+        raise SystemExit(f"only {len(set(ids))} of {len(bodies)} messages were predicted")
+    if len(ids) != len(bodies):  # SQS delivers at least once; say so rather than hide it
+        print(f"note: {len(ids) - len(bodies)} message(s) were delivered and predicted twice")
     calls = int(admin(url, "GET", "/_mlpipe/faults")["faults"][0]["calls"])
     return len(bodies) / elapsed, calls, len(h.json_events(lines, "retry"))
 

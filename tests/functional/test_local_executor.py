@@ -139,7 +139,7 @@ def test_moto_does_not_consume_a_mapped_queue_itself(endpoint_url: str) -> None:
     lam, sqs = client(endpoint_url, "lambda"), client(endpoint_url, "sqs")
     mapping = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="quiet-fn", BatchSize=1)
     lam.delete_event_source_mapping(UUID=mapping["UUID"])
-    time.sleep(1.5)  # the executor notices the deletion, its poller finishes its 1 s long poll
+    time.sleep(0.8)  # the executor notices the deletion and stops its pollers
 
     sqs.send_message(QueueUrl=url, MessageBody="stays")
     time.sleep(0.5)

@@ -1,9 +1,9 @@
 """The Lambda executor of the embedded AWS: SQS event source mappings that really run the handler.
 
-For every enabled SQS mapping a poller thread long-polls the queue through the SQS API (so
-visibility, receive counts and redrive are moto's), builds the Lambda SQS event, runs the handler
+For every enabled SQS mapping two poller threads poll the queue through the SQS API (so
+visibility, receive counts and redrive are moto's), build the Lambda SQS event, run the handler
 in a warm worker process with the function's environment (AWS_ENDPOINT_URL pointing back here),
-writes START / output / END / REPORT to /aws/lambda/<function>, deletes what succeeded and leaves
+write START / output / END / REPORT to /aws/lambda/<function>, delete what succeeded and leave
 the rest to the queue's redrive, exactly as Lambda's SQS poller does.
 
 Mappings and function code are read from moto's Lambda backend in-process (read only); every
@@ -37,7 +37,9 @@ from mlpipe.local.registry import Context
 log = logging.getLogger("mlpipe.local")
 
 SCAN_INTERVAL_S = 0.2
-RECEIVE_WAIT_S = 1  # long-poll time; also bounds how long stopping a poller takes
+# An idle poller checks its queue this often. Not a long poll: moto serialises receives of a queue,
+# and a long poll cannot be interrupted, so stopping pollers (on every reset) would take seconds.
+IDLE_POLL_S = 0.2
 WORKERS_PER_FUNCTION = 2
 # Batches in flight per mapping (Lambda starts with 5 pollers): two keep the worker busy while the
 # other batch is being received, logged and deleted.
@@ -228,7 +230,7 @@ class LambdaExecutor:
         for poller in pollers:
             poller.stop()
         for poller in pollers:
-            poller.join(timeout=RECEIVE_WAIT_S + 5 + poller.busy_timeout())
+            poller.join(timeout=5 + poller.busy_timeout())
 
     # -- pools ----------------------------------------------------------------------------------
     def pool_for(self, version: FunctionVersion, code: bytes) -> WorkerPool:
@@ -321,14 +323,17 @@ class _Poller(threading.Thread):
             reply = self.sqs.receive_message(
                 QueueUrl=self.queue_url,
                 MaxNumberOfMessages=min(10, wanted - len(messages)),
-                WaitTimeSeconds=0 if messages else RECEIVE_WAIT_S,
+                WaitTimeSeconds=0,
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )
             got = reply.get("Messages", [])
             messages += got
             left = window_end - time.monotonic()
-            if not messages or (left <= 0 and len(got) < 10):
+            if not messages:
+                self._stop_event.wait(IDLE_POLL_S)
+                break
+            if left <= 0 and len(got) < 10:
                 break
             if not got:  # a batch is open and the window still running: wait for more, without spinning
                 self._stop_event.wait(min(0.1, left))
