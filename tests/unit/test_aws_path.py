@@ -196,3 +196,33 @@ def test_no_color_and_no_terminal_mean_plain_text(endpoint_url: str, tmp_path: P
     assert done.returncode == 0, done.stderr
     assert "Plan for house/dev" in done.stdout
     assert not re.search(r"\x1b\[[0-9;]*3\dm|\x1b\[38;", done.stdout + done.stderr)  # no colour codes at all
+
+
+AFTER_DEPLOY = [
+    ["send", "--payload", "1,2,3"],
+    ["tail", "logs", "--since", "5m"],
+    ["tail", "dlq"],
+    ["redrive", "--timeout", "20"],
+    ["bootstrap-pipeline", "--dry-run"],
+    ["train", "--dry-run"],
+]
+
+
+def test_output_json_on_the_commands_that_need_a_deployment(
+    endpoint_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlpipe.cli.app import run
+
+    config = tmp_path / "mlpipe.yaml"
+    config.write_text("app: house\n")
+    base = ["--endpoint-url", endpoint_url, "--config", str(config), "-o", "json"]
+    assert run([*base, "deploy"]) == 0
+    json.loads(capsys.readouterr().out)
+    for argv in AFTER_DEPLOY:
+        assert run([*base, *argv]) == 0, argv
+        captured = capsys.readouterr()
+        if argv[:2] == ["tail", "logs"]:  # a stream: one JSON object per log event (JSON Lines)
+            assert all(isinstance(json.loads(line), dict) for line in captured.out.splitlines())
+        else:
+            json.loads(captured.out)  # exactly one JSON document on stdout, whatever went to stderr
+        assert "\x1b[" not in captured.out + captured.err
