@@ -86,6 +86,9 @@ def e2e(url: str, bodies: list[str]) -> tuple[float, int, int]:
     if len(ids) != len(bodies):  # SQS delivers at least once; say so rather than hide it
         print(f"note: {len(ids) - len(bodies)} message(s) were delivered and predicted twice")
     calls = int(admin(url, "GET", "/_mlpipe/faults")["faults"][0]["calls"])
+    for mapping in admin(url, "GET", "/_mlpipe/status")["mappings"]:
+        if mapping["errors"]:
+            print(f"note: poller errors {mapping['errors']}, last: {mapping['last_error']}")
     return len(bodies) / elapsed, calls, len(h.json_events(lines, "retry"))
 
 

@@ -5,14 +5,15 @@ queued message on every send, receive and attribute read, and re-computes *all* 
 (three scans of the queue) per received message just to read the retention period. At 1,000
 queued messages a receive took ~2 s and a batch send ~0.3 s. Same semantics, computed cheaply.
 
-moto's ReceiveMessage also has no lock: two consumers receiving from one queue at the same time
-(the executor's pollers, or a test draining a queue) could both get the same message. Receives of
-one queue are serialised here, as SQS guarantees.
+moto's queues are not safe for concurrent use either: two ReceiveMessage calls could return the
+same message, and DeleteMessage rebuilds the message list without a lock, so two deletes (or a
+delete and a send) at the same time could resurrect a deleted message or lose a sent one. Receives
+and deletes of a queue take the queue's own message lock here (the one SendMessage appends under;
+a long poll releases it while it waits).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -40,21 +41,25 @@ def _retention_ok(self: Any, queue_name: str, message: Any) -> bool:
     return bool(int(queue.message_retention_period) + message.sent_timestamp / 1000 > time.time())
 
 
-_receive_locks: dict[tuple[int, str], threading.Lock] = {}
-_receive_locks_guard = threading.Lock()
 _moto_receive = sqs_models.SQSBackend.receive_message
+_moto_delete = sqs_models.Queue.delete_message
 
 
-def _receive_one_at_a_time(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
-    with _receive_locks_guard:
-        lock = _receive_locks.setdefault((id(self), queue_name), threading.Lock())
-    with lock:
+def _receive_locked(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+    with self.get_queue(queue_name)._messages_lock:
         return _moto_receive(self, queue_name, *args, **kwargs)
+
+
+def _delete_locked(self: Any, receipt_handle: str) -> None:
+    with self._messages_lock:
+        _moto_delete(self, receipt_handle)
 
 
 sqs_models.unix_time = _unix_time
 sqs_models.unix_time_millis = _unix_time_millis
 sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retention_ok  # type: ignore[method-assign]
-if not getattr(_moto_receive, "_mlpipe_wrapped", False):  # imported twice (tests): wrap once
-    _receive_one_at_a_time._mlpipe_wrapped = True  # type: ignore[attr-defined]
-    sqs_models.SQSBackend.receive_message = _receive_one_at_a_time  # type: ignore[method-assign]
+if not getattr(_moto_receive, "_mlpipe_locked", False):  # imported twice (tests): wrap once
+    _receive_locked._mlpipe_locked = True  # type: ignore[attr-defined]
+    _delete_locked._mlpipe_locked = True  # type: ignore[attr-defined]
+    sqs_models.SQSBackend.receive_message = _receive_locked  # type: ignore[method-assign]
+    sqs_models.Queue.delete_message = _delete_locked  # type: ignore[method-assign]
