@@ -157,3 +157,40 @@ def test_status_reports_server_and_mappings(endpoint_url: str) -> None:
     assert status == 200
     assert body["server"]["endpoint_url"] == endpoint_url
     assert body["mappings"] == [] and body["processed"] == 0
+
+
+def test_concurrent_consumers_and_senders_neither_duplicate_nor_resurrect_messages(endpoint_url: str) -> None:
+    import threading
+    from collections import Counter
+
+    from local_helpers import queue_depth, send_all
+
+    sqs = client(endpoint_url, "sqs")
+    url = sqs.create_queue(QueueName="busy", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    send_all(sqs, url, [f"early-{n}" for n in range(400)])
+    received: Counter[str] = Counter()
+    errors: list[BaseException] = []
+
+    def consume() -> None:
+        own = client(endpoint_url, "sqs")
+        try:
+            while messages := own.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                received.update(m["Body"] for m in messages)
+                entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+                assert not own.delete_message_batch(QueueUrl=url, Entries=entries).get("Failed")
+        except BaseException as exc:  # surfaced below, with the thread's assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=consume) for _ in range(4)]
+    threads.append(
+        threading.Thread(target=send_all, args=(client(endpoint_url, "sqs"), url, [f"late-{n}" for n in range(100)]))
+    )
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    consume()  # what the late sender added after the consumers ran dry
+
+    assert errors == []
+    assert len(received) == 500 and max(received.values()) == 1
+    assert queue_depth(sqs, url) == 0  # nothing deleted came back
