@@ -10,10 +10,16 @@ same message, and DeleteMessage rebuilds the message list without a lock, so two
 delete and a send) at the same time could resurrect a deleted message or lose a sent one. Receives
 and deletes of a queue take the queue's own message lock here (the one SendMessage appends under;
 a long poll releases it while it waits).
+
+Sending is kept O(1) in the queue's depth too: moto's `send_message` reads `queue.attributes` (which
+computes every attribute, scanning the queue three times) only to learn whether content-based
+deduplication is on; while a message is being sent, that property answers from the queue's
+settings alone.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -63,3 +69,29 @@ if not getattr(_moto_receive, "_mlpipe_locked", False):  # imported twice (tests
     _delete_locked._mlpipe_locked = True  # type: ignore[attr-defined]
     sqs_models.SQSBackend.receive_message = _receive_locked  # type: ignore[method-assign]
     sqs_models.Queue.delete_message = _delete_locked  # type: ignore[method-assign]
+
+_sending = threading.local()
+_moto_attributes: Any = sqs_models.Queue.attributes
+_moto_send_message = sqs_models.SQSBackend.send_message
+
+
+def _attributes(self: Any) -> dict[str, Any]:
+    if not getattr(_sending, "active", False):
+        return dict(_moto_attributes.fget(self))
+    if not self.fifo_queue:
+        return {}  # ContentBasedDeduplication exists on FIFO queues only
+    return {"ContentBasedDeduplication": str(bool(self.content_based_deduplication)).lower()}
+
+
+def _send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+    _sending.active = True
+    try:
+        return _moto_send_message(self, *args, **kwargs)
+    finally:
+        _sending.active = False
+
+
+if not getattr(_moto_send_message, "_mlpipe_fast", False):  # imported twice (tests): wrap once
+    _send_message._mlpipe_fast = True  # type: ignore[attr-defined]
+    sqs_models.Queue.attributes = property(_attributes)  # type: ignore[assignment,method-assign]
+    sqs_models.SQSBackend.send_message = _send_message  # type: ignore[method-assign]
