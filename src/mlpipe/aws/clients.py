@@ -68,7 +68,8 @@ def resolve_target(
             region=region or env.get("AWS_DEFAULT_REGION") or DEFAULT_LOCAL_REGION,
             endpoint_url=endpoint_url.rstrip("/"),
         )
-    return Target("aws", region=region, profile=profile)
+    # botocore reads AWS_DEFAULT_REGION itself; AWS_REGION is what most other AWS tools set.
+    return Target("aws", region=region or env.get("AWS_REGION") or None, profile=profile)
 
 
 class Clients:
@@ -101,7 +102,7 @@ class Clients:
         if not region:
             raise AwsTargetError(
                 "no AWS region configured",
-                hint="pass --region, set region: in mlpipe.yaml, or export AWS_REGION",
+                hint="pass --region, set region: in mlpipe.yaml, or export AWS_REGION (or AWS_DEFAULT_REGION)",
             )
         return region
 

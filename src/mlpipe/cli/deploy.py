@@ -13,6 +13,8 @@ group, the SQS event source mapping and the DLQ alarm. Idempotent: a second run 
 a run that was interrupted is finished by running it again.
 
 Examples:
+
+\b
   mlpipe deploy --dry-run
   mlpipe deploy
   mlpipe --stage prod deploy

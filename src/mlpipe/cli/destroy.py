@@ -15,6 +15,8 @@ With --pipeline, the app's CI/CD (pipeline, build projects, roles; the repositor
 bucket only when empty, or with --force) goes too. Asks for confirmation unless --yes.
 
 Examples:
+
+\b
   mlpipe destroy --dry-run
   mlpipe destroy --yes
   mlpipe --stage dev --local destroy -y

@@ -10,6 +10,8 @@ HELP = """Write a commented mlpipe.yaml with every setting and its default (and 
 CI/CD pipeline) into the current directory. Existing files are kept unless --force.
 
 Examples:
+
+\b
   mlpipe init
   mlpipe init --app house-prices
   mlpipe --config infra/mlpipe.yaml init --force

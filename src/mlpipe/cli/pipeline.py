@@ -18,6 +18,8 @@ and a CodePipeline V2 (Source -> Deploy-<stage> [-> approval -> Deploy-<stage 2>
 a second run changes nothing.
 
 Examples:
+
+\b
   mlpipe bootstrap-pipeline --dry-run
   mlpipe bootstrap-pipeline --push
   mlpipe --local --output json bootstrap-pipeline --push
@@ -28,6 +30,8 @@ build, its error, where its log is and its last lines. --follow keeps watching w
 progress.
 
 Examples:
+
+\b
   mlpipe tail pipeline
   mlpipe tail pipeline --follow --max-seconds 600
 """

@@ -11,6 +11,8 @@ depths (waiting, in flight, dead-letter), the function's state, the endpoint's s
 `bootstrap-pipeline` ran, the CI/CD resources and the latest pipeline run.
 
 Examples:
+
+\b
   mlpipe status
   mlpipe --stage prod --output json status
 """

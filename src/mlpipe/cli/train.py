@@ -21,7 +21,9 @@ container that matches the installed xgboost, then creates the endpoint or updat
 (same name: the Lambda keeps calling it). The previous version is kept: --rollback returns to it.
 
 Examples:
-  mlpipe train --data ../shared/data/boston_train.csv --target 0
+
+\b
+  mlpipe train --data tests/data/boston_train.csv --target 0
   mlpipe train --param max_depth=4 --param eta=0.05 --seed 7
   mlpipe train --remote            # a SageMaker training job (instance type/count: training.*)
   mlpipe train --dry-run           # what would be created, read calls only

@@ -60,7 +60,9 @@ def load_model_dir(path: str | Path) -> LoadedModel:
         if booster is None:
             booster = xgboost.Booster()
             try:
-                with warnings.catch_warnings():  # "Unknown file format ... as a guess": expected, as in the container
+                # "Unknown file format ... Using UBJSON": expected, as in the container. xgboost logs it
+                # from C++ (not a Python warning), so only its verbosity silences it.
+                with warnings.catch_warnings(), xgboost.config_context(verbosity=0):
                     warnings.filterwarnings("ignore", message=".*Unknown file format")
                     booster.load_model(str(file))
             except xgboost.core.XGBoostError as exc:
