@@ -28,8 +28,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         ctx: typer.Context,
         dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Show the plan; make read calls only."),
     ) -> None:
-        from mlpipe.cli.plan_view import plan_table, summary_line
-        from mlpipe.cli.render import print_json, stdout
+        from mlpipe.cli.plan_view import show_plan_outcome
+        from mlpipe.cli.render import print_json
         from mlpipe.ops.deploy import deploy
         from mlpipe.package import project_package
 
@@ -41,12 +41,4 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             print_json(result.to_dict())
             return
         where = f"{result.names.app}/{result.names.stage}"
-        if dry_run:
-            plan_table(f"Plan for {where} (dry run: nothing changed)", result.plan)
-            stdout.print(summary_line(result.plan))
-            return
-        if result.plan.is_empty:
-            stdout.print(f"{where} is up to date: nothing to change")
-            return
-        plan_table(f"Deployed {where}", result.plan, show_noop=False)
-        stdout.print(f"{summary_line(result.plan).replace(' to ', ' ')}; trigger queue: {result.names.trigger_queue}")
+        show_plan_outcome(where, result.plan, dry_run, "Deployed", f"trigger queue: {result.names.trigger_queue}")

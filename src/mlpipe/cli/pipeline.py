@@ -46,8 +46,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         ),
         dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Show the plan; make read calls only."),
     ) -> None:
-        from mlpipe.cli.plan_view import plan_table, summary_line
-        from mlpipe.cli.render import print_json, stdout
+        from mlpipe.cli.plan_view import show_plan_outcome
+        from mlpipe.cli.render import print_json
         from mlpipe.ops.bootstrap import bootstrap
 
         opts = options(ctx)
@@ -63,15 +63,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         if opts.json:
             print_json(result.to_dict())
             return
-        if dry_run:
-            plan_table(f"Plan for {result.names.pipeline} (dry run: nothing changed)", result.plan)
-            stdout.print(summary_line(result.plan))
-            return
-        if result.plan.is_empty:
-            stdout.print(f"{result.names.pipeline} is up to date: nothing to change")
-            return
-        plan_table(f"Bootstrapped {result.names.pipeline}", result.plan, show_noop=False)
-        stdout.print(f"{summary_line(result.plan).replace(' to ', ' ')}; follow runs with `mlpipe tail pipeline`")
+        show_plan_outcome(
+            result.names.pipeline, result.plan, dry_run, "Bootstrapped", "follow runs with `mlpipe tail pipeline`"
+        )
 
     @groups["tail"].command("pipeline", help=TAIL_HELP)
     def tail_pipeline_command(

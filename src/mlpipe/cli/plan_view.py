@@ -1,4 +1,4 @@
-"""Rendering a plan (deploy, destroy) as a table."""
+"""Rendering a plan (deploy, bootstrap-pipeline, destroy) as a table."""
 
 from __future__ import annotations
 
@@ -27,3 +27,15 @@ def plan_table(title: str, plan: Plan, show_noop: bool = True) -> None:
 def summary_line(plan: Plan) -> str:
     counts = plan.summary()
     return ", ".join(f"{counts[a]} to {a}" for a in ("create", "update", "delete") if counts[a]) or "nothing to change"
+
+
+def show_plan_outcome(subject: str, plan: Plan, dry_run: bool, verb: str, next_step: str) -> None:
+    """What deploy and bootstrap-pipeline print: the plan (dry run), 'up to date', or what changed."""
+    if dry_run:
+        plan_table(f"Plan for {subject} (dry run: nothing changed)", plan)
+        stdout.print(summary_line(plan))
+    elif plan.is_empty:
+        stdout.print(f"{subject} is up to date: nothing to change")
+    else:
+        plan_table(f"{verb} {subject}", plan, show_noop=False)
+        stdout.print(f"{summary_line(plan).replace(' to ', ' ')}; {next_step}")
