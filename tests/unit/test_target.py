@@ -23,3 +23,21 @@ def test_local_without_a_running_server_says_how_to_start_it() -> None:
     with pytest.raises(AwsTargetError, match="not running") as info:
         resolve_target("local", None, None, None, env={})
     assert info.value.hint and "mlpipe local up" in info.value.hint
+
+
+def test_local_autostart_starts_the_embedded_aws_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib.request
+
+    from conftest import free_port
+    from mlpipe.local import control
+
+    port = free_port()
+    env = {"MLPIPE_LOCAL_AUTOSTART": "1", "MLPIPE_LOCAL_PORT": str(port)}
+    try:
+        target = resolve_target("local", None, None, None, env=env)
+        assert target.endpoint_url == f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{target.endpoint_url}/_mlpipe/status", timeout=10) as reply:
+            assert reply.status == 200
+        assert resolve_target("local", None, None, None, env=env) == target  # found, not started twice
+    finally:
+        control.stop()

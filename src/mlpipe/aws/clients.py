@@ -58,9 +58,15 @@ def resolve_target(
         from mlpipe.local.state import running_endpoint_url  # the recorded embedded AWS, if any
 
         endpoint_url = running_endpoint_url()
+        if endpoint_url is None and env.get("MLPIPE_LOCAL_AUTOSTART", "") not in ("", "0", "false"):
+            from mlpipe.local.control import start_background
+            from mlpipe.local.state import DEFAULT_PORT
+
+            endpoint_url = start_background(int(env.get("MLPIPE_LOCAL_PORT") or DEFAULT_PORT)).state.endpoint_url
         if endpoint_url is None:
             raise AwsTargetError(
-                "the embedded AWS is not running", hint="start it with `mlpipe local up` (or drop --local)"
+                "the embedded AWS is not running",
+                hint="start it with `mlpipe local up` (or export MLPIPE_LOCAL_AUTOSTART=1, or drop --local)",
             )
     if endpoint_url:
         return Target(
