@@ -199,7 +199,10 @@ def test_an_endpoint_of_another_app_is_refused_untouched(clients: Clients) -> No
 
 def test_a_foreign_model_bucket_is_refused(clients: Clients) -> None:
     bucket = names_of(clients).model_bucket
-    clients.client("s3").create_bucket(Bucket=bucket)
+    s3 = clients.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    # Untagged and holding someone's data (an untagged *empty* one is our own interrupted create).
+    s3.put_object(Bucket=bucket, Key="theirs.csv", Body=b"x\n")
     with pytest.raises(ForeignResourceError, match=f"S3 bucket '{bucket}'"):
         train(config(), clients, ListReporter(), BOSTON)
     assert inventory(clients)["endpoints"] == []

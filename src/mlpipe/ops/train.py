@@ -33,7 +33,6 @@ from mlpipe.ops.train_resources import (
     Observed,
     Sleep,
     aws,
-    bucket_change,
     cleanup,
     observe,
     role_policy,
@@ -45,6 +44,7 @@ from mlpipe.ops.train_resources import (
 from mlpipe.plan.executor import execute
 from mlpipe.plan.iam import RoleSpec, plan_role
 from mlpipe.plan.model import Call, Change, Plan
+from mlpipe.plan.s3 import BucketSpec, plan_bucket
 from mlpipe.reporter import Reporter
 
 
@@ -127,7 +127,7 @@ def train(
     version = _new_version(seen)
     previous = _version_of(names, seen.endpoint_config)
     role_arn = config.training.role_arn or names.role_arn(names.sagemaker_role)
-    setup = [bucket_change(names, names.region, seen)]
+    setup = [plan_bucket(BucketSpec(names.model_bucket), clients, names)]
     if config.training.role_arn is None:
         spec = RoleSpec(
             names.sagemaker_role,

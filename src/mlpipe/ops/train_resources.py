@@ -56,7 +56,6 @@ def _foreign(kind: str, name: str, names: Names, tags: dict[str, str]) -> Foreig
 class Observed:
     """What AWS reports now about this app's training resources."""
 
-    bucket_exists: bool = False
     endpoint_status: str | None = None
     endpoint_config: str | None = None
     failure_reason: str | None = None
@@ -70,7 +69,6 @@ def version_pattern(names: Names) -> re.Pattern[str]:
 def observe(clients: Clients, names: Names) -> Observed:
     """Read calls only; refuses (ForeignResourceError) anything with our name but not our tags."""
     seen = Observed()
-    seen.bucket_exists = _observe_bucket(clients, names)
     _observe_endpoint(clients, names, seen)
     pattern = version_pattern(names)
     sm = clients.client("sagemaker")
@@ -84,30 +82,6 @@ def observe(clients: Clients, names: Names) -> Observed:
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         raise translate(exc, clients.target) from exc
     return seen
-
-
-def _observe_bucket(clients: Clients, names: Names) -> bool:
-    s3 = clients.client("s3")
-    bucket = names.model_bucket
-    try:
-        s3.head_bucket(Bucket=bucket)
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
-            return False
-        if error_code(exc) in ("403", "AccessDenied"):
-            raise ForeignResourceError(
-                f"S3 bucket '{bucket}' belongs to another AWS account", hint="change app or stage"
-            ) from None
-        raise translate(exc, clients.target) from exc
-    try:
-        tags = _tag_dict(s3.get_bucket_tagging(Bucket=bucket)["TagSet"])
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) != "NoSuchTagSet":
-            raise translate(exc, clients.target) from exc
-        tags = {}
-    if not names.owns(tags):
-        raise _foreign("S3 bucket", bucket, names, tags)
-    return True
 
 
 def _observe_endpoint(clients: Clients, names: Names, seen: Observed) -> None:
@@ -127,42 +101,6 @@ def _observe_endpoint(clients: Clients, names: Names, seen: Observed) -> None:
 
 
 # --- desired state -> changes -----------------------------------------------------------------
-
-
-def bucket_change(names: Names, region: str, seen: Observed) -> Change:
-    bucket = names.model_bucket
-    if seen.bucket_exists:
-        return Change("noop", "s3-bucket", bucket)
-    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-    return Change(
-        "create",
-        "s3-bucket",
-        bucket,
-        detail="encrypted (SSE-S3), public access blocked",
-        steps=(
-            Call("s3", "create_bucket", {"Bucket": bucket, **location}),
-            Call("s3", "put_bucket_tagging", {"Bucket": bucket, "Tagging": {"TagSet": _tag_list(names)}}),
-            Call("s3", "put_public_access_block", {"Bucket": bucket, "PublicAccessBlockConfiguration": _BLOCK_ALL}),
-            Call(
-                "s3",
-                "put_bucket_encryption",
-                {
-                    "Bucket": bucket,
-                    "ServerSideEncryptionConfiguration": {
-                        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-                    },
-                },
-            ),
-        ),
-    )
-
-
-_BLOCK_ALL = {
-    "BlockPublicAcls": True,
-    "IgnorePublicAcls": True,
-    "BlockPublicPolicy": True,
-    "RestrictPublicBuckets": True,
-}
 
 
 def role_policy(names: Names, image_uri: str) -> dict[str, Any]:

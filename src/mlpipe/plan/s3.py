@@ -1,6 +1,6 @@
 """Planner for an S3 bucket mlpipe owns: versioned, encrypted, public access blocked, old data expired.
 
-Used for the pipeline's artifact bucket, and reusable for the model bucket (`train`).
+Used for the pipeline's artifact bucket and for the model bucket (`train`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 from mlpipe.aws.clients import Clients
 from mlpipe.aws.errors import error_code, translate
+from mlpipe.errors import ForeignResourceError
 from mlpipe.names import Names
 from mlpipe.plan.common import normalized, require_owned, tag_dict, tag_list
 from mlpipe.plan.model import Call, Change
@@ -65,6 +66,10 @@ def bucket_exists(clients: Clients, name: str) -> bool:
     except botocore.exceptions.ClientError as exc:
         if error_code(exc) in MISSING:
             return False
+        if error_code(exc) in ("403", "AccessDenied"):  # bucket names are global: another account has it
+            raise ForeignResourceError(
+                f"S3 bucket '{name}' belongs to another AWS account", hint="change app or stage in mlpipe.yaml"
+            ) from None
         raise translate(exc, clients.target) from exc
 
 
@@ -73,9 +78,15 @@ def bucket_tags(clients: Clients, name: str) -> dict[str, str]:
 
 
 def _settings(spec: BucketSpec, names: Names) -> list[tuple[str, Call]]:
-    """(what, call) for every property the bucket must have, in the order to apply them."""
+    """(what, call) for every property the bucket must have, in the order to apply them.
+
+    Tags come first: S3 cannot tag at creation, so a run interrupted right after CreateBucket would
+    leave a bucket that the next run must refuse as someone else's. Tagging next keeps that window
+    to one call.
+    """
     b = spec.name
     return [
+        ("tags", Call("s3", "put_bucket_tagging", {"Bucket": b, "Tagging": {"TagSet": tag_list(names.tags)}})),
         (
             "public access block",
             Call("s3", "put_public_access_block", {"Bucket": b, "PublicAccessBlockConfiguration": PUBLIC_ACCESS_BLOCK}),
@@ -92,7 +103,6 @@ def _settings(spec: BucketSpec, names: Names) -> list[tuple[str, Call]]:
             "lifecycle",
             Call("s3", "put_bucket_lifecycle_configuration", {"Bucket": b, "LifecycleConfiguration": lifecycle(spec)}),
         ),
-        ("tags", Call("s3", "put_bucket_tagging", {"Bucket": b, "Tagging": {"TagSet": tag_list(names.tags)}})),
     ]
 
 
@@ -128,7 +138,14 @@ def plan_bucket(spec: BucketSpec, clients: Clients, names: Names) -> Change:
             create["CreateBucketConfiguration"] = {"LocationConstraint": clients.region}
         steps = (Call("s3", "create_bucket", create), *(call for _, call in settings))
         return Change("create", "s3-bucket", spec.name, "versioned, encrypted, private", steps)
-    require_owned(names, "S3 bucket", spec.name, bucket_tags(clients, spec.name))
+    tags = bucket_tags(clients, spec.name)
+    if not tags and not _has_objects(clients, spec.name):
+        # Untagged and empty, under a name that holds our account id and region: a create of ours
+        # that was interrupted before PutBucketTagging. Finishing it loses nothing; anything else
+        # without our tags is refused below.
+        steps = tuple(call for _, call in settings)
+        return Change("update", "s3-bucket", spec.name, "finishing an interrupted create (untagged, empty)", steps)
+    require_owned(names, "S3 bucket", spec.name, tags)
     current = _current(clients, spec)
     desired = {
         "public access block": PUBLIC_ACCESS_BLOCK,
@@ -141,6 +158,11 @@ def plan_bucket(spec: BucketSpec, clients: Clients, names: Names) -> Change:
     if not steps:
         return Change("noop", "s3-bucket", spec.name)
     return Change("update", "s3-bucket", spec.name, ", ".join(differ) + " changed", steps)
+
+
+def _has_objects(clients: Clients, name: str) -> bool:
+    response = clients.client("s3").list_object_versions(Bucket=name, MaxKeys=1)
+    return bool(response.get("Versions") or response.get("DeleteMarkers"))
 
 
 def _object_versions(clients: Clients, name: str) -> list[dict[str, str]]:
