@@ -195,11 +195,16 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _cross_field(self) -> Config:
-        if self.queue.visibility_timeout_s < self.function.timeout_s:
+        fn = self.function
+        # A message waits up to the batching window in the poller before the function runs, with
+        # its visibility timeout already running: both must fit, or another poller gets it too.
+        needed = fn.timeout_s + fn.batching_window_s
+        if self.queue.visibility_timeout_s < needed:
+            window = f" + function.batching_window_s ({fn.batching_window_s})" if fn.batching_window_s else ""
             raise ValueError(
                 f"queue.visibility_timeout_s ({self.queue.visibility_timeout_s}) must be >= function.timeout_s "
-                f"({self.function.timeout_s}); AWS rejects the event source mapping otherwise "
-                f"(recommended: {6 * self.function.timeout_s}, 6 x the timeout)"
+                f"({fn.timeout_s}){window}; otherwise messages are processed twice or AWS rejects the event "
+                f"source mapping (recommended: {6 * fn.timeout_s + fn.batching_window_s})"
             )
         if self.queue.dlq_retention_s <= self.queue.retention_s:
             raise ValueError(
@@ -217,10 +222,11 @@ class Config(_Section):
     def warnings(self) -> list[str]:
         """Legal but unwise settings, reported by the commands that use them."""
         out = []
-        if self.queue.visibility_timeout_s < 6 * self.function.timeout_s:
+        recommended = 6 * self.function.timeout_s + self.function.batching_window_s
+        if self.queue.visibility_timeout_s < recommended:
             out.append(
-                f"queue.visibility_timeout_s {self.queue.visibility_timeout_s} < 6 x function.timeout_s "
-                f"({6 * self.function.timeout_s}): AWS recommends 6x so retries do not overlap"
+                f"queue.visibility_timeout_s {self.queue.visibility_timeout_s} < 6 x function.timeout_s + "
+                f"batching window ({recommended}): AWS recommends it so retries do not overlap"
             )
         if self.queue.max_receive_count < 3:
             out.append(

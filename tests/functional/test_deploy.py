@@ -222,3 +222,16 @@ def test_other_stage_is_left_alone(clients: Clients) -> None:
     prod = clients.names("house", "prod")
     assert len(tagged_inventory(clients, prod)) >= 7
     assert all("prod" not in str(call) for call in log.calls if call[1].startswith("Delete"))
+
+
+def test_dropping_the_results_queue_deletes_it_after_the_function_stops_using_it(clients: Clients) -> None:
+    deploy(Config.model_validate(CUSTOM), clients, ListReporter())
+    without = {**CUSTOM, "queue": {**CUSTOM["queue"], "results_queue": False}}  # type: ignore[dict-item]
+    result = deploy(Config.model_validate(without), clients, ListReporter())
+    order = [(c.kind, c.name) for c in result.plan.pending]
+    names = result.names
+    deletion = order.index(("sqs-queue", names.results_queue))
+    assert deletion > order.index(("lambda-function", names.function))
+    assert deletion > order.index(("iam-role", names.lambda_role))
+    env = clients.client("lambda").get_function_configuration(FunctionName=names.function)["Environment"]
+    assert env["Variables"]["MLPIPE_RESULTS_QUEUE_URL"] == ""

@@ -113,3 +113,16 @@ def test_lambda_policy_passes_parliament(results_queue: bool) -> None:
     names = Names(app="shop", stage="dev", region="eu-west-1", account="123456789012")
     findings = analyze_policy_string(json.dumps(lambda_policy(names, results_queue))).findings
     assert [(f.issue, f.detail) for f in findings] == []
+
+
+def test_visibility_must_cover_the_timeout_plus_the_batching_window(tmp_path: Path) -> None:
+    path = tmp_path / "mlpipe.yaml"
+    path.write_text(
+        "app: house\nfunction:\n  batch_size: 100\n  batching_window_s: 300\n  timeout_s: 30\nqueue:\n"
+        "  visibility_timeout_s: 180\n"
+    )
+    with pytest.raises(ConfigError, match=r"batching_window_s \(300\).*recommended: 480"):
+        load_config(path, env={})
+    path.write_text(path.read_text().replace("180", "400"))
+    loaded = load_config(path, env={})
+    assert any("480" in w for w in loaded.config.warnings())

@@ -87,14 +87,15 @@ def plan_deploy(config: Config, clients: Clients, names: Names, package: Package
         change, found = plan_queue(spec, clients, names)
         changes.append(change)
         known.update(found)
-    if not config.queue.results_queue:
-        changes.append(plan_queue_deletion(names.results_queue, clients, names))
     changes.append(plan_role(lambda_role_spec(config, names), clients, names))
     changes.append(plan_log_group(names.log_group, config.function.log_retention_days, clients, names))
     environment = function_environment(config, names, known, feature_count)
     changes.append(plan_function(function_spec(config, names, environment, package), clients, names))
     changes.append(plan_mapping(mapping_spec(config, names), clients, names))
     changes.append(plan_alarm(config, clients, names))
+    if not config.queue.results_queue:
+        # Last: the function and its role stop using a results queue before it goes.
+        changes.append(plan_queue_deletion(names.results_queue, clients, names))
     return Plan(tuple(changes), vars=known)
 
 
