@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mlpipe import __version__
 from mlpipe.errors import ConfigError
 from mlpipe.names import name_problems
 
@@ -158,7 +159,10 @@ class PipelineConfig(_Section):
         "aws/codebuild/amazonlinux-x86_64-standard:5.0",
     ] = Field("aws/codebuild/standard:7.0", description="CodeBuild image")
     python_version: Literal["3.11", "3.12", "3.13"] = Field("3.12", description="Pinned runtime-versions: python")
-    install: str = Field("mlpipe", description="What the build pip-installs (e.g. 'mlpipe==0.1.0')")
+    install: str = Field(
+        default_factory=lambda: f"mlpipe=={__version__}",
+        description="What the build pip-installs; default: the mlpipe version that ran bootstrap-pipeline, pinned",
+    )
 
     @model_validator(mode="after")
     def _stage_names(self) -> PipelineConfig:
