@@ -373,6 +373,10 @@ class _Poller(threading.Thread):
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
             self.stats.count(processed=len(reply.get("Successful", [])))
+            undeleted = reply.get("Failed", [])
+            if undeleted:  # e.g. a receipt handle expired: SQS will deliver those messages again
+                self.stats.count(errors=len(undeleted))
+                self.stats.last_error = f"DeleteMessageBatch: {undeleted[0].get('Code')}: {undeleted[0].get('Message')}"
 
 
 @dataclass
