@@ -135,3 +135,12 @@ def test_pipeline_role_uses_the_connection_only_with_a_connection_source() -> No
     source = next(s for s in conn["Statement"] if s["Sid"] == "Source")
     assert source["Action"] == ["codeconnections:UseConnection"] and source["Resource"] == [CONNECTION]
     assert "codecommit:" not in json.dumps(conn)
+
+
+def test_service_roles_other_than_lambda_are_scoped_to_the_account() -> None:
+    from mlpipe.plan.iam import trust_policy
+
+    for service in ("codebuild.amazonaws.com", "codepipeline.amazonaws.com", "sagemaker.amazonaws.com"):
+        (statement,) = trust_policy(service, "111122223333")["Statement"]
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}
+    assert "Condition" not in trust_policy("lambda.amazonaws.com", "111122223333")["Statement"][0]

@@ -29,11 +29,12 @@ class RoleSpec:
     description: str = ""
 
 
-def trust_policy(service: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-    }
+def trust_policy(service: str, account: str) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if service != "lambda.amazonaws.com":
+        # Confused-deputy protection: the service may assume the role only on behalf of this account.
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account}}
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def _get_role(clients: Clients, name: str) -> dict[str, Any] | None:
@@ -71,6 +72,7 @@ def plan_role(spec: RoleSpec, clients: Clients, names: Names) -> Change:
     put_policy = Call(
         "iam", "put_role_policy", {"RoleName": spec.name, "PolicyName": INLINE_POLICY, "PolicyDocument": policy_json}
     )
+    trust_json = json.dumps(trust_policy(spec.service, names.account), sort_keys=True)
     role = _get_role(clients, spec.name)
     if role is None:
         return Change(
@@ -84,7 +86,7 @@ def plan_role(spec: RoleSpec, clients: Clients, names: Names) -> Change:
                     "create_role",
                     {
                         "RoleName": spec.name,
-                        "AssumeRolePolicyDocument": json.dumps(trust_policy(spec.service), sort_keys=True),
+                        "AssumeRolePolicyDocument": trust_json,
                         "Description": spec.description or f"mlpipe {names.app}/{names.stage}",
                         "Tags": tag_list(names.tags),
                     },
@@ -95,12 +97,12 @@ def plan_role(spec: RoleSpec, clients: Clients, names: Names) -> Change:
     require_owned(names, "IAM role", spec.name, _role_tags(clients, role))
     steps: list[Call] = []
     details = []
-    if normalized(role.get("AssumeRolePolicyDocument")) != normalized(trust_policy(spec.service)):
+    if normalized(role.get("AssumeRolePolicyDocument")) != normalized(trust_policy(spec.service, names.account)):
         steps.append(
             Call(
                 "iam",
                 "update_assume_role_policy",
-                {"RoleName": spec.name, "PolicyDocument": json.dumps(trust_policy(spec.service), sort_keys=True)},
+                {"RoleName": spec.name, "PolicyDocument": trust_json},
             )
         )
         details.append("trust policy")
