@@ -64,10 +64,11 @@ def function_spec(config: Config, names: Names, environment: Mapping[str, Any], 
 
 
 def ready(name: str, settled_statuses: tuple[str, ...] = ("Successful",)) -> tuple[Wait, Wait]:
-    """Wait until the function is Active and its last update has finished."""
+    """Wait until the function is Active (or Inactive: idle for weeks, which an update wakes up) and
+    its last update has finished."""
     params = {"FunctionName": name}
     return (
-        Wait("lambda", "get_function_configuration", params, ("State",), ("Active",), ("Failed",),
+        Wait("lambda", "get_function_configuration", params, ("State",), ("Active", "Inactive"), ("Failed",),
              description=f"function {name} to become Active"),
         Wait("lambda", "get_function_configuration", params, ("LastUpdateStatus",), settled_statuses, ("Failed",),
              description=f"function {name} update to finish"),
