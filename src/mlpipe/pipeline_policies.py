@@ -111,6 +111,9 @@ def build_role_policy(config: Config, names: Names) -> Policy:
             **function_condition,
         ),
         _statement("CreateEventSourceMapping", ["lambda:CreateEventSourceMapping"], "*", **function_condition),
+        # CreateEventSourceMapping with Tags also needs TagResource on the new mapping (whose ARN
+        # holds only a UUID, so it cannot be narrowed to this app).
+        _statement("TagEventSourceMappings", ["lambda:TagResource"], [mappings]),
         _statement(
             "PassOnlyTheLambdaRole",
             ["iam:PassRole"],
