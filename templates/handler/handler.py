@@ -10,6 +10,11 @@ mlpipe's docs/CONTRACTS.md.
 - All valid rows of the batch go to the endpoint in one call (split only above the body limit).
   Transient errors are retried with jittered backoff while the function has time; what still
   fails is returned in `batchItemFailures`, so SQS redelivers only those messages.
+- A `ModelError` is the container's answer: a 4xx `OriginalStatusCode` means it refuses the input,
+  so the group is halved until the refused message(s) are found and dead-lettered; a 5xx (or no
+  status) means the endpoint is failing, which is transient: retried, then reported, never poison.
+- No endpoint call starts without time to finish it: each call's timeouts are bounded by the
+  function's remaining time, so the function returns its own answer instead of timing out.
 """
 
 import json
@@ -21,6 +26,15 @@ import time
 MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024  # InvokeEndpoint's 6 MB, with room for headers
 EXCERPT_CHARS = 200
 TIME_RESERVE_MS = 1500  # keep this much of the invocation for logging and the DLQ
+# Seconds one endpoint call may take (connect + read). A call starts only when the largest of these
+# that fits in the remaining time (less TIME_RESERVE_MS) is at least the first, 1 s; its client's
+# timeouts are that value (see _runtime). Steps of ~1.5x keep at most 10 clients per environment,
+# at the price of a bound up to a third shorter than the time left; 62 = the former 2 + 60 s.
+CALL_BUDGETS_S = (1, 2, 3, 5, 8, 12, 18, 27, 40, 62)
+CONNECT_TIMEOUT_S = 2
+# Endpoint calls spent isolating refused messages per invocation: halving finds one refused message
+# among N in 1 + 2*log2(N) calls, but a model that refuses everything would cost 2N - 1.
+MAX_SPLIT_CALLS = 100
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 2.0
 TRANSIENT_CODES = {
@@ -52,13 +66,30 @@ def _client(name):
         import boto3
         from botocore.config import Config
 
-        if name == "runtime":
-            # No SDK retries: _invoke retries itself, within the function's remaining time.
-            config = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=60)
-            _clients[name] = boto3.client("sagemaker-runtime", config=config)
-        else:
-            _clients[name] = boto3.client(name, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+        _clients[name] = boto3.client(name, config=Config(retries={"mode": "standard", "max_attempts": 3}))
     return _clients[name]
+
+
+def _runtime(budget_s):
+    """The sagemaker-runtime client whose calls give up after about `budget_s` seconds.
+
+    botocore has no per-call timeout: timeouts belong to the client. So there is one client per
+    budget of CALL_BUDGETS_S (at most 10, created at first use and reused by warm invocations; a
+    warm invocation's first call usually has the same budget as the previous one). The read timeout
+    bounds each socket read, and SageMaker answers in one piece after the inference, so connect +
+    read is the call's bound in practice. No SDK retries: _invoke retries within the remaining time.
+    """
+    if "runtime" in _clients:  # injected by tests
+        return _clients["runtime"]
+    key = ("runtime", budget_s)
+    if key not in _clients:
+        import boto3
+        from botocore.config import Config
+
+        connect_s = min(CONNECT_TIMEOUT_S, budget_s / 2)
+        config = Config(retries={"total_max_attempts": 1}, connect_timeout=connect_s, read_timeout=budget_s - connect_s)
+        _clients[key] = boto3.client("sagemaker-runtime", config=config)
+    return _clients[key]
 
 
 class Poison(Exception):
@@ -66,10 +97,13 @@ class Poison(Exception):
 
 
 class EndpointFailure(Exception):
-    def __init__(self, code, message, transient):
+    """`rejected`: the container refused the input (4xx); `transient`: retrying may succeed."""
+
+    def __init__(self, code, message, transient, rejected=False):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.transient = transient
+        self.rejected = rejected
 
 
 def _settings():
@@ -166,38 +200,73 @@ def _chunks(items):
         yield group
 
 
-def _call_endpoint(endpoint, body):
+def _call_endpoint(endpoint, body, budget_s):
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        reply = _client("runtime").invoke_endpoint(
+        reply = _runtime(budget_s).invoke_endpoint(
             EndpointName=endpoint, ContentType="text/csv", Accept="text/csv", Body=body
         )
         return reply["Body"].read().decode()
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code = error.get("Code", "")
+        message = error.get("Message", str(exc))
+        if code == "ModelError":
+            # HTTP 424 for any non-2xx answer of the container; botocore puts the container's own
+            # status at the top of the error response. 4xx: the container refuses this input.
+            # 5xx (worker died, out of memory...) or no status: the endpoint is failing, and
+            # retrying (now, or on redelivery) can succeed. 408 and 429 are "try again" too.
+            original = _status(exc.response.get("OriginalStatusCode"))
+            rejected = original is not None and 400 <= original < 500 and original not in (408, 429)
+            raise EndpointFailure(code, message, transient=not rejected, rejected=rejected) from None
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         transient = code in TRANSIENT_CODES or status >= 500 or status == 429
-        raise EndpointFailure(code, error.get("Message", str(exc)), transient) from None
+        raise EndpointFailure(code, message, transient) from None
     except BotoCoreError as exc:  # connection reset, read timeout...
         raise EndpointFailure(type(exc).__name__, str(exc), True) from None
 
 
+def _status(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _invoke(endpoint, body, context):
-    """Call the endpoint, retrying transient failures with full jitter while time remains."""
+    """Call the endpoint, retrying transient failures with full jitter while time remains.
+
+    Every call, the first included, starts only with time to finish it (see CALL_BUDGETS_S).
+    """
     attempt = 0
+    budget_s = _call_budget_s(_remaining_ms(context))
+    if budget_s is None:
+        raise EndpointFailure("NoTimeLeft", f"less than {_min_call_ms()} ms left: endpoint not called", True)
     while True:
         try:
-            return _call_endpoint(endpoint, body)
+            return _call_endpoint(endpoint, body, budget_s)
         except EndpointFailure as failure:
+            if not failure.transient:
+                raise
             attempt += 1
             delay = random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
-            remaining_ms = _remaining_ms(context)
-            if not failure.transient or remaining_ms - delay * 1000 < TIME_RESERVE_MS:
+            budget_s = _call_budget_s(_remaining_ms(context) - delay * 1000)
+            if budget_s is None:
                 raise
             _log("retry", endpoint=endpoint, attempt=attempt, code=failure.code, delay_ms=round(delay * 1000))
             time.sleep(delay)
+
+
+def _call_budget_s(remaining_ms):
+    """The largest CALL_BUDGETS_S that fits in the remaining time less the reserve, or None."""
+    available_s = (remaining_ms - TIME_RESERVE_MS) / 1000
+    fitting = [budget for budget in CALL_BUDGETS_S if budget <= available_s]
+    return fitting[-1] if fitting else None
+
+
+def _min_call_ms():
+    return TIME_RESERVE_MS + CALL_BUDGETS_S[0] * 1000
 
 
 def _remaining_ms(context):
@@ -228,7 +297,7 @@ def handler(event, context):
     settings = _settings()
     records = event.get("Records") or []
     failures = []  # message ids SQS must redeliver
-    poison = []
+    poison = []  # (record, reason)
     valid = []
     for record in records:
         message_id = record.get("messageId", "")
@@ -241,20 +310,31 @@ def handler(event, context):
             _log("error", message_id=message_id, reason=f"unexpected {type(exc).__name__}: {exc}")
             failures.append(message_id)
 
+    # Malformed messages are dead-lettered first, while the whole invocation's time is ahead.
+    # Each goes to the DLQ once per receive. If the invocation still ended without an answer
+    # (timeout, crash), SQS would redeliver the whole batch and they would be sent again: the DLQ
+    # is a standard queue (no deduplication) and a timeout resets the execution environment, so
+    # no record of what was sent survives. Sending them last instead would only move the risk onto
+    # the sends themselves (thousands of poison messages need more than TIME_RESERVE_MS); the time
+    # bounds of _invoke are what keep the invocation from timing out.
     failures += _dead_letter(poison, settings["dlq_url"])
 
     if valid and not settings["endpoint"]:
         _log("error", reason="MLPIPE_ENDPOINT_NAME is not set", messages=len(valid))
         failures += [item["id"] for item in valid]
         valid = []
+    refused: list = []  # (record, reason) of messages the model refuses, dead-lettered together below
+    splits = {"left": MAX_SPLIT_CALLS}
     for group in _chunks(valid):
-        failures += _predict(group, settings, context)
+        failures += _predict(group, settings, context, refused, splits)
+    failures += _dead_letter(refused, settings["dlq_url"])
 
     return {"batchItemFailures": [{"itemIdentifier": mid} for mid in failures]}
 
 
-def _predict(group, settings, context):
-    """Predict one group in one call; log each message's predictions. Returns failed message ids."""
+def _predict(group, settings, context, refused, splits):
+    """Predict one group in one call; log each message's predictions. Returns failed message ids;
+    messages the model refuses are added to `refused`."""
     endpoint = settings["endpoint"]
     rows = [row for item in group for row in item["rows"]]
     started = time.monotonic()
@@ -262,13 +342,11 @@ def _predict(group, settings, context):
         text = _invoke(endpoint, _csv(rows), context)
         predictions = parse_predictions(text, len(rows))
     except EndpointFailure as failure:
-        if not failure.transient and failure.code == "ModelError" and len(group) > 1:
-            # The model refused the batch: find the message(s) it refuses on their own.
-            return [mid for half in _halves(group) for mid in _predict(half, settings, context)]
-        if not failure.transient and failure.code == "ModelError":
-            item = group[0]
-            reason = f"the model rejected the message: {failure}"
-            return _dead_letter([(item["record"], reason)], settings["dlq_url"])
+        if failure.rejected and len(group) == 1:
+            refused.append((group[0]["record"], f"the model rejected the message: {failure}"))
+            return []
+        if failure.rejected:
+            return _isolate(group, failure, settings, context, refused, splits)
         _log("error", endpoint=endpoint, code=failure.code, reason=str(failure)[:500], messages=len(group))
         return [item["id"] for item in group]
     except Exception as exc:
@@ -296,6 +374,32 @@ def _predict(group, settings, context):
             latency_ms=latency_ms,
         )
     return sorted(failed)
+
+
+def _isolate(group, failure, settings, context, refused, splits):
+    """The model refused `group` (4xx): predict its halves apart to find the message(s) it refuses.
+
+    Halving keeps the recursion log2(len(group)) deep; the calls are bounded by MAX_SPLIT_CALLS
+    and by the remaining time. What is left unsplit is reported for redelivery (a later receive
+    goes on isolating it), never dead-lettered without the model's answer on the message alone.
+    """
+    failed = []
+    for half in _halves(group):
+        out_of_calls = splits["left"] <= 0
+        if out_of_calls or _call_budget_s(_remaining_ms(context)) is None:
+            limit = f"MAX_SPLIT_CALLS ({MAX_SPLIT_CALLS}) reached" if out_of_calls else "no time left"
+            _log(
+                "error",
+                endpoint=settings["endpoint"],
+                code=failure.code,
+                reason=f"the model refused a group; not isolated: {limit}",
+                messages=len(half),
+            )
+            failed += [item["id"] for item in half]
+            continue
+        splits["left"] -= 1
+        failed += _predict(half, settings, context, refused, splits)
+    return failed
 
 
 def _halves(group):

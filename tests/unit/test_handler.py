@@ -6,8 +6,10 @@ import copy
 import importlib.util
 import io
 import json
+import math
 import subprocess
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +30,46 @@ def load_handler() -> Any:
     return module
 
 
-class FakeRuntime:
-    """sagemaker-runtime: 'predicts' the sum of each row; can fail the first calls or refuse rows."""
+def model_error(original_status: int | None) -> ClientError:
+    """SageMaker's answer when the container answers non-2xx: HTTP 424 ModelError, the container's own
+    status in OriginalStatusCode (botocore puts the error shape's members at the top of the response)."""
+    kind = "client" if original_status is not None and original_status < 500 else "server"
+    response: dict[str, Any] = {
+        "Error": {"Code": "ModelError", "Message": f"Received {kind} error ({original_status}) from primary"},
+        "ResponseMetadata": {"HTTPStatusCode": 424},
+    }
+    if original_status is not None:
+        response["OriginalStatusCode"] = original_status
+        response["OriginalMessage"] = "fake"
+    return ClientError(response, "InvokeEndpoint")
 
-    def __init__(self, fail_codes: list[str] | None = None, refuse_value: float | None = None) -> None:
+
+class FakeRuntime:
+    """sagemaker-runtime: 'predicts' the sum of each row; can fail the first calls, refuse rows, fail
+    every call (`always`), and take `latency_ms` of the context's remaining time per call."""
+
+    def __init__(
+        self,
+        fail_codes: list[str] | None = None,
+        refuse_value: float | None = None,
+        refuse_status: int = 400,
+        always: ClientError | None = None,
+        latency_ms: int = 0,
+    ) -> None:
         self.fail_codes = list(fail_codes or [])
         self.refuse_value = refuse_value
+        self.refuse_status = refuse_status
+        self.always = always
+        self.latency_ms = latency_ms
+        self.context: Context | None = None
         self.calls: list[dict[str, Any]] = []
 
     def invoke_endpoint(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(kwargs)
+        if self.context is not None:
+            self.context.remaining_ms -= self.latency_ms
+        if self.always is not None:
+            raise self.always
         if self.fail_codes:
             code = self.fail_codes.pop(0)
             statuses = {"ThrottlingException": 400, "ServiceUnavailable": 503, "ModelNotReadyException": 429}
@@ -48,13 +80,7 @@ class FakeRuntime:
             )
         rows = [[float(v) for v in line.split(",")] for line in kwargs["Body"].decode().splitlines()]
         if self.refuse_value is not None and any(self.refuse_value in row for row in rows):
-            raise ClientError(
-                {
-                    "Error": {"Code": "ModelError", "Message": "Received client error (400) from primary"},
-                    "ResponseMetadata": {"HTTPStatusCode": 424},
-                },
-                "InvokeEndpoint",
-            )
+            raise model_error(self.refuse_status)
         text = "".join(f"{sum(row)}\n" for row in rows)
         return {"Body": io.BytesIO(text.encode()), "ContentType": "text/csv"}
 
@@ -80,6 +106,10 @@ class Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+    def sleep(self, seconds: float) -> None:
+        """Stands in for time.sleep: the backoff takes the function's time, not the test's."""
+        self.remaining_ms -= round(seconds * 1000)
 
 
 @pytest.fixture
@@ -111,9 +141,26 @@ def event_with(bodies: list[str]) -> dict[str, Any]:
     return {"Records": records}
 
 
-def run(handler: Any, event: dict[str, Any], runtime: FakeRuntime, sqs: FakeSqs, remaining_ms: int = 30_000) -> Any:
+def run(
+    handler: Any,
+    event: dict[str, Any],
+    runtime: FakeRuntime,
+    sqs: FakeSqs,
+    remaining_ms: int = 30_000,
+    context: Context | None = None,
+) -> Any:
+    context = context or Context(remaining_ms)
+    runtime.context = context
     handler.use_clients(runtime=runtime, sqs=sqs)
-    return handler.handler(event, Context(remaining_ms))
+    return handler.handler(event, context)
+
+
+def failed_ids(result: dict[str, Any]) -> list[str]:
+    return [f["itemIdentifier"] for f in result["batchItemFailures"]]
+
+
+def dead_ids(sqs: FakeSqs) -> list[str]:
+    return [e["MessageAttributes"]["mlpipe-source-message-id"]["StringValue"] for e in sqs.sent()]
 
 
 def log_events(capsys: pytest.CaptureFixture[str], kind: str) -> list[dict[str, Any]]:
@@ -225,14 +272,14 @@ def test_transient_errors_are_retried_within_the_remaining_time(
 def test_what_still_fails_when_time_runs_out_is_reported_but_poison_is_not(
     env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    handler = load_handler()
-    monkeypatch.setattr(handler.time, "sleep", lambda seconds: None)
-    runtime, sqs = FakeRuntime(fail_codes=["ThrottlingException"] * 100), FakeSqs()
+    handler, context = load_handler(), Context(5000)
+    monkeypatch.setattr(handler.time, "sleep", context.sleep)
+    runtime, sqs = FakeRuntime(fail_codes=["ThrottlingException"] * 100, latency_ms=3000), FakeSqs()
 
-    result = run(handler, event_with([TUTORIAL, "oops", TUTORIAL]), runtime, sqs, remaining_ms=1000)
+    result = run(handler, event_with([TUTORIAL, "oops", TUTORIAL]), runtime, sqs, context=context)
 
     assert result == {"batchItemFailures": [{"itemIdentifier": "msg-0000"}, {"itemIdentifier": "msg-0002"}]}
-    assert len(runtime.calls) == 1  # less time left than the reserve: no retry
+    assert len(runtime.calls) == 1  # 2 s left after it: not the reserve plus a 1 s call, no retry
     assert [e["MessageBody"] for e in sqs.sent()] == ["oops"]
     assert log_events(capsys, "error")[0]["code"] == "ThrottlingException"
 
@@ -251,6 +298,132 @@ def test_a_message_the_model_refuses_is_isolated_and_dead_lettered(
     [dead] = sqs.sent()
     assert dead["MessageBody"] == "1,2,999"
     assert "model rejected" in dead["MessageAttributes"]["mlpipe-reason"]["StringValue"]
+
+
+@pytest.mark.parametrize("original_status", [500, 503, 429, None])
+def test_a_container_failure_is_retried_then_reported_never_dead_lettered(
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    original_status: int | None,
+) -> None:
+    """ModelError with a 5xx OriginalStatusCode (worker died, out of memory), 429 or none: the
+    endpoint fails, not the messages. Before the fix: 19 calls (halving) and all 10 dead-lettered."""
+    handler, context, sqs = load_handler(), Context(10_000), FakeSqs()
+    monkeypatch.setattr(handler.time, "sleep", context.sleep)
+    runtime = FakeRuntime(always=model_error(original_status), latency_ms=1000)
+    event = event_with([TUTORIAL] * 10)
+
+    result = run(handler, event, runtime, sqs, context=context)
+
+    assert failed_ids(result) == [r["messageId"] for r in event["Records"]]
+    assert sqs.batches == []  # nothing dead-lettered
+    # Retried whole (never split) while a call fits: (10 s - 1.5 s reserve - 1 s minimum call) / 1 s + 1.
+    assert 2 <= len(runtime.calls) <= 8
+    assert all(len(call["Body"].decode().splitlines()) == 10 for call in runtime.calls)
+    lines = capsys.readouterr().out
+    assert '"event": "poison"' not in lines
+    assert '"event": "error"' in lines and '"code": "ModelError"' in lines
+
+
+@pytest.mark.parametrize("original_status", [400, 415, 422])
+def test_a_4xx_on_one_message_of_ten_dead_letters_only_that_one(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, original_status: int
+) -> None:
+    monkeypatch.setenv("MLPIPE_FEATURE_COUNT", "0")
+    handler, sqs = load_handler(), FakeSqs()
+    runtime = FakeRuntime(refuse_value=999.0, refuse_status=original_status)
+    bodies = [TUTORIAL] * 10
+    bodies[6] = "1,2,999"
+
+    result = run(handler, event_with(bodies), runtime, sqs)
+
+    assert result == {"batchItemFailures": []}
+    assert dead_ids(sqs) == ["msg-0006"]
+    assert f"({original_status})" in sqs.sent()[0]["MessageAttributes"]["mlpipe-reason"]["StringValue"]
+    predicted = [p["message_id"] for p in log_events(capsys, "prediction")]
+    assert predicted == [f"msg-{i:04d}" for i in range(10) if i != 6]
+    assert len(runtime.calls) <= 1 + 2 * math.ceil(math.log2(10))  # 9: halving, not 2N - 1 = 19
+
+
+def test_isolating_refused_messages_stops_when_time_runs_out(env: dict[str, str]) -> None:
+    """The model refuses everything, each call takes 1 s of a 10 s invocation: the halving stops with
+    time for the reserve; what it did not reach is redelivered, not dead-lettered unexamined."""
+    handler, context, sqs = load_handler(), Context(10_000), FakeSqs()
+    runtime = FakeRuntime(always=model_error(400), latency_ms=1000)
+    event = event_with([TUTORIAL] * 10)
+
+    result = run(handler, event, runtime, sqs, context=context)
+
+    assert len(runtime.calls) <= 8  # was 19, the last ones after the function's end
+    assert context.remaining_ms >= handler.TIME_RESERVE_MS
+    failed, dead = failed_ids(result), dead_ids(sqs)
+    assert failed and dead and sorted(failed + dead) == [r["messageId"] for r in event["Records"]]
+
+
+def test_isolating_refused_messages_is_bounded_in_calls(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    handler, sqs = load_handler(), FakeSqs()
+    monkeypatch.setattr(handler, "MAX_SPLIT_CALLS", 4)
+    runtime = FakeRuntime(always=model_error(400))
+
+    result = run(handler, event_with([TUTORIAL] * 10), runtime, sqs)
+
+    assert len(runtime.calls) == 1 + 4
+    assert dead_ids(sqs) == ["msg-0000", "msg-0001"]  # [0-4] -> [0, 1] -> [0], [1]; then out of calls
+    assert failed_ids(result) == [f"msg-{i:04d}" for i in range(2, 10)]
+
+
+def test_no_endpoint_call_starts_without_time_to_finish_it(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    handler, runtime, sqs = load_handler(), FakeRuntime(), FakeSqs()
+
+    result = run(handler, event_with([TUTORIAL, "oops", TUTORIAL]), runtime, sqs, remaining_ms=2400)
+
+    assert runtime.calls == []  # 2.4 s < 1.5 s reserve + 1 s call
+    assert failed_ids(result) == ["msg-0000", "msg-0002"]
+    assert dead_ids(sqs) == ["msg-0001"]  # poison is still moved: it needs no endpoint
+    assert log_events(capsys, "error")[0]["code"] == "NoTimeLeft"
+
+
+def test_a_slow_endpoint_leaves_later_groups_for_redelivery(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler, context = load_handler(), Context(11_000)
+    one_row = len(handler._csv([[float(v) for v in TUTORIAL.split(",")]]))
+    monkeypatch.setattr(handler, "MAX_BODY_BYTES", one_row * 3)  # groups of 3, 3, 3, 1 messages
+    runtime = FakeRuntime(latency_ms=4500)
+
+    result = run(handler, event_with([TUTORIAL] * 10), runtime, FakeSqs(), context=context)
+
+    assert len(runtime.calls) == 2  # 11 s -> 6.5 s -> 2 s: no third call (it would outlive the function)
+    assert failed_ids(result) == [f"msg-{i:04d}" for i in range(6, 10)]
+    assert [p["message_id"] for p in log_events(capsys, "prediction")] == [f"msg-{i:04d}" for i in range(6)]
+
+
+def test_runtime_client_timeouts_fit_the_remaining_time(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore has no per-call timeout: one client per call budget, cached, with connect + read
+    timeouts within the remaining time less the reserve (was read 60 s + connect 5 s for a 30 s function)."""
+    created: list[tuple[str, Any]] = []
+
+    def client(name: str, config: Any = None) -> FakeRuntime:
+        created.append((name, config))
+        return FakeRuntime()
+
+    boto3 = types.ModuleType("boto3")
+    boto3.client = client  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "boto3", boto3)
+    handler = load_handler()
+    handler.use_clients(sqs=FakeSqs())
+
+    for remaining_ms in (30_000, 29_000, 10_000, 900_000):
+        result = handler.handler(event_with([TUTORIAL]), Context(remaining_ms))
+        assert result == {"batchItemFailures": []}
+
+    assert [name for name, _ in created] == ["sagemaker-runtime"] * 3  # 30 s and 29 s share a client
+    bounds = [(c.connect_timeout, c.read_timeout) for _, c in created]
+    assert bounds == [(2, 25), (2, 6), (2, 60)]  # 28.5 s -> 27; 8.5 s -> 8; capped at 2 + 60
+    assert all(c.retries == {"total_max_attempts": 1} for _, c in created)
 
 
 def test_bodies_above_the_endpoint_limit_are_split(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
