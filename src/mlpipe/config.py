@@ -93,7 +93,8 @@ class FunctionConfig(_Section):
     """The Lambda function and its SQS event source mapping."""
 
     runtime: Literal["python3.12", "python3.13"] = Field("python3.12", description="Lambda runtime")
-    timeout_s: int = Field(30, ge=1, le=900, description="Function timeout")
+    # The handler keeps ~2.5 s for logging and the DLQ, so shorter timeouts never reach the endpoint.
+    timeout_s: int = Field(30, ge=5, le=900, description="Function timeout (s)")
     memory_mb: int = Field(256, ge=128, le=10_240, description="Function memory")
     batch_size: int = Field(10, ge=1, le=10_000, description="Messages per invocation")
     batching_window_s: int = Field(0, ge=0, le=300, description="Maximum batching window")
