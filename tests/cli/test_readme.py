@@ -91,7 +91,7 @@ def test_the_reference_lists_every_key_with_its_default() -> None:
     block = TEXT[TEXT.index(docs.BEGIN) : TEXT.index(docs.END)]
     for key in keys:
         assert f"| `{key}` |" in block, key
-    assert "| `function.timeout_s` | int | `30` | 1 to 900 |" in block
+    assert "| `function.timeout_s` | int | `30` | 5 to 900 |" in block
     assert "| `app` | string | required |" in block
 
 
