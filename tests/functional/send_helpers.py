@@ -87,3 +87,52 @@ def set_fault(endpoint_url: str, spec: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(f"{endpoint_url}/_mlpipe/faults", data=json.dumps(spec).encode(), method="POST")
     with urllib.request.urlopen(request, timeout=10) as answer:
         return dict(json.loads(answer.read()))
+
+
+def clear_faults(endpoint_url: str) -> None:
+    import urllib.request
+
+    request = urllib.request.Request(f"{endpoint_url}/_mlpipe/faults", method="DELETE")
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+def parse_lines(described: str) -> set[int]:
+    """The line numbers in `describe_lines` text ('3, 7-9, 12')."""
+    out: set[int] = set()
+    for span in described.split(","):
+        first, _, last = span.strip().partition("-")
+        out.update(range(int(first), int(last or first) + 1))
+    return out
+
+
+def reported_lines(error_message: str) -> set[int]:
+    """The input lines a DeliveryError names as not sent (its message ends '<source> line(s) ...')."""
+    return parse_lines(error_message.rsplit(" line(s) ", 1)[1])
+
+
+def receive_all(clients: Clients, name: str) -> list[dict[str, Any]]:
+    """Receive everything in a queue once, 10 a call, hiding each for 10 minutes instead of deleting
+    it: deletes cost moto a rebuild of the queue's message list each, too slow at 10,000 messages."""
+    sqs = clients.client("sqs")
+    url = queue_url(clients, name)
+    out: list[dict[str, Any]] = []
+    empty = 0
+    while empty < 2:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600).get("Messages", [])
+        empty = 0 if batch else empty + 1
+        out.extend(batch)
+    return out
+
+
+def dead_letter_like_sqs(clients: Clients, names: Names, stop: Any, error_line: bool = True) -> None:
+    """Plays SQS redrive after maxReceiveCount failed receives: each trigger-queue message goes to the
+    DLQ with its body and no reason attribute; with `error_line`, the handler's retry line first."""
+    sqs = clients.client("sqs")
+    trigger, dlq = queue_url(clients, names.trigger_queue), queue_url(clients, names.dlq)
+    while not stop.is_set():
+        for m in sqs.receive_message(QueueUrl=trigger, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            if error_line:
+                line = {"event": "error", "message_id": m["MessageId"], "correlation_id": json.loads(m["Body"])["id"]}
+                write_log_lines(clients, names.log_group, [{**line, "error": "ModelError: endpoint down"}])
+            sqs.send_message(QueueUrl=dlq, MessageBody=m["Body"])
+            sqs.delete_message(QueueUrl=trigger, ReceiptHandle=m["ReceiptHandle"])

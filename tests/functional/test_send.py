@@ -7,7 +7,18 @@ import threading
 import time
 
 import pytest
-from send_helpers import deployment, depth, drain, queue_url, set_fault, write_log_lines
+from send_helpers import (
+    clear_faults,
+    dead_letter_like_sqs,
+    deployment,
+    depth,
+    drain,
+    queue_url,
+    receive_all,
+    reported_lines,
+    set_fault,
+    write_log_lines,
+)
 
 from mlpipe.errors import DeliveryError, ForeignResourceError, NotDeployedError, UsageError
 from mlpipe.ops.send import SendInput, send
@@ -146,6 +157,87 @@ def test_transient_entry_failures_are_retried(clients, endpoint_url) -> None:  #
     assert payloads == sorted(f"{i},0,0" for i in range(300))
 
 
+def _sent_lines(clients, names) -> list[int]:  # type: ignore[no-untyped-def]
+    """Drain the trigger queue; the input line of each message ('<i>,0,0' is line i + 1), repeats kept."""
+    return [int(json.loads(m["Body"])["payload"].split(",")[0]) + 1 for m in drain(clients, names.trigger_queue)]
+
+
+def test_a_call_refused_for_good_stops_the_send_and_names_exactly_the_unsent_lines(  # type: ignore[no-untyped-def]
+    clients, endpoint_url
+) -> None:
+    config, names = deployment(clients)
+    # 1 SendMessageBatch call in 20 is refused as a whole: retrying cannot help.
+    fault = {"service": "sqs", "operation": "SendMessageBatch", "rate": 0.05, "error": "KmsAccessDenied", "seed": 5}
+    set_fault(endpoint_url, fault)
+    text = "\n".join(f"{i},0,0" for i in range(2000))
+    with pytest.raises(DeliveryError) as caught:
+        send(config, clients, ListReporter(), SendInput(text=text, source="rows.csv"), sleep=lambda s: None)
+    message = caught.value.message
+    sent = _sent_lines(clients, names)
+    unsent = reported_lines(message)
+    assert len(set(sent)) == len(sent)  # no duplicates
+    assert 0 < len(sent) < 2000 and set(sent).isdisjoint(unsent)
+    assert len(sent) + len(unsent) == 2000 and set(sent) | unsent == set(range(1, 2001))
+    assert message.startswith("sending stopped: SendMessageBatch failed: KmsAccessDenied")
+    assert (
+        f"{len(unsent)} of 2000 message(s) could not be sent (KmsAccessDenied), {len(sent)} sent: rows.csv" in message
+    )
+    assert "\n" not in message and caught.value.hint and "resend only these" in caught.value.hint
+    # Resending exactly the named lines completes the file: every row on the queue once.
+    clear_faults(endpoint_url)
+    again = "\n".join(f"{line - 1},0,0" for line in sorted(unsent))
+    send(config, clients, ListReporter(), SendInput(text=again, source="rest.csv"))
+    assert sorted(sent + _sent_lines(clients, names)) == list(range(1, 2001))
+
+
+def _failing_sends(clients, error: Exception, first: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """Make the first `first` SendMessageBatch HTTP requests fail with `error`, before they leave."""
+    import threading
+
+    seen = [0]
+    lock = threading.Lock()
+
+    def hook(request, **_):  # type: ignore[no-untyped-def]
+        with lock:
+            seen[0] += 1
+            if seen[0] <= first:
+                raise error
+
+    clients.client("sqs").meta.events.register("before-send.sqs.SendMessageBatch", hook)
+    return seen
+
+
+@pytest.mark.parametrize("kind", ["ConnectionClosedError", "ReadTimeoutError", "EndpointConnectionError"])
+def test_connection_errors_are_retried_with_backoff(clients, kind: str) -> None:  # type: ignore[no-untyped-def]
+    import botocore.exceptions
+
+    config, names = deployment(clients)
+    error = getattr(botocore.exceptions, kind)(endpoint_url="http://x", error="reset by peer")
+    # botocore tries twice per call (local target): 9 failures in a row reach mlpipe's own retries.
+    seen = _failing_sends(clients, error, first=9)
+    text = "\n".join(f"{i},0,0" for i in range(100))
+    result = send(config, clients, ListReporter(), SendInput(text=text, source="f.csv"), sleep=lambda s: None)
+    assert seen[0] > 9 and result.retried_entries >= 10
+    assert sorted(_sent_lines(clients, names)) == list(range(1, 101))
+
+
+def test_a_connection_that_stays_down_stops_the_send_with_every_line_accounted_for(clients) -> None:  # type: ignore[no-untyped-def]
+    import botocore.exceptions
+
+    config, names = deployment(clients)
+    _failing_sends(clients, botocore.exceptions.EndpointConnectionError(endpoint_url="http://x"), first=10**6)
+    text = "\n".join(f"{i},0,0" for i in range(500))
+    started = time.monotonic()
+    with pytest.raises(DeliveryError) as caught:
+        send(config, clients, ListReporter(), SendInput(text=text, source="f.csv"), sleep=lambda s: None)
+    assert time.monotonic() - started < 30  # stops after one batch's retries, not 50 batches' worth
+    assert caught.value.message.startswith("sending stopped: ")
+    assert "500 of 500 message(s) could not be sent (EndpointConnectionError), 0 sent: f.csv line(s) 1-500" in (
+        caught.value.message
+    )
+    assert depth(clients, names.trigger_queue) == 0
+
+
 @pytest.mark.slow
 def test_ten_thousand_rows_all_arrive_despite_entry_faults(clients, endpoint_url) -> None:  # type: ignore[no-untyped-def]
     config, names = deployment(clients)
@@ -156,7 +248,13 @@ def test_ten_thousand_rows_all_arrive_despite_entry_faults(clients, endpoint_url
     assert 1_000 < result.requests < 1_250  # retries re-packed into full batches
     faults = json.loads(_get(f"{endpoint_url}/_mlpipe/faults"))["faults"]
     assert faults[0]["injected"] > 500  # failures really were injected, and retried
-    assert depth(clients, names.trigger_queue) == 10_000
+    # Every row exactly once: a lost message plus a duplicate would keep the depth at 10,000.
+    received = receive_all(clients, names.trigger_queue)
+    bodies = [json.loads(m["Body"]) for m in received]
+    assert len(bodies) == 10_000
+    assert sorted(int(b["payload"].split(",")[0]) for b in bodies) == list(range(10_000))
+    assert len({b["id"] for b in bodies}) == 10_000
+    assert {m["MessageId"] for m in received} == set(result.message_ids.values())
 
 
 def _get(url: str) -> str:
@@ -218,3 +316,57 @@ def test_wait_times_out_with_the_message_pending(clients) -> None:  # type: igno
     assert 0.9 < time.monotonic() - started < 5
     assert [o.status for o in result.outcomes] == ["pending"]
     assert result.unfinished == result.outcomes
+
+
+def test_wait_finds_a_message_sqs_moved_to_the_dlq_and_leaves_it_there(clients) -> None:  # type: ignore[no-untyped-def]
+    from mlpipe.ops.send import prepare, wait_for_outcomes
+
+    _, names = deployment(clients)
+    messages, _ = prepare(SendInput(text="1,2,3\n4,5,6\n", source="f.csv"), 3, "0123456789ab", need_ids=True)
+    dead, alive = messages
+    assert dead.correlation_id and alive.correlation_id
+    # Redrive moved the first message (body kept, no reason attribute); something else in the DLQ too.
+    sqs = clients.client("sqs")
+    sqs.send_message(QueueUrl=queue_url(clients, names.dlq), MessageBody=dead.body)
+    sqs.send_message(QueueUrl=queue_url(clients, names.dlq), MessageBody='{"payload": "9,9,9", "id": "other-1"}')
+    error = {"event": "error", "message_id": "m1", "correlation_id": dead.correlation_id, "error": "ModelError: 424"}
+    write_log_lines(clients, names.log_group, [error])
+    since = int(time.time() * 1000) - 5_000
+    outcomes = wait_for_outcomes(clients, names, messages, since, "0123456789ab", 1, ListReporter())
+    by_id = {o.correlation_id: o for o in outcomes}
+    assert by_id[dead.correlation_id].status == "dead-lettered"
+    assert by_id[dead.correlation_id].reason == "exceeded maxReceiveCount (last: error: ModelError: 424)"
+    assert by_id[alive.correlation_id].status == "pending"
+    assert depth(clients, names.dlq) == 2  # peeked, not consumed
+    bodies = sorted(m["Body"] for m in drain(clients, names.dlq))
+    assert dead.body in bodies
+
+
+def test_send_wait_reports_a_dead_lettered_message_before_the_timeout(clients) -> None:  # type: ignore[no-untyped-def]
+    config, names = deployment(clients)
+    stop = threading.Event()
+    worker = threading.Thread(target=dead_letter_like_sqs, args=(clients, names, stop))
+    worker.start()
+    try:
+        started = time.monotonic()
+        result = send(config, clients, ListReporter(), SendInput(payload="1,2,3"), wait=True, timeout_s=30)
+    finally:
+        stop.set()
+        worker.join()
+    assert time.monotonic() - started < 15  # found on a quiet poll, not only at the timeout
+    [only] = result.outcomes
+    assert only.status == "dead-lettered" and only.in_dlq
+    assert only.reason == "exceeded maxReceiveCount (last: error: ModelError: endpoint down)"
+    assert result.unfinished == [only]
+
+
+def test_wait_without_a_readable_dlq_warns_and_still_reports(clients) -> None:  # type: ignore[no-untyped-def]
+    from mlpipe.ops.send import prepare, wait_for_outcomes
+
+    _, names = deployment(clients)
+    clients.client("sqs").delete_queue(QueueUrl=queue_url(clients, names.dlq))
+    messages, _ = prepare(SendInput(payload="1,2,3"), 3, "0123456789ab", need_ids=True)
+    reporter = ListReporter()
+    [outcome] = wait_for_outcomes(clients, names, messages, 0, "0123456789ab", 0, reporter)
+    assert outcome.status == "pending"
+    assert [w for w in reporter.messages("warn") if w.startswith(f"cannot look in the dead-letter queue {names.dlq}")]

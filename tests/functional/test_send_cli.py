@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from send_helpers import deployment, depth, queue_url, write_log_lines
+from send_helpers import dead_letter_like_sqs, deployment, depth, queue_url, write_log_lines
 
 from mlpipe.cli.app import run
 
@@ -113,6 +113,24 @@ def test_send_wait_timeout_is_a_delivery_error(project, capsys) -> None:  # type
     assert code == 9
     assert out.strip() == "result: no result within 0.5s"
     assert "Error: 1 of 1 message(s) gave no prediction (0 in the dead-letter queue, 1 still pending)" in err
+
+
+def test_send_wait_shows_a_message_sqs_dead_lettered(project, clients, capsys) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    names = clients.names("shop", "dev")
+    stop = threading.Event()
+    worker = threading.Thread(target=dead_letter_like_sqs, args=(clients, names, stop), kwargs={"error_line": False})
+    worker.start()
+    try:
+        code, out, err = _run([*project, "send", "--payload", "1,2,3", "--wait", "--timeout", "3"], capsys)
+    finally:
+        stop.set()
+        worker.join()
+    assert code == 9
+    assert out.strip() == "result: in the dead-letter queue: exceeded maxReceiveCount"
+    assert "Error: 1 of 1 message(s) gave no prediction (1 in the dead-letter queue, 0 still pending)" in err
+    assert depth(clients, names.dlq) == 1
 
 
 def test_send_imports_no_heavy_package(project, clients, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

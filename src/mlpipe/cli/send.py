@@ -145,7 +145,7 @@ def _render(result: SendResult, request: SendInput, as_json: bool, timeout: floa
             values = ", ".join(f"{p:.6g}" if isinstance(p, float | int) else str(p) for p in outcome.predictions)
             latency = f"  ({outcome.latency_ms} ms)" if outcome.latency_ms is not None else ""
             stdout.print(f"{where}: {values}{latency}")
-        elif outcome.status == "poison":
+        elif outcome.in_dlq:
             stdout.print(f"{where}: in the dead-letter queue: {outcome.reason}")
         else:
             stdout.print(
@@ -153,9 +153,9 @@ def _render(result: SendResult, request: SendInput, as_json: bool, timeout: floa
             )
     unfinished = result.unfinished
     if unfinished:
-        poison = sum(1 for o in unfinished if o.status == "poison")
+        dead = sum(1 for o in unfinished if o.in_dlq)
         raise DeliveryError(
             f"{len(unfinished)} of {len(result.outcomes)} message(s) gave no prediction "
-            f"({poison} in the dead-letter queue, {len(unfinished) - poison} still pending)",
+            f"({dead} in the dead-letter queue, {len(unfinished) - dead} still pending)",
             hint="`mlpipe tail dlq` shows why; `mlpipe tail logs` shows what the function did",
         )

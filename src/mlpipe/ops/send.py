@@ -8,6 +8,7 @@ client waits for is consumed.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -16,14 +17,18 @@ from typing import Any
 
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
-from mlpipe.errors import DeliveryError, UsageError
+from mlpipe.errors import DeliveryError, MlpipeError, UsageError
 from mlpipe.names import Names
 from mlpipe.ops import model_store
 from mlpipe.ops.logevents import LogPoller, next_delay
 from mlpipe.ops.queues import owned_queue
 from mlpipe.ops.rows import Message, check_sizes, describe_lines, json_message, pack_rows, read_rows, validate_rows
-from mlpipe.ops.sqs_batch import BatchSender
+from mlpipe.ops.sqs_batch import BatchSender, Delivery
+from mlpipe.ops.tail import REDRIVE_REASON, DlqMessage, peek_dlq
 from mlpipe.reporter import Reporter
+
+DLQ_PEEK_EVERY_S = 5.0  # while --wait sees no new log lines, look in the DLQ this often
+DLQ_PEEK_LIMIT = 1000  # DLQ messages read per look
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,17 @@ class Outcome:
 
     correlation_id: str
     lines: tuple[int, ...]
-    status: str = "pending"  # prediction | poison | pending (no final line before the timeout)
+    # prediction | poison (the handler moved it to the DLQ) | dead-lettered (SQS moved it there after
+    # maxReceiveCount failed receives) | pending (neither before the timeout)
+    status: str = "pending"
     message_id: str | None = None
     predictions: list[Any] = field(default_factory=list)
     latency_ms: float | None = None
-    reason: str | None = None  # poison reason, or the last retry/error line of a pending message
+    reason: str | None = None  # why it is in the DLQ, or the last retry/error line of a pending message
+
+    @property
+    def in_dlq(self) -> bool:
+        return self.status in ("poison", "dead-lettered")
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__, lines=list(self.lines))
@@ -142,13 +153,7 @@ def send(
     since_ms = int(time.time() * 1000) - 5_000  # a little slack for clock skew with CloudWatch
     delivery = BatchSender(clients, trigger.url, workers=workers, sleep=sleep).send(messages, reporter)
     if delivery.failed:
-        lines = [line for i in delivery.failed for line in messages[i].lines]
-        codes = sorted({code for code, _ in delivery.failed.values()})
-        raise DeliveryError(
-            f"{len(delivery.failed)} of {len(messages)} message(s) could not be sent ({', '.join(codes)}): "
-            f"{request.source} line(s) {describe_lines(lines)}",
-            hint=f"{len(delivery.message_ids)} other message(s) were sent; resend only those lines",
-        )
+        raise _undelivered(delivery, messages, request.source)
     result = SendResult(
         queue=trigger.name,
         messages=len(messages),
@@ -169,6 +174,23 @@ def send(
     return result
 
 
+def _undelivered(delivery: Delivery, messages: list[Message], source: str) -> DeliveryError:
+    """One line: what failed, how many went out, and exactly which input lines did not."""
+    lines = [line for i in delivery.failed for line in messages[i].lines]
+    codes = sorted({code for code, _ in delivery.failed.values()})
+    sent = len(delivery.message_ids)
+    summary = (
+        f"{len(delivery.failed)} of {len(messages)} message(s) could not be sent ({', '.join(codes)}), "
+        f"{sent} sent: {source} line(s) {describe_lines(lines)}"
+    )
+    hint = "the other lines are on the queue: resend only these"
+    if delivery.stopped is None:
+        return DeliveryError(summary, hint=hint)
+    cause = delivery.stopped.message.rstrip(".")
+    hint = f"{hint}, once the cause is fixed" + (f" ({delivery.stopped.hint})" if delivery.stopped.hint else "")
+    return DeliveryError(f"sending stopped: {cause}; {summary}", hint=hint)
+
+
 def wait_for_outcomes(
     clients: Clients,
     names: Names,
@@ -181,7 +203,8 @@ def wait_for_outcomes(
     clock: Callable[[], float] = time.monotonic,
 ) -> list[Outcome]:
     """Watch the function's log lines for our correlation ids until each has a prediction or a
-    poison line, or the timeout passes."""
+    poison line, or the timeout passes. Messages SQS itself dead-lettered log no final line: the
+    dead-letter queue is peeked (not consumed) for them while the log is quiet and at the end."""
     outcomes = {m.correlation_id: Outcome(m.correlation_id, m.lines) for m in messages if m.correlation_id}
     if len(outcomes) == 1:
         only = next(iter(outcomes))
@@ -190,6 +213,8 @@ def wait_for_outcomes(
         pattern = f'{{ $.correlation_id = "{run_id}-*" }}'
     poller = LogPoller(clients, names.log_group, since_ms, pattern)
     open_ids = set(outcomes)
+    # A message needs maxReceiveCount failed receives before SQS moves it: no look at the DLQ at once.
+    dlq = _DlqWatch(clients, names, reporter, last_peek=clock())
     deadline = clock() + timeout_s
     delay = 0.25
     reporter.step(f"waiting up to {timeout_s:g}s for {len(open_ids)} result(s) in {names.log_group}")
@@ -214,10 +239,82 @@ def wait_for_outcomes(
                 open_ids.discard(cid)
             elif outcome.status == "pending":
                 outcome.reason = f"{kind}: {record.get('reason') or record.get('error') or ''}".rstrip(": ")
-        if events:
+        dead = 0
+        if not events and open_ids and clock() - dlq.last_peek >= DLQ_PEEK_EVERY_S:
+            dead = _settle_dead_letters(dlq.find(open_ids, clock), outcomes, open_ids)
+        if events or dead:
             reporter.progress("results", len(outcomes) - len(open_ids), len(outcomes))
         if not open_ids or clock() >= deadline:
             break
         delay = next_delay(delay, bool(events), poller.throttled)
         sleep(max(0.0, min(delay, deadline - clock())))
+    if open_ids and (not dlq.peeks or clock() - dlq.last_peek >= 1.0):
+        _settle_dead_letters(dlq.find(open_ids, clock), outcomes, open_ids)
     return list(outcomes.values())
+
+
+def _settle_dead_letters(found: dict[str, DlqMessage], outcomes: dict[str, Outcome], open_ids: set[str]) -> int:
+    """Record where the found messages went; returns how many."""
+    for cid, dead in found.items():
+        outcome = outcomes[cid]
+        if dead.reason == REDRIVE_REASON:
+            # No reason attribute: SQS moved it after maxReceiveCount failed receives; the last
+            # retry/error line logged for it says why they failed.
+            last = outcome.reason
+            outcome.status = "dead-lettered"
+            outcome.reason = REDRIVE_REASON + (f" (last: {last})" if last else "")
+        else:  # the handler moved it (its poison line is not in the log yet)
+            outcome.status, outcome.reason = "poison", dead.reason
+        open_ids.discard(cid)
+    return len(found)
+
+
+class _DlqWatch:
+    """Looks for still-open messages in the dead-letter queue without consuming any (each peeked
+    message is made visible again at once, as `mlpipe tail dlq` does)."""
+
+    def __init__(self, clients: Clients, names: Names, reporter: Reporter, last_peek: float) -> None:
+        self.clients, self.names, self.reporter = clients, names, reporter
+        self.last_peek = last_peek
+        self.peeks = 0
+        self.warned: set[str] = set()
+
+    def find(self, open_ids: set[str], clock: Callable[[], float]) -> dict[str, DlqMessage]:
+        """Open correlation ids found in the DLQ: by the handler's attribute, or the body's `id`."""
+        import botocore.exceptions
+
+        self.last_peek = clock()
+        self.peeks += 1
+        try:
+            dlq = owned_queue(self.clients, self.names, self.names.dlq)
+            peeked = peek_dlq(self.clients, dlq.url, dlq.name, self.reporter, limit=DLQ_PEEK_LIMIT)
+        except (MlpipeError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            # The log's results still count: say (once) why DLQ outcomes may be missing, try again later.
+            self._warn_once("error", f"cannot look in the dead-letter queue {self.names.dlq}: {exc}")
+            return {}
+        if peeked.approximate_depth > DLQ_PEEK_LIMIT:
+            self._warn_once(
+                "depth",
+                f"{peeked.queue} holds ~{peeked.approximate_depth} messages: only {DLQ_PEEK_LIMIT} checked for ours",
+            )
+        found: dict[str, DlqMessage] = {}
+        for message in peeked.messages:
+            cid = message.correlation_id or _body_id(message.body)
+            if cid in open_ids:
+                found[cid] = message
+        return found
+
+    def _warn_once(self, kind: str, text: str) -> None:
+        if kind not in self.warned:
+            self.warned.add(kind)
+            self.reporter.warn(text)
+
+
+def _body_id(body: str) -> str | None:
+    """The correlation id a message body carries (docs/CONTRACTS.md: `"id"` of a JSON object)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return str(value) if value is not None else None

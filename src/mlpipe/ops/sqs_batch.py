@@ -15,6 +15,7 @@ from typing import Any
 
 from mlpipe.aws.clients import Clients
 from mlpipe.aws.errors import error_code, translate
+from mlpipe.errors import MlpipeError
 from mlpipe.ops.rows import MAX_MESSAGE_BYTES, Message
 from mlpipe.reporter import Reporter
 
@@ -31,14 +32,34 @@ RETRYABLE_CALL_ERRORS = (
 )
 
 
+def _connection_errors() -> tuple[type[Exception], ...]:
+    import botocore.exceptions
+
+    # Connection-level failures (ReadTimeout, ConnectionClosed, EndpointConnection, ConnectTimeout...):
+    # the network or the service blinked; worth the same backoff as throttling.
+    return (botocore.exceptions.HTTPClientError, botocore.exceptions.ConnectionError)
+
+
 @dataclass
 class Delivery:
-    """What happened to each message, by its index in the input list."""
+    """What happened to each message, by its index in the input list: every index ends up in exactly
+    one of `message_ids` (sent) and `failed` (not sent, with why)."""
 
     message_ids: dict[int, str] = field(default_factory=dict)
     failed: dict[int, tuple[str, str]] = field(default_factory=dict)  # index -> (code, message)
     requests: int = 0
     retried_entries: int = 0
+    # Why sending stopped early, when a whole call failed for good: every message not sent by then is
+    # in `failed` with this error's code.
+    stopped: MlpipeError | None = None
+
+
+@dataclass
+class _Settled:
+    retry: list[int]  # entries to try again
+    call_error: tuple[str, str] | None = None  # the whole call failed: (code, message)
+    error: MlpipeError | None = None  # ... translated for the user
+    fatal: bool = False  # ... in a way no retry can fix
 
 
 def batches(messages: Sequence[Message]) -> list[list[int]]:
@@ -62,6 +83,11 @@ class BatchSender:
 
     Entries that fail transiently wait out their backoff in a pool and are re-packed into full
     batches with other retries, so retries cost few extra calls and never block a worker.
+
+    A whole call that fails for good (access denied, a KMS key refused, expired credentials, or a
+    throttling/connection error that outlasts every retry) stops the send: no new call starts, the
+    calls in flight finish, and every message not sent by then is reported failed with that error,
+    so the caller can name exactly what to send again.
     """
 
     def __init__(
@@ -86,38 +112,51 @@ class BatchSender:
         delayed: list[tuple[float, int]] = []  # heap of (due time, message index)
         tries = [0] * len(messages)
         last_error: dict[int, tuple[str, str]] = {}
-        settled = 0
+        stop: tuple[str, str] | None = None  # (code, message) of the error that stopped the send
         reporter.progress(label, 0, len(messages))
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="mlpipe-send") as pool:
             inflight: dict[Future[dict[str, Any]], list[int]] = {}
-            while ready or delayed or inflight:
-                # Retries due soon are taken early, so they travel together in full batches.
-                now = self.clock() + GATHER_S
-                while delayed and delayed[0][0] <= now:
-                    ready.append(heapq.heappop(delayed)[1])
-                while ready and len(inflight) < self.workers:
-                    group = _take_batch(ready, messages)
-                    for index in group:
-                        tries[index] += 1
-                    inflight[pool.submit(self._call, messages, group)] = group
-                    delivery.requests += 1
-                if not inflight:
-                    self.sleep(max(0.0, delayed[0][0] - self.clock()))
-                    continue
-                timeout = max(0.0, delayed[0][0] - self.clock()) if delayed else None
+            while inflight or (stop is None and (ready or delayed)):
+                if stop is None:
+                    # Retries due soon are taken early, so they travel together in full batches.
+                    now = self.clock() + GATHER_S
+                    while delayed and delayed[0][0] <= now:
+                        ready.append(heapq.heappop(delayed)[1])
+                    while ready and len(inflight) < self.workers:
+                        group = _take_batch(ready, messages)
+                        for index in group:
+                            tries[index] += 1
+                        inflight[pool.submit(self._call, messages, group)] = group
+                        delivery.requests += 1
+                    if not inflight:
+                        self.sleep(max(0.0, delayed[0][0] - self.clock()))
+                        continue
+                timeout = max(0.0, delayed[0][0] - self.clock()) if delayed and stop is None else None
                 finished, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in finished:
                     group = inflight.pop(future)
-                    retry = self._settle(future, group, delivery, last_error)
-                    due = self.clock() + _backoff(max((tries[i] for i in retry), default=1))
-                    for index in retry:
+                    settled = self._settle(future, group, delivery, last_error)
+                    if settled.fatal:
+                        if stop is None:
+                            stop, delivery.stopped = settled.call_error, settled.error
+                        continue  # its entries are reported below, with everything else unsent
+                    due = self.clock() + _backoff(max((tries[i] for i in settled.retry), default=1))
+                    for index in settled.retry:
                         if tries[index] >= self.attempts:
                             delivery.failed[index] = last_error[index]
-                        else:
+                            if settled.call_error is not None and stop is None:
+                                # Whole calls kept failing through every retry: the queue is not
+                                # taking messages, so stop rather than grind through the rest.
+                                stop, delivery.stopped = settled.call_error, settled.error
+                        elif stop is None:
                             delivery.retried_entries += 1
                             heapq.heappush(delayed, (due, index))
-                    settled += len(group) - len(retry) + sum(1 for i in retry if i in delivery.failed)
-                reporter.progress(label, settled, len(messages))
+                reporter.progress(label, len(delivery.message_ids) + len(delivery.failed), len(messages))
+        if stop is not None:
+            for index in range(len(messages)):
+                if index not in delivery.message_ids and index not in delivery.failed:
+                    delivery.failed[index] = stop
+            reporter.progress(label, len(messages), len(messages))
         return delivery
 
     def _call(self, messages: Sequence[Message], group: list[int]) -> dict[str, Any]:
@@ -131,19 +170,21 @@ class BatchSender:
         group: list[int],
         delivery: Delivery,
         last_error: dict[int, tuple[str, str]],
-    ) -> list[int]:
-        """Record one call's outcome; returns the entries to try again."""
+    ) -> _Settled:
+        """Record one call's outcome."""
         import botocore.exceptions
 
         try:
             answer = future.result()
         except botocore.exceptions.ClientError as exc:
-            code = error_code(exc) or ""
-            if code not in RETRYABLE_CALL_ERRORS:
-                raise translate(exc, self.clients.target) from exc
-            for index in group:
-                last_error[index] = (code, str(exc))
-            return list(group)
+            code = error_code(exc) or "ClientError"
+            return self._call_failed(group, last_error, code, exc, fatal=code not in RETRYABLE_CALL_ERRORS)
+        except _connection_errors() as exc:
+            # The request may or may not have reached SQS (a read timeout): sending again can
+            # duplicate, never lose - SQS standard queues deliver at least once anyway.
+            return self._call_failed(group, last_error, type(exc).__name__, exc, fatal=False)
+        except Exception as exc:  # anything else must still report what was sent
+            return self._call_failed(group, last_error, type(exc).__name__, exc, fatal=True)
         retry = []
         for ok in answer.get("Successful", []):
             delivery.message_ids[int(ok["Id"])] = ok["MessageId"]
@@ -155,7 +196,16 @@ class BatchSender:
             else:
                 last_error[index] = reason
                 retry.append(index)
-        return retry
+        return _Settled(retry)
+
+    def _call_failed(
+        self, group: list[int], last_error: dict[int, tuple[str, str]], code: str, exc: Exception, fatal: bool
+    ) -> _Settled:
+        error = translate(exc, self.clients.target)
+        reason = (code, error.message)
+        for index in group:
+            last_error[index] = reason
+        return _Settled(list(group), call_error=reason, error=error, fatal=fatal)
 
 
 def _take_batch(ready: deque[int], messages: Sequence[Message]) -> list[int]:

@@ -140,23 +140,28 @@ def _attribute(message: dict[str, Any], name: str) -> str | None:
 def tail_dlq(config: Config, clients: Clients, reporter: Reporter, limit: int = 10, peek_s: int = 30) -> DlqResult:
     """Up to `limit` DLQ messages with their reasons, left in the queue: each is made visible again
     right after reading (ChangeMessageVisibility 0), so nothing is consumed."""
-    import botocore.exceptions
-
     names = clients.names(config.app, config.stage)
     dlq = owned_queue(clients, names, names.dlq)
+    return peek_dlq(clients, dlq.url, dlq.name, reporter, limit=limit, peek_s=peek_s)
+
+
+def peek_dlq(clients: Clients, url: str, name: str, reporter: Reporter, limit: int = 10, peek_s: int = 30) -> DlqResult:
+    """`tail_dlq` on a queue already resolved (and checked to be ours): read, then release at once."""
+    import botocore.exceptions
+
     sqs = clients.client("sqs")
     found: dict[str, DlqMessage] = {}
     handles: list[str] = []
     try:
         depth = int(
-            sqs.get_queue_attributes(QueueUrl=dlq.url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
                 "ApproximateNumberOfMessages"
             ]
         )
         empty_receives = 0
         while len(found) < min(limit, depth) and empty_receives < 2:
             batch = sqs.receive_message(
-                QueueUrl=dlq.url,
+                QueueUrl=url,
                 MaxNumberOfMessages=min(10, limit - len(found)),
                 VisibilityTimeout=peek_s,
                 WaitTimeSeconds=1 if empty_receives else 0,
@@ -182,9 +187,9 @@ def tail_dlq(config: Config, clients: Clients, reporter: Reporter, limit: int = 
     except botocore.exceptions.ClientError as exc:
         raise translate(exc, clients.target) from exc
     finally:
-        _release(sqs, dlq.url, handles, reporter)
+        _release(sqs, url, handles, reporter)
     messages = sorted(found.values(), key=lambda m: m.sent_ms)[:limit]
-    return DlqResult(dlq.name, depth, messages)
+    return DlqResult(name, depth, messages)
 
 
 def _release(sqs: Any, url: str, handles: list[str], reporter: Reporter) -> None:
