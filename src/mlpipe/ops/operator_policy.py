@@ -189,6 +189,18 @@ def send_statements(config: Config, names: Names) -> list[Statement]:
         ),
         _statement("SendReadModel", ["s3:GetObject"], [names.bucket_arn(names.model_bucket) + "/models/*"]),
         _statement("SendWaitForResults", ["logs:FilterLogEvents"], [names.log_group_arn(names.log_group) + ":*"]),
+        # `send --wait` peeks at the DLQ (and makes what it read visible again) for messages SQS moved there.
+        _statement(
+            "SendWaitPeekDeadLetters",
+            [
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:ListQueueTags",
+                "sqs:ReceiveMessage",
+            ],
+            [names.queue_arn(names.dlq)],
+        ),
     ]
 
 
