@@ -65,3 +65,11 @@ def test_poll_delay_is_short_while_events_flow_and_backs_off_on_throttling() -> 
     for _ in range(6):
         throttled.append(next_delay(throttled[-1], got_events=False, throttled=True))
     assert throttled[1:] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+
+
+def test_a_live_result_that_the_history_sweep_already_returned_is_not_shown_again() -> None:
+    poller = LogPoller(None, "g", 0)  # type: ignore[arg-type]
+    history = poller.accept([{"eventId": "e-1", "logStreamName": "s", "timestamp": 1, "message": "a"}])
+    got: list[LogEvent] = []
+    _follow_live(Stream([_update((1, "a"), (2, "b"))]), poller, got.extend, deadline=None, clock=lambda: 0.0)
+    assert [e.message for e in history] == ["a"] and [e.message for e in got] == ["b"]

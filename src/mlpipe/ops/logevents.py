@@ -104,10 +104,12 @@ class LogPoller:
         out = []
         for raw in events:
             event_id = str(raw.get("eventId") or content_key(raw))
-            if event_id in self.seen:
+            # Also by content: a live-tail result (no event id) may repeat what a sweep returned.
+            by_content = content_key(raw)
+            if event_id in self.seen or by_content in self.seen:
                 continue
             timestamp = int(raw.get("timestamp", 0))
-            self.seen[event_id] = timestamp
+            self.seen[event_id] = self.seen[by_content] = timestamp
             self.newest_ms = max(self.newest_ms, timestamp)
             out.append(LogEvent(event_id, timestamp, str(raw.get("logStreamName", "")), str(raw.get("message", ""))))
         return out
