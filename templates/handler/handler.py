@@ -186,18 +186,23 @@ def _csv(rows):
     return "".join(",".join(repr(v) for v in row) + "\n" for row in rows).encode()
 
 
-def _chunks(items):
-    """Group (message, rows) items so each group's CSV body stays under the endpoint's limit."""
+def _groups(items, size_of, max_bytes, max_count=None):
+    """Consecutive groups of items under a size limit (and a count limit), in order."""
     group, size = [], 0
     for item in items:
-        item_size = len(_csv(item["rows"]))
-        if group and size + item_size > MAX_BODY_BYTES:
+        item_size = size_of(item)
+        if group and (size + item_size > max_bytes or len(group) == max_count):
             yield group
             group, size = [], 0
         group.append(item)
         size += item_size
     if group:
         yield group
+
+
+def _chunks(items):
+    """Group (message, rows) items so each group's CSV body stays under the endpoint's limit."""
+    return _groups(items, lambda item: len(_csv(item["rows"])), MAX_BODY_BYTES)
 
 
 def _call_endpoint(endpoint, body, budget_s):
@@ -467,16 +472,8 @@ def _send_results(items, results_url):
 
 
 def _sqs_batches(entries, max_entries=10, max_bytes=1024 * 1024 - 16 * 1024):
-    batch, size = [], 0
-    for entry in entries:
-        entry_size = len(entry["MessageBody"].encode()) + 1024  # attributes, generously
-        if batch and (len(batch) == max_entries or size + entry_size > max_bytes):
-            yield batch
-            batch, size = [], 0
-        batch.append(entry)
-        size += entry_size
-    if batch:
-        yield batch
+    # Attributes are counted generously at 1 KiB an entry.
+    return _groups(entries, lambda entry: len(entry["MessageBody"].encode()) + 1024, max_bytes, max_entries)
 
 
 def _send_batch(queue_url, batch, purpose):

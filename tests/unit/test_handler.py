@@ -492,3 +492,14 @@ def test_cold_import_is_fast_and_does_not_import_boto3() -> None:
         timings.append(float(out[0]))
         assert out[1] == "False"
     assert min(timings) <= 0.150
+
+
+def test_more_poison_than_one_sqs_batch_holds_goes_to_the_dlq_in_batches_of_ten(env: dict[str, str]) -> None:
+    handler, runtime, sqs = load_handler(), FakeRuntime(), FakeSqs()
+    event = event_with([f"bad message {n}" for n in range(23)])
+
+    result = run(handler, event, runtime, sqs)
+
+    assert result == {"batchItemFailures": []} and runtime.calls == []
+    assert [len(batch["Entries"]) for batch in sqs.batches] == [10, 10, 3]
+    assert sorted(dead_ids(sqs)) == sorted(r["messageId"] for r in event["Records"])

@@ -180,6 +180,18 @@ def deploy_statements(config: Config, names: Names) -> list[Statement]:
     return statements
 
 
+def _peek_dead_letters(sid: str, names: Names) -> Statement:
+    """Read the DLQ without consuming it: receive, then make what was read visible again."""
+    actions = [
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ListQueueTags",
+        "sqs:ReceiveMessage",
+    ]
+    return _statement(sid, actions, [names.queue_arn(names.dlq)])
+
+
 def send_statements(config: Config, names: Names) -> list[Statement]:
     return [
         _statement(
@@ -190,17 +202,7 @@ def send_statements(config: Config, names: Names) -> list[Statement]:
         _statement("SendReadModel", ["s3:GetObject"], [names.bucket_arn(names.model_bucket) + "/models/*"]),
         _statement("SendWaitForResults", ["logs:FilterLogEvents"], [names.log_group_arn(names.log_group) + ":*"]),
         # `send --wait` peeks at the DLQ (and makes what it read visible again) for messages SQS moved there.
-        _statement(
-            "SendWaitPeekDeadLetters",
-            [
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-                "sqs:GetQueueUrl",
-                "sqs:ListQueueTags",
-                "sqs:ReceiveMessage",
-            ],
-            [names.queue_arn(names.dlq)],
-        ),
+        _peek_dead_letters("SendWaitPeekDeadLetters", names),
     ]
 
 
@@ -210,17 +212,7 @@ def tail_statements(config: Config, names: Names) -> list[Statement]:
     build_logs = [scoped.log_group_arn(scoped.build_log_group(s)) + ":*" for s in config.pipeline.stages]
     return [
         _statement("TailLogs", ["logs:FilterLogEvents", "logs:StartLiveTail"], [group, group + ":*"]),
-        _statement(
-            "TailDeadLetters",
-            [
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-                "sqs:GetQueueUrl",
-                "sqs:ListQueueTags",
-                "sqs:ReceiveMessage",
-            ],
-            [names.queue_arn(names.dlq)],
-        ),
+        _peek_dead_letters("TailDeadLetters", names),
         _statement(
             "TailPipeline",
             [
