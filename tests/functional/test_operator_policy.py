@@ -19,7 +19,7 @@ from parliament import analyze_policy_string
 from mlpipe.cli.app import run
 from mlpipe.config import Config, load_config
 from mlpipe.names import Names
-from mlpipe.ops.operator_policy import COMMANDS, UNSCOPED_READS, operator_policy, parse_commands, split_commands
+from mlpipe.policies.operator import COMMANDS, UNSCOPED_READS, operator_policy, parse_commands, split_commands
 from mlpipe.reporter import ListReporter
 
 # boto3 operation -> IAM action, where the two differ (the rest map to "<prefix>:<Operation>").

@@ -11,7 +11,7 @@ from mlpipe.config import Config, load_config
 from mlpipe.errors import ConfigError, UsageError
 from mlpipe.names import Names
 from mlpipe.ops.scaffold import app_name_for, render_config, scaffold
-from mlpipe.policies import lambda_policy
+from mlpipe.policies.lambda_role import lambda_policy
 
 
 def test_scaffold_states_exactly_the_defaults(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from parliament import analyze_policy_string
 from mlpipe.config import Config
 from mlpipe.names import Names
 from mlpipe.ops.bootstrap import PIPELINE_SCOPE, role_specs
-from mlpipe.pipeline_policies import UNSCOPED_WRITES, build_role_policy, pipeline_role_policy
+from mlpipe.policies.build_role import UNSCOPED_WRITES, build_role_policy
+from mlpipe.policies.pipeline_role import pipeline_role_policy
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "mlpipe"
 CONNECTION = "arn:aws:codeconnections:eu-west-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-1234567890ab"
@@ -145,7 +146,7 @@ def test_pipeline_role_uses_the_connection_only_with_a_connection_source() -> No
 
 
 def test_service_roles_other_than_lambda_are_scoped_to_the_account() -> None:
-    from mlpipe.plan.iam import trust_policy
+    from mlpipe.policies.trust import trust_policy
 
     for service in ("codebuild.amazonaws.com", "codepipeline.amazonaws.com", "sagemaker.amazonaws.com"):
         (statement,) = trust_policy(service, "111122223333")["Statement"]

@@ -38,7 +38,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         from mlpipe.cli.render import print_json, stderr
         from mlpipe.errors import UsageError
         from mlpipe.names import Names
-        from mlpipe.ops.operator_policy import MANAGED_POLICY_LIMIT, operator_policy, parse_commands, split_commands
+        from mlpipe.policies.operator import MANAGED_POLICY_LIMIT, operator_policy, parse_commands, split_commands
 
         if account is not None and not re.fullmatch(r"\d{12}", account):
             raise UsageError(f"--account {account!r}: an AWS account id is 12 digits", hint="e.g. 123456789012")

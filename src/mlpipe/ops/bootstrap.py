@@ -22,7 +22,6 @@ from mlpipe.buildspec import BUILDSPEC_FILE, render_buildspec
 from mlpipe.config import DEFAULT_CONFIG_FILE, Config
 from mlpipe.errors import UsageError
 from mlpipe.names import Names
-from mlpipe.pipeline_policies import build_role_policy, pipeline_role_policy, stage_names
 from mlpipe.plan.codebuild import ProjectSpec, plan_project, plan_project_deletion
 from mlpipe.plan.codecommit import (
     plan_commit,
@@ -37,6 +36,8 @@ from mlpipe.plan.iam import RoleSpec, plan_role, plan_role_deletion
 from mlpipe.plan.logs import plan_log_group, plan_log_group_deletion
 from mlpipe.plan.model import Change, Plan
 from mlpipe.plan.s3 import BucketSpec, plan_bucket, plan_bucket_deletion
+from mlpipe.policies.build_role import build_role_policy, stage_names
+from mlpipe.policies.pipeline_role import pipeline_role_policy
 from mlpipe.reporter import Reporter
 
 PIPELINE_SCOPE = "pipeline"  # the mlpipe:stage tag of resources shared by all of an app's stages

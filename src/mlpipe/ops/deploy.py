@@ -22,7 +22,7 @@ from mlpipe.plan.lambda_fn import function_spec, plan_function
 from mlpipe.plan.logs import plan_log_group
 from mlpipe.plan.model import Change, Plan, Ref
 from mlpipe.plan.sqs import plan_queue, plan_queue_deletion, queue_specs
-from mlpipe.policies import lambda_policy
+from mlpipe.policies.lambda_role import lambda_policy
 from mlpipe.reporter import Reporter
 
 LAMBDA_SERVICE = "lambda.amazonaws.com"

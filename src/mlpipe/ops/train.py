@@ -35,7 +35,6 @@ from mlpipe.ops.train_resources import (
     aws,
     cleanup,
     observe,
-    role_policy,
     serving_changes,
     upload_change,
     version_pattern,
@@ -45,6 +44,7 @@ from mlpipe.plan.executor import execute
 from mlpipe.plan.iam import RoleSpec, plan_role
 from mlpipe.plan.model import Call, Change, Plan
 from mlpipe.plan.s3 import BucketSpec, plan_bucket
+from mlpipe.policies.sagemaker_role import sagemaker_policy
 from mlpipe.reporter import Reporter
 
 
@@ -132,7 +132,7 @@ def train(
         spec = RoleSpec(
             names.sagemaker_role,
             "sagemaker.amazonaws.com",
-            role_policy(names, image),
+            sagemaker_policy(names, image),
             f"SageMaker execution role of mlpipe {names.app}/{names.stage}",
         )
         setup.append(plan_role(spec, clients, names))

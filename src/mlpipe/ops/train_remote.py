@@ -19,8 +19,9 @@ from mlpipe.errors import ModelError
 from mlpipe.model.data import Dataset
 from mlpipe.model.training import TrainSettings, holdout_split
 from mlpipe.names import Names
-from mlpipe.ops.train_resources import TRAINING_PREFIX, Clock, Sleep, _tag_list, aws, upload_change
+from mlpipe.ops.train_resources import Clock, Sleep, _tag_list, aws, upload_change
 from mlpipe.plan.model import Call, Change
+from mlpipe.policies.sagemaker_role import TRAINING_PREFIX
 from mlpipe.reporter import Reporter
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"

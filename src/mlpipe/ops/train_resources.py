@@ -22,7 +22,6 @@ from mlpipe.plan.model import Call, Change
 from mlpipe.reporter import Reporter
 
 VARIANT = "AllTraffic"
-TRAINING_PREFIX = "training"  # s3://<model bucket>/training/<version>/{train,validation,output}/
 SETTLING = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
@@ -101,59 +100,6 @@ def _observe_endpoint(clients: Clients, names: Names, seen: Observed) -> None:
 
 
 # --- desired state -> changes -----------------------------------------------------------------
-
-
-def role_policy(names: Names, image_uri: str) -> dict[str, Any]:
-    """Least privilege for serving (and remote training): this app's bucket, this image, its logs."""
-    registry, _, rest = image_uri.partition(".dkr.ecr.")
-    region, _, repo_tag = rest.partition(".amazonaws.com/")
-    repository = repo_tag.split(":")[0]
-    bucket = names.bucket_arn(names.model_bucket)
-    log_groups = f"arn:{names.partition}:logs:{names.region}:{names.account}:log-group:/aws/sagemaker/*"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ReadModelsAndTrainingData",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": f"{bucket}/*",
-            },
-            {"Sid": "ListTrainingData", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket},
-            {
-                "Sid": "WriteTrainingOutput",
-                "Effect": "Allow",
-                "Action": "s3:PutObject",
-                "Resource": f"{bucket}/{TRAINING_PREFIX}/*",
-            },
-            {
-                "Sid": "PullXgboostImage",
-                "Effect": "Allow",
-                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                "Resource": f"arn:{names.partition}:ecr:{region}:{registry}:repository/{repository}",
-            },
-            # AWS defines no resource for GetAuthorizationToken: "*" is the only value it accepts.
-            {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-            {
-                "Sid": "Logs",
-                "Effect": "Allow",
-                "Action": [
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogStreams",
-                ],
-                "Resource": [log_groups, f"{log_groups}:*"],
-            },
-            {
-                "Sid": "Metrics",
-                "Effect": "Allow",
-                "Action": "cloudwatch:PutMetricData",
-                "Resource": "*",
-                "Condition": {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-            },
-        ],
-    }
 
 
 def upload_change(names: Names, key: str, body: bytes, content_type: str, detail: str = "") -> Change:

@@ -11,6 +11,7 @@ from mlpipe.aws.errors import error_code, translate
 from mlpipe.names import Names
 from mlpipe.plan.common import normalized, require_owned, tag_dict, tag_list
 from mlpipe.plan.model import Call, Change
+from mlpipe.policies.trust import trust_policy
 
 INLINE_POLICY = "mlpipe"
 # A role just created is not assumable for a few seconds; Lambda answers with these errors
@@ -27,14 +28,6 @@ class RoleSpec:
     service: str  # who may assume it, e.g. "lambda.amazonaws.com"
     policy: dict[str, Any]  # the inline, least-privilege policy document
     description: str = ""
-
-
-def trust_policy(service: str, account: str) -> dict[str, Any]:
-    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-    if service != "lambda.amazonaws.com":
-        # Confused-deputy protection: the service may assume the role only on behalf of this account.
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account}}
-    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def _get_role(clients: Clients, name: str) -> dict[str, Any] | None:
