@@ -45,7 +45,7 @@ def templates_dir() -> Path:
             return candidate
     raise MlpipeError(
         f"mlpipe's templates are missing (looked in {here / 'templates'} and {here.parents[1] / 'templates'})",
-        hint="reinstall mlpipe: `pip install --force-reinstall mlpipe`",
+        hint="reinstall mlpipe: `pip install --force-reinstall mlpipe-aws`",
     )
 
 

@@ -48,7 +48,7 @@ def installed_xgboost_version() -> str:
             continue
     raise ModelError(
         "xgboost is not installed: training needs it",
-        hint=f"pip install 'mlpipe[train]'  (or: pip install '{RECOMMENDED_PIN}')",
+        hint=f"pip install 'mlpipe-aws[train]'  (or: pip install '{RECOMMENDED_PIN}')",
     )
 
 
@@ -81,7 +81,7 @@ def _sdk_image_uri(region: str, version: str) -> str:
     except ImportError:
         raise ModelError(
             f"mlpipe has no XGBoost image table entry for region {region}",
-            hint="pip install 'mlpipe[sagemaker]' to resolve it with the SageMaker SDK, or use one of: "
+            hint="pip install 'mlpipe-aws[sagemaker]' to resolve it with the SageMaker SDK, or use one of: "
             + ", ".join(sorted(REGISTRY_ACCOUNTS)),
         ) from None
     try:
