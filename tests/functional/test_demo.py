@@ -3,6 +3,7 @@ its own cache directory and a free port, bounded in time."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -147,6 +148,61 @@ def test_demo_uses_a_running_server_and_leaves_it_running(
     written = load_config(tmp_path / "p" / "mlpipe.yaml", env={}).config
     assert (written.target, written.model.data, written.model.target) == ("local", str(data), "y")
     assert (tmp_path / "p").is_dir()  # a --dir the user chose is never removed
+    assert _demo_resources(endpoint_url) == []  # nothing of the demo's is left on the user's server
+
+
+def _demo_resources(endpoint_url: str) -> list[str]:
+    from mlpipe.aws.clients import Clients, Target
+
+    clients = Clients(Target("local", region="us-east-1", endpoint_url=endpoint_url))
+    found = [f["FunctionName"] for f in clients.client("lambda").list_functions()["Functions"]]
+    found += [q for q in clients.client("sqs").list_queues().get("QueueUrls", []) if "/demo-" in q]
+    found += [r["repositoryName"] for r in clients.client("codecommit").list_repositories()["repositories"]]
+    found += [b["Name"] for b in clients.client("s3").list_buckets()["Buckets"] if b["Name"].startswith("demo-")]
+    return found
+
+
+@pytest.mark.slow
+def test_a_second_demo_on_a_running_server_starts_afresh(
+    endpoint_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_url)
+    data = tmp_path / "tiny.csv"
+    data.write_text("a,b,y\n" + "".join(f"{i},{i % 5},{3 * i}\n" for i in range(40)))
+    request = DemoRequest(directory=tmp_path / "p", data=str(data), target="y", rows=1)
+    kept = run_demo(dataclasses.replace(request, keep=True), _AlreadyRunning(endpoint_url), ListReporter(), _Listener())
+    assert kept.kept and _demo_resources(endpoint_url)  # --keep leaves them for exploring
+
+    again = run_demo(request, _AlreadyRunning(endpoint_url), ListReporter(), _Listener())
+
+    summaries = {s.name: s.summary for s in again.stages}
+    assert "removed" in summaries["embedded AWS"] and "of an earlier demo" in summaries["embedded AWS"]
+    assert re.match(r"\d+ created, 0 updated", summaries["deploy"]), summaries["deploy"]
+    assert again.dlq_depth == 1  # only this run's malformed message
+    assert _demo_resources(endpoint_url) == []
+
+
+def test_by_hand_commands_never_cd_into_a_removed_scratch_directory(tmp_path: Path) -> None:
+    from mlpipe.ops.demo_steps import commands_by_hand
+
+    gone = tmp_path / "mlpipe-demo-x"
+    commands = [c for _, c in commands_by_hand(gone, DemoRequest(), removed=True, first_row="1.5,2")]
+    assert not any(str(gone) in c for c in commands)
+    assert commands[0].startswith("mkdir demo && cd demo && printf")
+    assert "mlpipe send --payload 1.5,2 --wait" in commands
+    kept = [c for _, c in commands_by_hand(gone, DemoRequest(keep=True))]
+    assert kept[0] == f"cd {gone}" and "mlpipe send --file rows.csv --wait" in kept
+
+
+def test_rows_are_sent_at_full_precision() -> None:
+    from types import SimpleNamespace
+
+    from mlpipe.ops.demo import sample_rows
+
+    dataset = SimpleNamespace(features=[[101.2573, 0.1 + 0.2, 3.0]], target=[7.0], source="x")
+    [(row, actual)] = sample_rows(dataset, 1)
+    assert row == "101.2573,0.30000000000000004,3" and actual == 7.0
+    assert [float(v) for v in row.split(",")] == dataset.features[0]
 
 
 def test_bad_data_fails_before_anything_starts(tmp_path: Path) -> None:

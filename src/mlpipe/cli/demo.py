@@ -266,7 +266,11 @@ def _summary(result: DemoResult) -> None:
         stdout.print(f"Done in {result.seconds:.1f}s. Kept: the project in {result.directory} and the embedded AWS "
                      f"at {result.endpoint_url} (`mlpipe local down` stops it).")  # fmt: skip
     else:
-        stopped = "stopped the embedded AWS it started" if result.server_started else "left the embedded AWS running"
+        stopped = (
+            "stopped the embedded AWS it started"
+            if result.server_started
+            else "removed its resources and left the embedded AWS running"
+        )
         stdout.print(f"Done in {result.seconds:.1f}s; the demo {stopped}. `mlpipe demo --keep` keeps it all.")
 
 

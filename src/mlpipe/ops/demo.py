@@ -24,12 +24,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mlpipe.errors import DeliveryError, UsageError
+from mlpipe.ops.demo_steps import (
+    MALFORMED_PAYLOAD,
+    ROWS_FILE,
+    await_dlq,
+    await_outcomes,
+    await_pipeline,
+    commands_by_hand,
+    commands_on_aws,
+)
 from mlpipe.reporter import Reporter
 
 DEMO_APP = "demo"
 CONFIG_FILE = "mlpipe.yaml"
-ROWS_FILE = "rows.csv"
-MALFORMED_PAYLOAD = "14.05,not-a-number"
 
 
 class ServerControl(Protocol):
@@ -183,12 +190,17 @@ def sample_rows(dataset: Any, count: int) -> list[tuple[str, float]]:
     for features, actual in zip(dataset.features, dataset.target, strict=True):
         values = [float(v) for v in features]
         if all(math.isfinite(v) for v in values):
-            out.append((",".join(f"{v:.6g}" for v in values), float(actual)))
+            # repr: the shortest text that reads back as the same float, so the row sent is the row shown
+            out.append((",".join(_number_text(v) for v in values), float(actual)))
         if len(out) == count:
             break
     if not out:
         raise UsageError(f"{dataset.source}: no row without a missing value to send", hint="pass another --data")
     return out
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
 def run_demo(
@@ -211,6 +223,7 @@ def run_demo(
     summary = f"{directory}: mlpipe.yaml (target: local), {dataset.rows} rows of {dataset.source}"
     result.stages.append(StageTiming("project", round(clock() - started_at, 2), summary))
     listener.stage_done("project", summary, clock() - started_at)
+    shared = not started  # a server the user runs: the demo leaves nothing of its own on it
     try:
         with _stage(result, listener, "embedded AWS", clock) as note:
             if started:
@@ -218,38 +231,66 @@ def run_demo(
                 note(f"started at {result.endpoint_url}")
             else:
                 note(f"already running at {result.endpoint_url}")
-        _run_stages(request, result, config_path, dataset, reporter, listener, clock, sleep)
+            config, clients = _demo_target(config_path, result.endpoint_url)
+            if shared:
+                removed = _remove_demo_app(config, clients, reporter)  # an earlier demo's: start afresh
+                if removed:
+                    note(f"already running at {result.endpoint_url}; removed {removed} resource(s) of an earlier demo")
+        _run_stages(request, result, config_path, config, clients, dataset, reporter, listener, clock, sleep)
     finally:
+        if shared and not request.keep:
+            _cleanup(lambda: _remove_demo_app(*_demo_target(config_path, result.endpoint_url), reporter), reporter)
         if started and not request.keep:
             server.stop()
         if scratch and not request.keep:
             shutil.rmtree(directory, ignore_errors=True)
-    result.by_hand = commands_by_hand(directory, request)
+    first_row = result.outcomes[0].body if result.outcomes else None
+    result.by_hand = commands_by_hand(directory, request, removed=scratch and not request.keep, first_row=first_row)
     result.on_aws = commands_on_aws(request)
     result.seconds = clock() - started_at
     return result
+
+
+def _demo_target(config_path: Path, endpoint_url: str) -> tuple[Any, Any]:
+    from mlpipe.aws.clients import Clients, resolve_target
+    from mlpipe.config import load_config
+
+    # MLPIPE_* variables are ignored: a stray MLPIPE_TARGET=aws must never point the demo at an account.
+    config = load_config(config_path, env={}).config
+    return config, Clients(resolve_target("local", config.region, None, endpoint_url))
+
+
+def _remove_demo_app(config: Any, clients: Any, reporter: Reporter) -> int:
+    """Destroy the demo app (its stage and its CI/CD) on the embedded AWS; how many resources went."""
+    from mlpipe.ops.destroy import destroy
+
+    return len(destroy(config, clients, reporter, pipeline=True, force=True).deleted)
+
+
+def _cleanup(action: Callable[[], object], reporter: Reporter) -> None:
+    """Clean-up after the demo must not hide the error that ended it: it warns instead of raising."""
+    try:
+        action()
+    except Exception as exc:  # whatever it is, the error that ended the demo matters more
+        reporter.warn(f"could not remove the demo's resources from the embedded AWS: {exc}")
 
 
 def _run_stages(
     request: DemoRequest,
     result: DemoResult,
     config_path: Path,
+    config: Any,
+    clients: Any,
     dataset: Any,
     reporter: Reporter,
     listener: DemoListener,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> None:
-    from mlpipe.aws.clients import Clients, resolve_target
-    from mlpipe.config import load_config
     from mlpipe.ops.bootstrap import bootstrap
     from mlpipe.ops.deploy import deploy
     from mlpipe.ops.status import status
     from mlpipe.ops.train import TrainRequest, train
-
-    # MLPIPE_* variables are ignored: a stray MLPIPE_TARGET=aws must never point the demo at an account.
-    config = load_config(config_path, env={}).config
-    clients = Clients(resolve_target("local", config.region, None, result.endpoint_url))
 
     with _stage(result, listener, "train", clock) as note:
         trained = train(config, clients, reporter, TrainRequest(data=request.data, target=request.target))
@@ -270,7 +311,7 @@ def _run_stages(
         result.outcomes = _send(config, clients, reporter, rows)
         note(f"{len(result.outcomes) - 1} row(s) and 1 malformed message on the trigger queue")
     with _stage(result, listener, "predictions", clock) as note:
-        _await_outcomes(config, clients, result.outcomes, listener, request.timeout_s, clock, sleep)
+        await_outcomes(config, clients, result.outcomes, listener, request.timeout_s, clock, sleep)
         done = len(result.predictions)
         note(f"{done} of {len(result.outcomes) - 1} prediction(s) in the function's log group")
         if done < len(result.outcomes) - 1:
@@ -279,11 +320,11 @@ def _run_stages(
                 hint="run `mlpipe demo --keep`, then `mlpipe tail logs` in the printed directory",
             )
     with _stage(result, listener, "dead-letter queue", clock) as note:
-        _await_dlq(config, clients, reporter, result, request.timeout_s, clock, sleep)
+        await_dlq(config, clients, reporter, result, request.timeout_s, clock, sleep)
         reason = result.dlq[0]["reason"] if result.dlq else "not there yet"
         note(f"the malformed message: {reason}")
     with _stage(result, listener, "pipeline run", clock) as note:
-        result.pipeline = _await_pipeline(config, clients, request.timeout_s, clock, sleep)
+        result.pipeline = await_pipeline(config, clients, request.timeout_s, clock, sleep)
         note(f"{result.pipeline.get('pipeline')}: {result.pipeline.get('status', 'no run yet')}")
     with _stage(result, listener, "status", clock) as note:
         result.status = status(config, clients)
@@ -320,128 +361,3 @@ def _send(config: Any, clients: Any, reporter: Reporter, rows: list[tuple[str, f
     bad = send(config, clients, reporter, SendInput(json_body=body, source="--json"))
     outcomes.append(RowOutcome("malformed", body, next(iter(bad.message_ids.values()))))
     return outcomes
-
-
-def _await_outcomes(
-    config: Any,
-    clients: Any,
-    outcomes: list[RowOutcome],
-    listener: DemoListener,
-    timeout_s: float,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-) -> None:
-    """Follow the function's log group until every message has its prediction or poison line."""
-    from mlpipe.ops.logevents import LogPoller, next_delay
-
-    names = clients.names(config.app, config.stage)
-    by_id = {o.message_id: o for o in outcomes}
-    poller = LogPoller(clients, names.log_group, int(time.time() * 1000) - 60_000)
-    deadline = clock() + timeout_s
-    delay = 0.2
-    while any(o.status == "pending" for o in outcomes) and clock() < deadline:
-        events = poller.poll()
-        for event in events:
-            record = event.record() or {}
-            outcome = by_id.get(str(record.get("message_id")))
-            if outcome is None or outcome.status != "pending":
-                continue
-            if record.get("event") == "prediction":
-                predictions = record.get("predictions") or [None]
-                outcome.status, outcome.prediction = "prediction", _number(predictions[0])
-                outcome.latency_ms = _number(record.get("latency_ms"))
-            elif record.get("event") == "poison":
-                outcome.status, outcome.reason = "poison", str(record.get("reason", ""))
-            else:
-                continue
-            listener.outcome(outcome)
-        delay = min(next_delay(delay, bool(events), poller.throttled, idle_max=0.5), max(0.0, deadline - clock()))
-        if any(o.status == "pending" for o in outcomes):
-            sleep(delay)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _await_dlq(
-    config: Any,
-    clients: Any,
-    reporter: Reporter,
-    result: DemoResult,
-    timeout_s: float,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-) -> None:
-    """The malformed message as `mlpipe tail dlq` shows it (peeked at, left in the queue)."""
-    from mlpipe.ops.tail import tail_dlq
-
-    malformed = result.outcomes[-1].message_id
-    deadline = clock() + timeout_s
-    while True:
-        dlq = tail_dlq(config, clients, reporter, limit=10, peek_s=5)
-        result.dlq_depth = dlq.approximate_depth
-        mine = [m.to_dict() for m in dlq.messages if malformed in (m.source_message_id, m.message_id)]
-        if mine or clock() >= deadline:
-            result.dlq = mine
-            return
-        sleep(0.3)
-
-
-def _await_pipeline(
-    config: Any, clients: Any, timeout_s: float, clock: Callable[[], float], sleep: Callable[[float], None]
-) -> dict[str, Any]:
-    """The pushed commit's pipeline run, once it ended (or as it is at the timeout)."""
-    from mlpipe.ops.pipeline_status import pipeline_status
-
-    deadline = clock() + timeout_s
-    while True:
-        state = pipeline_status(config, clients)
-        latest = state.latest
-        if (latest is not None and not state.running) or clock() >= deadline:
-            break
-        sleep(0.5)
-    summary: dict[str, Any] = {"pipeline": state.pipeline}
-    if latest is not None:
-        summary.update(status=latest.status, revision=latest.revision, execution_id=latest.execution_id)
-        summary["actions"] = [{"stage": a.stage, "action": a.action, "status": a.status} for a in state.actions]
-    return summary
-
-
-def commands_by_hand(directory: Path, request: DemoRequest) -> list[tuple[str, str]]:
-    """The commands that do what the demo did, one step at a time, on the embedded AWS."""
-    train = "mlpipe train"
-    if request.data:
-        train += f" --data {Path(request.data).resolve()}"
-    if request.target:
-        train += f" --target {request.target}"
-    return [
-        ("go to the project (mlpipe.yaml says target: local)", f"cd {directory}"),
-        ("start the embedded AWS", "mlpipe local up"),
-        ("train and serve the model", train),
-        ("queues, function, mapping, alarm", "mlpipe deploy"),
-        ("CI/CD: CodeCommit -> CodeBuild -> CodePipeline", "mlpipe bootstrap-pipeline --push"),
-        ("send rows, wait for predictions", f"mlpipe send --file {ROWS_FILE} --wait"),
-        ("send a malformed message", f'mlpipe send --json \'{{"payload": "{MALFORMED_PAYLOAD}"}}\''),
-        ("the predictions in the logs", "mlpipe tail logs --since 10m"),
-        ("the dead-letter queue, with reasons", "mlpipe tail dlq"),
-        ("the pipeline's runs", "mlpipe tail pipeline"),
-        ("everything at a glance", "mlpipe status"),
-        ("remove it all", "mlpipe destroy --pipeline --force --yes && mlpipe local down"),
-    ]
-
-
-def commands_on_aws(request: DemoRequest) -> list[tuple[str, str]]:
-    """The same project against an AWS account: only the target changes."""
-    return [
-        ("credentials and region", "export AWS_PROFILE=my-profile AWS_DEFAULT_REGION=eu-west-1"),
-        ("in your repository; then set model.data and model.target", "mlpipe init"),
-        ("the permissions you need", "mlpipe iam-policy > mlpipe-policy.json"),
-        ("train (endpoints cost money until destroy)", "mlpipe train"),
-        ("deploy and CI/CD", "mlpipe deploy && mlpipe bootstrap-pipeline --push"),
-        ("try it", "mlpipe send --file rows.csv --wait && mlpipe status"),
-        ("stop paying (--pipeline: the CI/CD too)", "mlpipe destroy --pipeline"),
-    ]
