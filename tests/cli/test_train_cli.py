@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,10 +37,10 @@ def test_train_prints_metrics_and_importances_and_writes_metrics_json(
 def test_json_output_and_metrics_out(project: Path, endpoint_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--endpoint-url", endpoint_url, "-o", "json", "train", "--data", str(BOSTON_CSV), "--target", "0"]
     assert run([*argv, "--metrics-out", "out/m.json", "--param", "max_depth=3"]) == 2  # no such directory
-    assert "cannot write the metrics" in capsys.readouterr().err
+    assert "cannot write the metrics: No such file or directory; nothing was trained" in capsys.readouterr().err
     assert run([*argv, "--metrics-out", "m.json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["endpoint_status"] == "InService" and result["action"] == "updated"
+    assert result["endpoint_status"] == "InService" and result["action"] == "created"  # the first did nothing
     assert json.loads((project / "m.json").read_text())["metrics"] == result["metrics"]
 
 
@@ -76,3 +77,14 @@ def test_model_data_in_config_is_relative_to_the_config_file(
     result = json.loads(capsys.readouterr().out)
     assert Path(result["data_source"]).resolve() == (project / "data" / "boston.csv").resolve()
     assert result["rows"] == 339
+
+
+def test_an_unwritable_metrics_file_fails_before_aws_changes(
+    project: Path, endpoint_url: str, clients: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "mlpipe-metrics.json").mkdir()  # not writable as a file, even for root
+    code = run(["--endpoint-url", endpoint_url, "train", "--data", str(BOSTON_CSV), "--target", "0"])
+    assert code == 2
+    assert "mlpipe-metrics.json: cannot write the metrics" in capsys.readouterr().err
+    assert clients.client("sagemaker").list_endpoints()["Endpoints"] == []
+    assert clients.client("s3").list_buckets()["Buckets"] == []

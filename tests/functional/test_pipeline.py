@@ -248,3 +248,37 @@ def test_status_shows_the_pipeline_and_destroy_pipeline_removes_everything(
     capsys.readouterr()
     assert cli(config_path, endpoint_url, "--output", "json", "status") == 0
     assert json.loads(capsys.readouterr().out)["pipeline_resources"] == []
+
+
+@pytest.mark.slow
+def test_each_resource_has_one_owner_and_destroy_says_what_it_kept(
+    tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = make_project(tmp_path / "project", APP)
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
+    assert wait_for_run(clients, PIPELINE, 1)["status"] == "Succeeded"
+
+    def status_report() -> dict:  # type: ignore[type-arg]
+        capsys.readouterr()
+        assert cli(config_path, endpoint_url, "--output", "json", "status") == 0
+        return dict(json.loads(capsys.readouterr().out))
+
+    report = status_report()
+    listed = [r["name"] for r in report["resources"] + report["pipeline_resources"]]
+    assert listed.count("shop-dev-predict-role") == 1, listed  # the stage's, not the CI/CD's too
+    assert cli(config_path, endpoint_url, "destroy", "--yes") == 0  # the stage only
+    report = status_report()
+    assert [r for r in report["pipeline_resources"] if r["state"] != "in sync"] == []
+
+    capsys.readouterr()
+    assert cli(config_path, endpoint_url, "destroy", "--pipeline", "--yes") == 0
+    out = capsys.readouterr().out
+    assert "kept codecommit-repository shop: it holds commits; --force deletes it" in out
+    assert "kept s3-bucket shop-pipeline-" in out and "object version(s); --force deletes them" in out
+    for argv in (("destroy", "--pipeline", "--yes"), ("destroy", "--pipeline", "--dry-run")):
+        assert cli(config_path, endpoint_url, *argv) == 0
+        out = capsys.readouterr().out
+        assert "nothing to destroy for shop/dev" in out and "kept codecommit-repository shop" in out
+    kept = {r["kind"]: r for r in status_report()["pipeline_resources"]}
+    assert kept["codecommit-repository"]["state"] == "kept" and kept["s3-bucket"]["state"] == "kept"
+    assert "--force" in kept["s3-bucket"]["detail"]

@@ -146,3 +146,14 @@ def test_send_imports_no_heavy_package(project, clients, tmp_path: Path) -> None
     heavy = {m.split(".")[0] for m in imported} & {"xgboost", "sklearn", "pandas", "sagemaker", "numpy", "moto"}
     assert heavy == set()
     assert depth(clients, clients.names("shop", "dev").trigger_queue) == 1
+
+
+def test_send_wait_without_a_model_says_so_at_once(tmp_path: Path, monkeypatch, clients, endpoint_url, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlpipe.yaml").write_text("app: shop\ntarget: local\n")
+    _, names = deployment(clients, feature_count=None)  # queues, but no model (train never ran)
+    argv = ["--endpoint-url", endpoint_url, "send", "--payload", "1,2,3", "--wait", "--timeout", "300"]
+    code, out, err = _run(argv, capsys)  # would wait 300 s without the check
+    assert code == 7 and out == ""
+    assert "Error: no model is trained for shop/dev: nothing would answer" in err and "mlpipe train" in err
+    assert depth(clients, names.trigger_queue) == 0  # nothing sent

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from mlpipe.cli.context import options
+
+if TYPE_CHECKING:
+    from mlpipe.plan.model import Change
 
 HELP = """Delete everything mlpipe created for the stage: event source mapping, function, log group,
 alarm, queues, role, and the SageMaker endpoint with its configs and models and the model bucket
@@ -53,10 +57,12 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         if dry_run or preview.plan.is_empty:
             if opts.json:
                 print_json(preview.to_dict())
-            elif preview.plan.is_empty:
+                return
+            if preview.plan.is_empty:
                 stdout.print(f"nothing to destroy for {where}")
             else:
                 plan_table(f"Would delete for {where} (dry run)", preview.plan, show_noop=False)
+            _print_kept(preview.kept)
             return
         if not yes:
             plan_table(f"Will delete for {where}", preview.plan, show_noop=False)
@@ -67,3 +73,11 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             print_json(result.to_dict())
             return
         stdout.print(f"deleted {len(result.deleted)} resource(s) of {where}")
+        _print_kept(result.kept)
+
+
+def _print_kept(kept: list[Change]) -> None:
+    from mlpipe.cli.render import stdout
+
+    for change in kept:
+        stdout.print(f"kept {change.kind} {change.name}: {change.detail.removeprefix('kept: ')}")

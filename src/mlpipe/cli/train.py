@@ -56,6 +56,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         if rollback and (data or target or param or seed is not None or remote):
             raise UsageError("--rollback trains nothing: drop --data/--target/--param/--seed/--remote")
         loaded = opts.load()
+        metrics_path = metrics_out or (loaded.path.parent if loaded.path else Path.cwd()) / METRICS_FILE
+        if not (rollback or dry_run):
+            _check_writable(metrics_path)  # before AWS changes: a new endpoint must not outlive this error
         clients = opts.clients(loaded)
         reporter = opts.reporter()
         if rollback:
@@ -69,8 +72,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             request = TrainRequest(data, target, tuple(param), seed, remote, no_wait, dry_run)
             result = train(loaded.config, clients, reporter, request)
         if result.metrics and not dry_run:
-            default = (loaded.path.parent if loaded.path else Path.cwd()) / METRICS_FILE
-            _write_metrics(metrics_out or default, result)
+            _write_metrics(metrics_path, result)
         if opts.json:
             from mlpipe.cli.render import print_json
 
@@ -84,6 +86,24 @@ def _config_data_path(configured: str | None, config_path: Path | None) -> str |
     if configured is None or config_path is None or Path(configured).is_absolute():
         return configured
     return str(config_path.parent / configured)
+
+
+def _check_writable(path: Path) -> None:
+    """Open the metrics file for appending (then remove it if it was not there): the real test of
+    writability, which a permission check is not (root, ACLs, read-only mounts)."""
+    from mlpipe.errors import UsageError
+
+    existed = path.exists()
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: cannot write the metrics: {exc.strerror}; nothing was trained or changed",
+            hint="pass --metrics-out PATH (a writable file)",
+        ) from None
+    if not existed:
+        path.unlink(missing_ok=True)
 
 
 def _write_metrics(path: Path, result: TrainResult) -> None:

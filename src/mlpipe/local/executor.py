@@ -87,6 +87,18 @@ class _Mapping:
     report_item_failures: bool
 
 
+def moto_mapping_ids() -> set[str]:
+    """Every event source mapping that exists (enabled or not)."""
+    from moto.awslambda.models import lambda_backends
+
+    return {
+        uuid
+        for regions in list(lambda_backends.values())
+        for backend in list(regions.values())
+        for uuid in list(backend._event_source_mappings)
+    }
+
+
 def moto_sqs_mappings() -> Iterator[_Mapping]:
     from moto.awslambda.models import lambda_backends
 
@@ -142,7 +154,8 @@ class LambdaExecutor:
     def __init__(self, ctx: Context, cache_root: Path | None = None) -> None:
         self.ctx = ctx
         self.cache_root = cache_root or _default_cache_root()
-        self.stats: dict[str, MappingStats] = {}
+        self.stats: dict[str, MappingStats] = {}  # live mappings only
+        self._retired = {"processed": 0, "failed": 0}  # what deleted mappings counted
         self._pollers: dict[str, list[_Poller]] = {}
         self._pools: dict[FunctionVersion, WorkerPool] = {}
         self._lock = threading.Lock()
@@ -176,17 +189,25 @@ class LambdaExecutor:
             self._stop_pollers()
             with self._lock:
                 self.stats.clear()
+                self._retired = {"processed": 0, "failed": 0}
         finally:
             self._paused.clear()
 
     def status(self) -> dict[str, Any]:
+        """The live mappings only (a long session deletes hundreds); the totals count the deleted too."""
         with self._lock:
             mappings = [s.as_dict() for s in self.stats.values()]
+            retired = dict(self._retired)
         return {
             "mappings": mappings,
-            "processed": sum(m["processed"] for m in mappings),
-            "failed": sum(m["failed"] for m in mappings),
+            "processed": retired["processed"] + sum(m["processed"] for m in mappings),
+            "failed": retired["failed"] + sum(m["failed"] for m in mappings),
         }
+
+    def _retire(self, stats: MappingStats) -> None:
+        counts = stats.as_dict()
+        self._retired["processed"] += counts["processed"]
+        self._retired["failed"] += counts["failed"]
 
     # -- scanning ---------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -208,6 +229,9 @@ class LambdaExecutor:
                     del self._pollers[mapping_id]
                     if mapping_id in self.stats and mapping_id not in wanted:
                         self.stats[mapping_id].enabled = False
+            existing = moto_mapping_ids()
+            for mapping_id in [m for m in self.stats if m not in existing]:  # deleted: no longer listed
+                self._retire(self.stats.pop(mapping_id))
             for mapping_id, mapping in wanted.items():
                 if mapping_id in self._pollers or self._paused.is_set():
                     continue

@@ -84,8 +84,24 @@ def _invoke(handler: Any, init_error: dict[str, Any] | None, request: dict[str, 
                 }
     reply["duration_ms"] = (time.monotonic() - started) * 1000
     reply["output"] = output.getvalue()
-    reply["max_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    reply["max_memory_mb"] = peak_rss_mb()
     return reply
+
+
+def peak_rss_mb() -> int:
+    """This process's peak resident memory, as Lambda's REPORT line counts it.
+
+    Linux keeps ru_maxrss across fork+exec, so a worker started by a large server would report the
+    server's peak; VmHWM belongs to the process's own address space, which exec replaced."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) // 1024  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // (1024 * 1024) if sys.platform == "darwin" else peak // 1024  # bytes on macOS, kB elsewhere
 
 
 if __name__ == "__main__":

@@ -189,3 +189,13 @@ def _repository_deletion(clients: Clients, names: Names, force: bool) -> Change:
         if branch and branch_head(clients, names.repository, branch):
             return Change("noop", change.kind, change.name, "kept: it holds commits; --force deletes it")
     return change
+
+
+def kept_data(config: Config, clients: Clients, names: Names) -> list[Change]:
+    """What `destroy --pipeline` without --force keeps (a repository with commits, a bucket with
+    objects), as noop changes whose detail starts with "kept:". Read calls only."""
+    names = _scoped(names)
+    changes = [plan_bucket_deletion(names.artifact_bucket, clients, names, force=False)]
+    if config.pipeline.source == "codecommit":
+        changes.insert(0, _repository_deletion(clients, names, force=False))
+    return [c for c in changes if c.detail.startswith("kept:")]

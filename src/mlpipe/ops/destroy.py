@@ -41,12 +41,18 @@ class DestroyResult:
     def deleted(self) -> list[Change]:
         return list(self.plan.pending)
 
+    @property
+    def kept(self) -> list[Change]:
+        """What stays on purpose (data the CI/CD holds, without --force), with the reason."""
+        return [c for c in self.plan.changes if c.action == "noop" and c.detail.startswith("kept:")]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "app": self.names.app,
             "stage": self.names.stage,
             "dry_run": self.dry_run,
             "plan": self.plan.to_dict(),
+            "kept": [{"kind": c.kind, "name": c.name, "reason": c.detail.removeprefix("kept: ")} for c in self.kept],
             "api_calls": self.applied.calls if self.applied else 0,
         }
 

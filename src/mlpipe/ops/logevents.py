@@ -95,7 +95,9 @@ class LogPoller:
                 self.throttled = True
             else:
                 raise translate(exc, self.clients.target) from exc
-        fresh.sort(key=lambda e: (e.timestamp, e.event_id))
+        # Stable, on the timestamp only: events of one millisecond keep the service's order (a
+        # function's END and REPORT lines come after its own output; event ids are opaque strings).
+        fresh.sort(key=lambda e: e.timestamp)
         self._prune()
         return fresh
 

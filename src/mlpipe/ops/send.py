@@ -17,7 +17,7 @@ from typing import Any
 
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
-from mlpipe.errors import DeliveryError, MlpipeError, UsageError
+from mlpipe.errors import DeliveryError, MlpipeError, NotDeployedError, UsageError
 from mlpipe.names import Names
 from mlpipe.ops import model_store
 from mlpipe.ops.logevents import LogPoller, next_delay
@@ -146,6 +146,11 @@ def send(
     run_id = uuid.uuid4().hex[:12]
     names = clients.names(config.app, config.stage)
     trigger = owned_queue(clients, names, names.trigger_queue)
+    if wait and model_store.read_current(clients, names) is None:  # nothing could answer: say so now
+        raise NotDeployedError(
+            f"no model is trained for {names.app}/{names.stage}: nothing would answer, --wait would only time out",
+            hint="run `mlpipe train` first (or send without --wait to queue the rows)",
+        )
     feature_count = _feature_count(clients, names, reporter) if request.validate and request.json_body is None else None
     messages, header = prepare(request, feature_count, run_id, need_ids=wait)
     if header:

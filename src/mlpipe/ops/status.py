@@ -5,6 +5,7 @@ Drift is what deploy would change: the same planners run, and a non-noop change 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -34,7 +35,7 @@ STATE_OF_ACTION = {"noop": "in sync", "create": "missing", "update": "drifted", 
 class ResourceStatus:
     kind: str
     name: str
-    state: str  # "in sync" | "missing" | "drifted" | "foreign"
+    state: str  # "in sync" | "missing" | "drifted" | "foreign" | "kept" (left by destroy --pipeline)
     detail: str = ""
 
 
@@ -95,20 +96,31 @@ def _depths(clients: Clients, names: Names) -> dict[str, int | None]:
 
 def _pipeline(config: Config, clients: Clients, result: StatusResult) -> None:
     """Fill the pipeline rows, only when the app has a pipeline (bootstrap-pipeline ran)."""
-    from mlpipe.ops.bootstrap import pipeline_names, plan_bootstrap
+    from mlpipe.ops.bootstrap import kept_data, pipeline_names, plan_bootstrap
     from mlpipe.ops.pipeline_status import pipeline_status
 
     names = pipeline_names(config, clients)
     run = pipeline_status(config, clients, names, limit=1)
     if not run.exists:
+        try:  # what `destroy --pipeline` kept (data, without --force) is still there: say so
+            kept = kept_data(config, clients, names)
+        except ForeignResourceError:
+            kept = []
+        result.pipeline_resources += [ResourceStatus(c.kind, c.name, "kept", c.detail) for c in kept]
         return
     try:
         plan = plan_bootstrap(config, clients, names)
     except ForeignResourceError as exc:
         result.pipeline_resources.append(ResourceStatus("pipeline", names.pipeline, "foreign", exc.message))
     else:
+        # One owner per resource: each stage's Lambda role (bootstrap creates it ahead of the first
+        # build) belongs to that stage's table (`status --stage`), not to the CI/CD one.
+        stage_roles = {dataclasses.replace(names, stage=stage).lambda_role for stage in config.pipeline.stages}
+        owned = {(r.kind, r.name) for r in result.resources} | {("iam-role", role) for role in stage_roles}
         result.pipeline_resources += [
-            ResourceStatus(c.kind, c.name, STATE_OF_ACTION[c.action], c.detail) for c in plan.changes
+            ResourceStatus(c.kind, c.name, STATE_OF_ACTION[c.action], c.detail)
+            for c in plan.changes
+            if (c.kind, c.name) not in owned
         ]
     latest = run.latest
     result.pipeline_run = f"{latest.status} ({latest.started})" if latest else "never ran"
