@@ -49,7 +49,7 @@ class IamSettings:
 
 
 def load_operator_policy(value: str) -> dict[str, Any] | None:
-    """"" or "full" -> None (full access); otherwise a file holding an IAM policy document."""
+    """ "" or "full" -> None (full access); otherwise a file holding an IAM policy document."""
     value = value.strip()
     if value in ("", "full"):
         return None

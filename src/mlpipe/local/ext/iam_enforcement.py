@@ -1,0 +1,42 @@
+"""IAM for every caller of the embedded AWS (mlpipe.local.iam): registers the authorizer, puts the
+server's IAM settings back on reset, and answers `GET/POST /_mlpipe/iam` (operator only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlpipe.local import registry
+from mlpipe.local.iam.authorizer import IamSettings, authorize, settings
+from mlpipe.local.registry import Context, on_reset, on_status
+
+if authorize not in getattr(registry, "AUTHORIZERS", []):
+    getattr(registry, "AUTHORIZERS", []).append(authorize)
+
+
+@on_reset
+def restore_settings(ctx: Context) -> None:
+    """A reset starts over with what the server was started with (a test's narrowed operator ends)."""
+    ctx.state["iam"] = IamSettings.from_environment()
+
+
+@on_status
+def describe(ctx: Context) -> dict[str, Any]:
+    iam = settings(ctx)
+    operator = "full" if iam.operator_policy is None else f"policy ({len(iam.operator_policy['Statement'])} statements)"
+    return {"iam": {"enabled": iam.enabled, "operator": operator}}
+
+
+def set_settings(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /_mlpipe/iam {"enabled": bool, "operator_policy": {...} | "full"}: change them live."""
+    iam = settings(ctx)
+    if "enabled" in body:
+        iam.enabled = bool(body["enabled"])
+    if "operator_policy" in body:
+        policy = body["operator_policy"]
+        if policy in (None, "full"):
+            iam.operator_policy = None
+        elif isinstance(policy, dict) and "Statement" in policy:
+            iam.operator_policy = policy
+        else:
+            raise ValueError('operator_policy: an IAM policy document (with Statement) or "full"')
+    return describe(ctx)["iam"]
