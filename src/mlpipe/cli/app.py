@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -102,32 +103,101 @@ def _debug_requested(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get("MLPIPE_DEBUG", "") not in ("", "0", "false")
 
 
+OUTPUT_FLAGS = ("-o", "--output")
+
+
+def hoist_output(argv: list[str]) -> list[str]:
+    """`--output/-o` is a global option, accepted after the subcommand too (as the aws CLI does):
+    every occurrence moves to the front, where the root callback parses it. `--` ends the scan."""
+    hoisted: list[str] = []
+    rest: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            rest += [token, *tokens]
+            break
+        if token in OUTPUT_FLAGS:
+            hoisted += [token, next(tokens, "")]
+        elif token.startswith("--output="):
+            hoisted.append(token)
+        elif token.startswith("-o") and not token.startswith("--") and len(token) > 2:
+            hoisted += ["-o", token[2:]]
+        else:
+            rest.append(token)
+    return hoisted + rest  # a trailing `-o` got "" as its value: the root callback says what is allowed
+
+
+def output_format(argv: list[str]) -> str:
+    """The --output value the root callback will see (the last one wins), before any parsing."""
+    value = "text"
+    for i, token in enumerate(argv):
+        if token == "--":
+            break
+        if token in OUTPUT_FLAGS and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif token.startswith("--output="):
+            value = token.split("=", 1)[1]
+    return value
+
+
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code: mlpipe errors become one line plus a hint."""
-    argv = sys.argv[1:] if argv is None else argv
+    """Run the CLI and return its exit code: every error becomes one line plus a hint (with
+    `-o json`, one JSON object on stderr: code, message, hint, exit_code)."""
+    argv = hoist_output(sys.argv[1:] if argv is None else argv)
+    as_json = output_format(argv) == "json"
     try:
-        app(args=argv, prog_name="mlpipe", standalone_mode=True)
+        result = app(args=argv, prog_name="mlpipe", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except KeyboardInterrupt:
-        return 130
+    except (KeyboardInterrupt, typer.Abort):
+        return _report("Interrupted", "interrupted", None, 130, as_json)
+    except typer.TyperException as exc:  # click's usage errors (typer vendors click)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a group named alone: its help, as typer shows it
+            exc.show()  # type: ignore[attr-defined]
+            return exc.exit_code
+        return _report("UsageError", exc.format_message(), _usage_hint(exc, argv), exc.exit_code, as_json)
     except Exception as exc:
-        from mlpipe.cli.render import error
-
         if _debug_requested(argv):
             import traceback
 
             traceback.print_exc()
         err = _as_mlpipe_error(exc)
         if err is None:
-            error(
-                f"unexpected {type(exc).__name__}: {exc}",
-                "run again with --debug for the traceback, and report it",
-            )
-            return 1
-        error(err.message, err.hint)
-        return err.exit_code
-    return 0
+            message = f"unexpected {type(exc).__name__}: {exc}"
+            return _report("InternalError", message, "run again with --debug for the traceback, and report it", 1, as_json)
+        return _report(type(err).__name__, err.message, err.hint, err.exit_code, as_json)
+    return result if isinstance(result, int) else 0
+
+
+def _usage_hint(exc: Exception, argv: list[str]) -> str:
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None and ctx.parent is not None else command_path(argv)
+    return f"`{path} --help` lists its options"
+
+
+def command_path(argv: list[str]) -> str:
+    """`mlpipe tail logs` for `mlpipe -o json tail logs --since x`: the commands named in argv."""
+    command: Any = typer.main.get_command(app)
+    path = ["mlpipe"]
+    for token in argv:
+        if not hasattr(command, "commands") or token.startswith("-"):
+            continue
+        sub = command.commands.get(token)
+        if sub is None:
+            continue
+        command = sub
+        path.append(token)
+    return " ".join(path)
+
+
+def _report(code: str, message: str, hint: str | None, exit_code: int, as_json: bool) -> int:
+    from mlpipe.cli.render import error, error_json
+
+    if as_json:
+        error_json(code, message, hint, exit_code)
+    else:
+        error(message, hint)
+    return exit_code
 
 
 def _as_mlpipe_error(exc: Exception) -> MlpipeError | None:

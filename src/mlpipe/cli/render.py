@@ -34,6 +34,9 @@ class RichReporter:
             stderr.print(f"[green]✓[/] {escape(message)}")
 
     def warn(self, message: str) -> None:
+        if self.quiet:  # --output json: stderr holds JSON objects only (an error's envelope, warnings)
+            sys.stderr.write(json.dumps({"warning": message}) + "\n")
+            return
         stderr.print(f"[yellow]Warning:[/] {escape(message)}")
 
     def progress(self, label: str, completed: int, total: int | None) -> None:
@@ -64,6 +67,14 @@ def error(message: str, hint: str | None) -> None:
     stderr.print(f"[bold red]Error:[/] {escape(message)}")
     if hint:
         stderr.print(f"[dim]Hint:[/] {escape(hint)}")
+
+
+def error_json(code: str, message: str, hint: str | None, exit_code: int) -> None:
+    """With `--output json`, an error is one JSON object on stderr, the same envelope for every
+    command (docs/CONTRACTS.md): stdout stays empty or valid JSON for the caller to parse."""
+    envelope = {"code": code, "message": message, "hint": hint, "exit_code": exit_code}
+    sys.stderr.write(json.dumps(envelope, sort_keys=False) + "\n")
+    sys.stderr.flush()
 
 
 def no_color() -> bool:
