@@ -163,8 +163,8 @@ def run(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         err = _as_mlpipe_error(exc)
         if err is None:
-            message = f"unexpected {type(exc).__name__}: {exc}"
-            return _report("InternalError", message, "run again with --debug for the traceback, and report it", 1, as_json)
+            message, hint = f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for the traceback"
+            return _report("InternalError", message, hint + ", and report it", 1, as_json)
         return _report(type(err).__name__, err.message, err.hint, err.exit_code, as_json)
     return result if isinstance(result, int) else 0
 
