@@ -17,19 +17,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from mlpipe import __version__
+from mlpipe.config_sections import AlarmConfig, _Section, environment_problem
 from mlpipe.errors import ConfigError
 from mlpipe.names import name_problems
 
 DEFAULT_CONFIG_FILE = "mlpipe.yaml"
 ENV_PREFIX = "MLPIPE_"
 DAY = 86_400
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ModelConfig(_Section):
@@ -101,30 +98,17 @@ class FunctionConfig(_Section):
     max_concurrency: int | None = Field(None, ge=2, le=1000, description="Event source mapping maximum concurrency")
     reserved_concurrency: int | None = Field(None, ge=0, le=1000, description="Reserved concurrency")
     log_retention_days: Literal[
-        1,
-        3,
-        5,
-        7,
-        14,
-        30,
-        60,
-        90,
-        120,
-        150,
-        180,
-        365,
-        400,
-        545,
-        731,
-        1096,
-        1827,
-        2192,
-        2557,
-        2922,
-        3288,
-        3653,
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
     ] = Field(30, description="Log group retention (days)")
     environment: dict[str, str] = Field(default_factory=dict, description="Extra environment variables")
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: dict[str, str]) -> dict[str, str]:
+        problem = environment_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _batch_window(self) -> FunctionConfig:
@@ -133,11 +117,6 @@ class FunctionConfig(_Section):
                 f"batch_size {self.batch_size} > 10 needs batching_window_s >= 1 (AWS rejects it otherwise)"
             )
         return self
-
-
-class AlarmConfig(_Section):
-    enabled: bool = Field(True, description="CloudWatch alarm when the DLQ holds messages")
-    dlq_threshold: int = Field(1, ge=1, description="DLQ depth that raises the alarm")
 
 
 class PipelineConfig(_Section):
@@ -340,7 +319,8 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"{got!r} is not allowed: expected {ctx.get('expected')}"
     if kind == "string_pattern_mismatch":
         return f"{got!r} does not match {ctx.get('pattern')}"
-    return f"{got!r}: {error['msg']}" if got is not None and not isinstance(got, dict) else error["msg"]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{got!r}: {message}" if got is not None and not isinstance(got, (dict, list)) else message
 
 
 def load_config(

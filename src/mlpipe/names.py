@@ -48,6 +48,11 @@ def check_name(kind: str, name: str) -> str | None:
         return f"'{name}' is too short; {rule}"
     if not re.fullmatch(pattern, name):
         return f"'{name}' is not allowed; {rule}"
+    if kind == "s3":
+        from mlpipe.aws_rules import bucket_name_problem
+
+        why = bucket_name_problem(name)
+        return f"S3 bucket name '{name}' {why}" if why else None
     return None
 
 

@@ -73,3 +73,48 @@ def test_a_queue_visibility_shorter_than_the_function_timeout_is_rejected(endpoi
         EventSourceArn=queue_arn(endpoint_url, "long-q", 360), FunctionName="patient"
     )
     assert mapping["UUID"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "error", "fragment"),
+    [
+        (
+            {"AWS_REGION": "eu-west-1"},
+            "InvalidParameterValueException",
+            "Reserved keys used in this request: AWS_REGION",
+        ),
+        ({"my-var": "x"}, "ValidationException", "Member must satisfy regular expression pattern: [a-zA-Z]"),
+        ({"BIG": "x" * 4100}, "InvalidParameterValueException", "exceeded the 4KB limit. String measured:"),
+    ],
+)
+def test_environment_variables_are_validated_like_lambda(
+    endpoint_url: str, variables: dict[str, str], error: str, fragment: str
+) -> None:
+    lam = client(endpoint_url, "lambda")
+    role = role_arn(endpoint_url, "env-role")
+    create = {"Runtime": "python3.12", "Role": role, "Handler": "handler.handler", "Code": {"ZipFile": CODE}}
+
+    with pytest.raises(lam.exceptions.ClientError) as caught:
+        lam.create_function(FunctionName="env-bad", Environment={"Variables": variables}, **create)
+    assert caught.value.response["Error"]["Code"] == error
+    assert fragment in caught.value.response["Error"]["Message"]
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert not [f for f in lam.list_functions()["Functions"] if f["FunctionName"] == "env-bad"]
+
+    lam.create_function(FunctionName="env-good", Environment={"Variables": {"LOG_LEVEL": "debug"}}, **create)
+    wait_until_active(lam, "env-good")
+    with pytest.raises(lam.exceptions.ClientError) as caught:
+        lam.update_function_configuration(FunctionName="env-good", Environment={"Variables": variables})
+    assert caught.value.response["Error"]["Code"] == error
+    variables_now = lam.get_function_configuration(FunctionName="env-good")["Environment"]["Variables"]
+    assert variables_now == {"LOG_LEVEL": "debug"}
+
+
+@pytest.mark.parametrize("bucket", ["xn--shop", "shop-s3alias", "shop--ol-s3", "192.168.5.4", "sthree-shop", "a..b"])
+def test_bucket_names_aws_reserves_are_rejected(endpoint_url: str, bucket: str) -> None:
+    s3 = client(endpoint_url, "s3")
+    with pytest.raises(s3.exceptions.ClientError) as caught:
+        s3.create_bucket(Bucket=bucket)
+    assert caught.value.response["Error"]["Code"] == "InvalidBucketName"
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    s3.create_bucket(Bucket="shop-models-ok")  # an ordinary name still works

@@ -5,17 +5,26 @@
 - A second event source mapping for the same queue and function is rejected.
 - A mapping whose queue's visibility timeout is shorter than the function timeout is rejected.
 - moto's own SQS -> Lambda consumption is switched off (the executor does that job).
+- Environment variables are validated as Lambda does: names, reserved keys, 4 KB in total.
 
 The Pending period is MLPIPE_LOCAL_PENDING_SECONDS (default 0.5 s; AWS takes a few seconds).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 from typing import Any
 
+from mlpipe.aws_rules import (
+    LAMBDA_ENV_KEY_PATTERN,
+    LAMBDA_ENV_MAX_BYTES,
+    lambda_env_bad_keys,
+    lambda_env_reserved_keys,
+    lambda_env_size,
+)
 from mlpipe.local.executor import detach_moto_consumers
 from mlpipe.local.registry import AwsApiError, Context, after, before, on_reset
 
@@ -144,6 +153,37 @@ def _check_visibility(ctx: Context, queue_arn: str, name: str) -> None:
         raise AwsApiError(
             "InvalidParameterValueException",
             f"Queue visibility timeout: {visibility} seconds is less than Function timeout: {timeout} seconds",
+            400,
+        )
+
+
+@before("lambda", "CreateFunction")
+@before("lambda", "UpdateFunctionConfiguration")
+def valid_environment(ctx: Context, params: dict[str, Any]) -> None:
+    """Lambda's checks, in its order: the key pattern (API validation), reserved keys, then size."""
+    variables = (params.get("Environment") or {}).get("Variables") or {}
+    if lambda_env_bad_keys(variables):
+        raise AwsApiError(
+            "ValidationException",
+            "1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: Map keys "
+            f"must satisfy constraint: [Member must satisfy regular expression pattern: {LAMBDA_ENV_KEY_PATTERN}]",
+            400,
+        )
+    reserved = lambda_env_reserved_keys(variables)
+    if reserved:
+        raise AwsApiError(
+            "InvalidParameterValueException",
+            "Lambda was unable to configure your environment variables because the environment variables you have "
+            "provided contains reserved keys that are currently not supported for modification. Reserved keys used "
+            f"in this request: {', '.join(reserved)}",
+            400,
+        )
+    if lambda_env_size(variables) > LAMBDA_ENV_MAX_BYTES:
+        measured = json.dumps(variables, separators=(",", ":"), ensure_ascii=False)
+        raise AwsApiError(
+            "InvalidParameterValueException",
+            "Lambda was unable to configure your environment variables because the environment variables you have "
+            f"provided exceeded the 4KB limit. String measured: {measured}",
             400,
         )
 

@@ -1,0 +1,88 @@
+"""Config sections kept apart from config.py (size): the alarm section and the rules for the
+function's environment variables, which are AWS Lambda's own (mlpipe.aws_rules)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mlpipe.aws_rules import (
+    LAMBDA_ENV_KEY_PATTERN,
+    LAMBDA_ENV_MAX_BYTES,
+    lambda_env_bad_keys,
+    lambda_env_reserved_keys,
+    lambda_env_size,
+)
+
+# Variables mlpipe itself gives the handler (ops/deploy.py function_environment) and the room
+# they take at most (queue URLs in the longest region): user variables must leave that free.
+MLPIPE_ENV_KEYS = ("MLPIPE_ENDPOINT_NAME", "MLPIPE_FEATURE_COUNT", "MLPIPE_DLQ_URL", "MLPIPE_RESULTS_QUEUE_URL")
+MLPIPE_ENV_RESERVE_BYTES = 512
+_EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def environment_problem(variables: Mapping[str, str]) -> str | None:
+    """Why Lambda (or mlpipe's handler) would reject these user variables, in one line; None if fine."""
+    bad = lambda_env_bad_keys(variables)
+    if bad:
+        return f"variable name(s) {', '.join(map(repr, bad))} not allowed: Lambda requires {LAMBDA_ENV_KEY_PATTERN}"
+    reserved = lambda_env_reserved_keys(variables)
+    if reserved:
+        return f"{', '.join(reserved)} reserved by Lambda (it sets them itself): rename or remove them"
+    own = [k for k in variables if k in MLPIPE_ENV_KEYS]
+    if own:
+        return f"{', '.join(own)} set by mlpipe itself: choose another name"
+    size, room = lambda_env_size(variables), LAMBDA_ENV_MAX_BYTES - MLPIPE_ENV_RESERVE_BYTES
+    if size > room:
+        return (
+            f"the variables take {size} bytes; Lambda allows {LAMBDA_ENV_MAX_BYTES} in total and mlpipe's own "
+            f"need up to {MLPIPE_ENV_RESERVE_BYTES}: keep them under {room} bytes (large values belong in S3 or SSM)"
+        )
+    return None
+
+
+class AlarmConfig(_Section):
+    """CloudWatch alarms on the DLQ, the function's errors and the trigger queue's oldest message."""
+
+    enabled: bool = Field(True, description="Create the alarms (and their SNS topic)")
+    dlq_threshold: int = Field(1, ge=1, description="DLQ depth that raises the DLQ alarm")
+    errors_threshold: int = Field(1, ge=1, description="Function errors per period that raise the errors alarm")
+    max_message_age_s: int = Field(
+        900, ge=60, le=14 * 86_400, description="Age of the oldest trigger message that raises the age alarm (s)"
+    )
+    period_s: int = Field(60, ge=10, le=86_400, description="Alarm period (s): 10, 30 or a multiple of 60")
+    notify: tuple[str, ...] = Field((), max_length=20, description="E-mail addresses subscribed to the alarm topic")
+    topic_arn: str | None = Field(
+        None, pattern=_TOPIC_ARN, description="Existing SNS topic for the alarms' actions, instead of mlpipe's own"
+    )
+
+    @field_validator("period_s")
+    @classmethod
+    def _period(cls, value: int) -> int:
+        if value not in (10, 30) and value % 60:
+            raise ValueError(f"{value} is not a CloudWatch period: use 10, 30 or a multiple of 60")
+        return value
+
+    @field_validator("notify")
+    @classmethod
+    def _emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in value if not re.fullmatch(_EMAIL, v)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))} not an e-mail address")
+        return value
+
+    @model_validator(mode="after")
+    def _one_topic(self) -> AlarmConfig:
+        if self.notify and self.topic_arn:
+            raise ValueError(
+                "alarm.notify subscribes addresses to mlpipe's own topic; with alarm.topic_arn, "
+                "subscribe them to that topic yourself and drop alarm.notify"
+            )
+        return self
