@@ -27,6 +27,8 @@ from mlpipe.names import name_problems
 DEFAULT_CONFIG_FILE = "mlpipe.yaml"
 ENV_PREFIX = "MLPIPE_"
 DAY = 86_400
+# Cells read as missing besides an empty one (case-insensitive): templates/handler/payload_rules.py
+DEFAULT_MISSING_VALUES = ("NA", "N/A", "NaN", "null", "None", "?")
 
 
 class ModelConfig(_Section):
@@ -34,8 +36,11 @@ class ModelConfig(_Section):
 
     data: str | None = Field(None, description="CSV file to train on; the bundled dataset when unset")
     target: str | None = Field(None, description="Name of the target column (the last column when unset)")
-    objective: Literal["reg:squarederror", "binary:logistic"] = Field(
-        "reg:squarederror", description="XGBoost objective: regression or binary classification"
+    objective: Literal["reg:squarederror", "binary:logistic", "multi:softprob"] = Field(
+        "reg:squarederror", description="XGBoost objective: regression, binary or multiclass classification"
+    )
+    missing_values: tuple[str, ...] = Field(
+        DEFAULT_MISSING_VALUES, description="Cells read as missing (besides empty) by train, send and the function"
     )
     params: dict[str, float | int | str] = Field(
         default_factory=lambda: {"max_depth": 5, "eta": 0.1, "subsample": 0.9},  # type: ignore[arg-type]
@@ -100,6 +105,10 @@ class FunctionConfig(_Section):
     log_retention_days: Literal[
         1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
     ] = Field(30, description="Log group retention (days)")
+    max_rows_per_message: int | None = Field(
+        None, ge=1, le=100_000, description="Rows one message may hold (default: what fits one endpoint call)"
+    )
+    allow_missing_features: bool = Field(False, description="A feature name absent from a JSON row = missing")
     environment: dict[str, str] = Field(default_factory=dict, description="Extra environment variables")
 
     @field_validator("environment")

@@ -22,7 +22,15 @@ HANDLER_PY = REPO / "templates" / "handler" / "handler.py"
 TUTORIAL = "14.0507,0,18.1,0,0.597,6.657,100,1.5275,24,666,20.2,35.05,21.22"
 
 
+HANDLER_MODULES = ("endpoint_client", "payload_rules", "queue_sends")
+
+
 def load_handler() -> Any:
+    """A fresh copy of the handler package, as a new Lambda execution environment would import it."""
+    if str(HANDLER_PY.parent) not in sys.path:
+        sys.path.insert(0, str(HANDLER_PY.parent))
+    for name in HANDLER_MODULES:
+        sys.modules.pop(name, None)
     spec = importlib.util.spec_from_file_location("mlpipe_handler_under_test", HANDLER_PY)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -223,7 +231,7 @@ def test_mixed_batch_sends_all_valid_rows_in_one_call_and_every_poison_to_the_dl
     poison = {
         "12 features": ",".join(TUTORIAL.split(",")[:12]),
         "not a number": TUTORIAL.replace("18.1", "abc"),
-        "not finite": TUTORIAL.replace("18.1", "nan"),
+        "not finite": TUTORIAL.replace("18.1", "inf"),
         "no payload": json.dumps({"rows": TUTORIAL, "id": "c-9"}),
         "empty": "",
     }
@@ -246,7 +254,7 @@ def test_mixed_batch_sends_all_valid_rows_in_one_call_and_every_poison_to_the_dl
     assert "expected 13" in reasons[0]
     assert "not a number" in reasons[1]
     assert "not finite" in reasons[2]
-    assert "'payload' or 'instances'" in reasons[3]
+    assert "'payload', 'instances' or 'features'" in reasons[3]
     assert "empty" in reasons[4]
     assert dead[3]["MessageAttributes"]["mlpipe-correlation-id"]["StringValue"] == "c-9"
 
@@ -390,7 +398,7 @@ def test_a_slow_endpoint_leaves_later_groups_for_redelivery(
     env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     handler, context = load_handler(), Context(11_000)
-    one_row = len(handler._csv([[float(v) for v in TUTORIAL.split(",")]]))
+    one_row = len(handler.csv_body([[float(v) for v in TUTORIAL.split(",")]]))
     monkeypatch.setattr(handler, "MAX_BODY_BYTES", one_row * 3)  # groups of 3, 3, 3, 1 messages
     runtime = FakeRuntime(latency_ms=4500)
 
@@ -428,7 +436,7 @@ def test_runtime_client_timeouts_fit_the_remaining_time(env: dict[str, str], mon
 
 def test_bodies_above_the_endpoint_limit_are_split(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     handler = load_handler()
-    one_row = len(handler._csv([[float(v) for v in TUTORIAL.split(",")]]))
+    one_row = len(handler.csv_body([[float(v) for v in TUTORIAL.split(",")]]))
     monkeypatch.setattr(handler, "MAX_BODY_BYTES", one_row * 3)
     runtime = FakeRuntime()
 

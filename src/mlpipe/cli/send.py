@@ -15,9 +15,11 @@ if TYPE_CHECKING:
 
 HELP = """Send inputs to the trigger queue: one row, a JSON body, or a whole CSV file.
 
-Rows are checked against the deployed model's feature count before anything is sent. Files go out
-with SendMessageBatch, several calls in flight; a header line is skipped. --wait shows each
-message's prediction, or why it ended in the dead-letter queue.
+Rows are checked by the function's own rules before anything is sent (missing values: empty,
+NA, NaN, ?, null). Files (comma, semicolon with decimal comma, tab or pipe: detected) go out with
+SendMessageBatch, several calls in flight; a header row matches columns to the model's features by
+name, in any order. --wait shows each message's prediction (label and probability for a
+classifier), or why it ended in the dead-letter queue.
 
 Examples:
 
@@ -28,6 +30,8 @@ Examples:
   cat rows.csv | mlpipe send --file -
 
   mlpipe send --json '{"instances": [[0.02, 18, 2.3]]}'
+
+  mlpipe send --json '{"features": {"CRIM": 0.02, "ZN": 18, "INDUS": 2.3}}'
 """
 
 
@@ -43,8 +47,12 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         wait: bool = typer.Option(False, "--wait", "-w", help="Wait for the predictions (or DLQ reasons)."),
         timeout: float = typer.Option(60.0, "--timeout", help="Seconds --wait waits."),
         workers: int = typer.Option(4, "--workers", help="SendMessageBatch calls in flight.", min=1, max=32),
+        delimiter: str | None = typer.Option(None, "--delimiter", help="Files: , ; tab or | (detected if unset)."),
+        decimal: str | None = typer.Option(None, "--decimal", help="Files: decimal mark, . or , (detected)."),
+        header: bool | None = typer.Option(None, "--header/--no-header", help="Files: first line names columns."),
     ) -> None:
         from mlpipe.ops.send import SendInput, send
+        from mlpipe.tabular import decimal_option, delimiter_option
 
         opts = options(ctx)
         request = SendInput(
@@ -54,6 +62,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             source=("stdin" if file == "-" else file) if file is not None else ("--json" if json_body else "--payload"),
             rows_per_message=rows_per_message,
             validate=validate,
+            delimiter=delimiter_option(delimiter),
+            decimal=decimal_option(decimal),
+            header=header,
         )
         loaded = opts.load()
         reporter = _progress_reporter(opts.json)
@@ -127,7 +138,7 @@ def _progress_reporter(quiet: bool) -> Any:
 def _render(result: SendResult, request: SendInput, as_json: bool, timeout: float) -> None:
     from mlpipe.cli.render import print_json, stdout
     from mlpipe.errors import DeliveryError
-    from mlpipe.ops.rows import describe_lines
+    from mlpipe.ops.rows import describe_lines, describe_predictions
 
     if as_json:
         print_json(result.to_dict())
@@ -142,7 +153,7 @@ def _render(result: SendResult, request: SendInput, as_json: bool, timeout: floa
     for outcome in result.outcomes if not as_json else []:
         where = f"{request.source}:{describe_lines(outcome.lines)}" if request.text is not None else "result"
         if outcome.status == "prediction":
-            values = ", ".join(f"{p:.6g}" if isinstance(p, float | int) else str(p) for p in outcome.predictions)
+            values = describe_predictions(outcome.predictions, outcome.classes)
             latency = f"  ({outcome.latency_ms} ms)" if outcome.latency_ms is not None else ""
             stdout.print(f"{where}: {values}{latency}")
         elif outcome.in_dlq:

@@ -120,7 +120,9 @@ def readable(event: LogEvent) -> str:
     message_id = str(record.get("message_id") or "-")
     if kind == "prediction":
         predictions = record.get("predictions") or []
-        shown = ", ".join(f"{p:.6g}" if isinstance(p, int | float) else str(p) for p in predictions[:5])
+        from mlpipe.ops.rows import describe_predictions
+
+        shown = describe_predictions(predictions[:5], (record.get("classes") or [])[:5])
         more = f" (+{len(predictions) - 5} more)" if len(predictions) > 5 else ""
         return f"{when}  prediction  {message_id}  [{shown}{more}]  {record.get('latency_ms', '?')} ms"
     if kind == "poison":

@@ -12,8 +12,9 @@ from typing import Any
 
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
+from mlpipe.contract import function_variables
 from mlpipe.names import Names
-from mlpipe.package import Package, build_package
+from mlpipe.package import Package, build_package, with_model
 from mlpipe.plan.alarm import plan_alarm
 from mlpipe.plan.event_source import mapping_spec, plan_mapping
 from mlpipe.plan.executor import ApplyResult, execute
@@ -76,6 +77,7 @@ def function_environment(config: Config, names: Names, known: dict[str, Any], fe
         "MLPIPE_FEATURE_COUNT": str(feature_count),
         "MLPIPE_DLQ_URL": known.get("dlq_url", Ref("dlq_url")),
         "MLPIPE_RESULTS_QUEUE_URL": results,
+        **function_variables(config),
     }
 
 
@@ -99,7 +101,7 @@ def plan_deploy(config: Config, clients: Clients, names: Names, package: Package
     return Plan(tuple(changes), vars=known)
 
 
-def current_feature_count(clients: Clients, names: Names, reporter: Reporter) -> int:
+def current_model(clients: Clients, names: Names, reporter: Reporter) -> dict[str, Any] | None:
     from mlpipe.ops.model_store import read_current
 
     current = read_current(clients, names)
@@ -108,8 +110,7 @@ def current_feature_count(clients: Clients, names: Names, reporter: Reporter) ->
             "no trained model yet: the function will not check the feature count "
             "(run `mlpipe train`, then `mlpipe deploy` again)"
         )
-        return 0
-    return int(current.get("feature_count") or 0)
+    return current
 
 
 def deploy(
@@ -121,7 +122,9 @@ def deploy(
         reporter.warn(warning)
     package = package or build_package()
     names = clients.names(config.app, config.stage)
-    feature_count = current_feature_count(clients, names, reporter)
+    current = current_model(clients, names, reporter)
+    feature_count = int((current or {}).get("feature_count") or 0)
+    package = with_model(package, current)
     plan = plan_deploy(config, clients, names, package, feature_count)
     result = DeployResult(plan, names, dry_run, feature_count, package.sha256, package.size, warnings=warnings)
     if not dry_run:

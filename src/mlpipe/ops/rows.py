@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from mlpipe.errors import UsageError
+from mlpipe.tabular import cell_text, read_table
 
 MAX_MESSAGE_BYTES = 1_048_576  # SQS message (and SendMessageBatch request) limit since 2025
 
@@ -32,59 +34,101 @@ class Message:
         return len(self.body.encode("utf-8"))
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _default_rules(feature_count: int | None = None) -> Any:
+    from mlpipe.contract import rules_module
+
+    return rules_module().Rules(feature_count=feature_count or 0)
 
 
-def _split(line: str) -> tuple[str, ...]:
-    return tuple(field.strip() for field in line.split(","))
-
-
-def read_rows(text: str, source: str, header_allowed: bool = True) -> tuple[list[Row], int | None]:
+def read_rows(
+    text: str,
+    source: str,
+    header_allowed: bool = True,
+    *,
+    rules: Any = None,
+    target: str | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    header: bool | None = None,
+) -> tuple[list[Row], int | None]:
     """Data rows of a CSV text, and the line number of the header that was skipped (if any).
 
-    The first non-blank line is a header when none of its non-empty fields is a number; a line
-    mixing numbers and words is data (and fails validation, naming the line).
+    The dialect and the header are found as `train` finds them (mlpipe.tabular). With a header and
+    the model's feature names, columns are matched by name: another column order still predicts
+    right; the model's target column and an unnamed index column are left out.
     """
-    rows: list[Row] = []
-    header: int | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip().lstrip("\ufeff")
-        if not line:
-            continue
-        fields = _split(line)
-        if header_allowed and not rows and header is None:
-            non_empty = [f for f in fields if f]
-            if non_empty and not any(_is_number(f) for f in non_empty):
-                header = number
-                continue
-        rows.append(Row(number, fields))
-    if not rows:
-        what = "only a header line" if header else "nothing"
+    rules = rules if rules is not None else _default_rules()
+    table = read_table(
+        text,
+        source,
+        rules,
+        delimiter=delimiter,
+        decimal=decimal,
+        header=header if header_allowed else False,
+        ragged_ok=True,
+    )
+    if not table.rows:
+        what = "only a header line" if table.names else "nothing"
         raise UsageError(f"{source}: no rows to send (it holds {what})", hint="give a CSV file with one row per line")
-    return rows, header
+    rows = [Row(line, tuple(cell_text(c, table.dialect).strip() for c in cells)) for line, cells in table.rows]
+    if table.names and rules.feature_names:
+        rows = _by_name(rows, table.names, rules, target, source, table.header_line or 1)
+    return rows, table.header_line
 
 
-def validate_rows(rows: Iterable[Row], feature_count: int | None, source: str) -> None:
-    """Every value a number (or empty: a missing value) and, when known, the model's feature count."""
+def _by_name(
+    rows: list[Row], names: tuple[str, ...], rules: Any, target: str | None, source: str, line: int
+) -> list[Row]:
+    """Rows reordered to the model's feature order by the header's names."""
+    skipped = {n for n in names if n == target} | ({""} if names[0] == "" else set())
+    unknown = [n for n in names if n not in rules.index and n not in skipped]
+    if unknown:
+        raise UsageError(
+            f"{source}:{line}: column '{unknown[0]}' is not a feature of the deployed model "
+            f"(its features: {', '.join(rules.feature_names[:8])}{', ...' if len(rules.feature_names) > 8 else ''})",
+            hint=f"rename or drop the column; --no-header if line {line} is data",
+        )
+    absent = [n for n in rules.feature_names if n not in names]
+    if absent and not rules.allow_missing:
+        raise UsageError(
+            f"{source}:{line}: no column for the model's feature '{absent[0]}'"
+            + (f" (and {len(absent) - 1} more)" if len(absent) > 1 else ""),
+            hint="add the column, or set function.allow_missing_features: true to send it as missing",
+        )
+    where = {n: i for i, n in enumerate(names) if n in rules.index}
+    return [
+        Row(row.line, tuple(row.fields[where[n]] if n in where else "" for n in rules.feature_names)) for row in rows
+    ]
+
+
+def validate_rows(rows: Iterable[Row], feature_count: int | None, source: str, rules: Any = None) -> list[Row]:
+    """Every value a number or missing (the function's own rules) and, when known, the model's
+    feature count; returns the rows with missing values as empty cells, the endpoint's missing."""
+    from mlpipe.contract import rules_module
+
+    rules = rules if rules is not None else _default_rules(feature_count)
+    count = feature_count or rules.feature_count
+    checked = []
     for row in rows:
-        if feature_count and len(row.fields) != feature_count:
-            extra = " (is the target column included?)" if len(row.fields) == feature_count + 1 else ""
+        if count and len(row.fields) != count:
+            extra = " (is the target column included?)" if len(row.fields) == count + 1 else ""
             raise UsageError(
-                f"{source}:{row.line}: {len(row.fields)} values, the deployed model expects {feature_count} features"
-                + extra,
+                f"{source}:{row.line}: {len(row.fields)} values, the deployed model expects {count} features" + extra,
                 hint="send feature columns only, in training order; --no-validate skips this check",
             )
+        fields = []
         for column, value in enumerate(row.fields, start=1):
-            if value and not _is_number(value):
+            try:
+                number = rules_module().number(value, rules)
+            except ValueError as exc:
+                kind = str(exc).split(":")[0]  # "is not a number", "is not finite", "overflows a float"
                 raise UsageError(
-                    f"{source}:{row.line}: column {column} value '{value[:40]}' is not a number",
+                    f"{source}:{row.line}: column {column} value '{value[:40]}' {kind}",
                     hint="every feature must be numeric (empty for missing); --no-validate skips this check",
-                )
+                ) from None
+            fields.append("" if number is None else value)
+        checked.append(Row(row.line, tuple(fields)))
+    return checked
 
 
 def _number_or_text(value: str) -> float | str | None:
@@ -127,6 +171,9 @@ def json_message(text: str, run_id: str, need_id: bool) -> Message:
             f"--json: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
             hint='e.g. --json \'{"payload": "14.05,0,18.1"}\' (quote it for your shell)',
         ) from None
+    except (ValueError, RecursionError):  # too deep, or a number too long: the function's reason
+        check_body(text, None, "--json")
+        raise
     if isinstance(value, dict):
         cid = value.get("id")
         if cid is None and need_id:
@@ -165,3 +212,32 @@ def describe_lines(lines: Iterable[int]) -> str:
             spans.append(str(start) if start == prev else f"{start}-{prev}")
         start = prev = n
     return ", ".join(spans)
+
+
+def check_body(body: str, rules: Any, source: str) -> None:
+    """A body given as is must pass the function's own reading (else it would be dead-lettered)."""
+    from mlpipe.contract import rules_module
+
+    try:
+        rules_module().message_rows(body, rules if rules is not None else _default_rules())
+    except rules_module().Poison as exc:
+        raise UsageError(
+            f"{source}: the function would dead-letter this body: {exc}",
+            hint="fix the body (docs/CONTRACTS.md, message bodies); --no-validate sends it anyway",
+        ) from None
+
+
+def check_rows_per_message(rows_per_message: int, rules: Any) -> None:
+    limit = rules.max_rows if rules is not None else 0
+    if limit and rows_per_message > limit:
+        raise UsageError(
+            f"--rows-per-message {rows_per_message}: over the function's limit of {limit} rows per message",
+            hint=f"use at most {limit} (function.max_rows_per_message)",
+        )
+
+
+def describe_predictions(predictions: Sequence[Any], classes: Sequence[Any] = ()) -> str:
+    """'setosa (p=0.97), virginica (p=0.88)' for a classifier, '24.1, 31.5' for a regression."""
+    if classes:
+        return ", ".join(f"{c.get('label')} (p={float(c.get('probability', 0)):.3g})" for c in classes)
+    return ", ".join(f"{p:.6g}" if isinstance(p, float | int) else str(p) for p in predictions)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlpipe import contract
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.errors import DeliveryError, MlpipeError, NotDeployedError, UsageError
@@ -22,7 +23,17 @@ from mlpipe.names import Names
 from mlpipe.ops import model_store
 from mlpipe.ops.logevents import LogPoller, next_delay
 from mlpipe.ops.queues import owned_queue
-from mlpipe.ops.rows import Message, check_sizes, describe_lines, json_message, pack_rows, read_rows, validate_rows
+from mlpipe.ops.rows import (
+    Message,
+    check_body,
+    check_rows_per_message,
+    check_sizes,
+    describe_lines,
+    json_message,
+    pack_rows,
+    read_rows,
+    validate_rows,
+)
 from mlpipe.ops.sqs_batch import BatchSender, Delivery
 from mlpipe.ops.tail import REDRIVE_REASON, DlqMessage, peek_dlq
 from mlpipe.reporter import Reporter
@@ -41,6 +52,9 @@ class SendInput:
     source: str = "--payload"  # how errors name the input: "--payload", "rows.csv", "stdin"
     rows_per_message: int = 1
     validate: bool = True
+    delimiter: str | None = None  # files: detected unless given
+    decimal: str | None = None
+    header: bool | None = None  # None: detected; False: --no-header
 
 
 @dataclass
@@ -54,6 +68,7 @@ class Outcome:
     status: str = "pending"
     message_id: str | None = None
     predictions: list[Any] = field(default_factory=list)
+    classes: list[Any] = field(default_factory=list)  # a classifier's {"label", "probability"} per row
     latency_ms: float | None = None
     reason: str | None = None  # why it is in the DLQ, or the last retry/error line of a pending message
 
@@ -97,19 +112,18 @@ class SendResult:
         return [o for o in self.outcomes if o.status != "prediction"]
 
 
-def _feature_count(clients: Clients, names: Names, reporter: Reporter) -> int | None:
-    current = model_store.read_current(clients, names)
-    if current is None:
-        reporter.warn(f"no trained model found for {names.app}/{names.stage}: row lengths are not checked")
-        return None
-    count = current.get("feature_count")
-    return int(count) if count else None
-
-
 def prepare(
-    request: SendInput, feature_count: int | None, run_id: str, need_ids: bool
+    request: SendInput,
+    feature_count: int | None,
+    run_id: str,
+    need_ids: bool,
+    rules: Any = None,
+    target: str | None = None,
 ) -> tuple[list[Message], int | None]:
-    """The messages to send, all checked, and the skipped header line; raises before anything is sent."""
+    """The messages to send, all checked, and the skipped header line; raises before anything is sent.
+
+    Checks are the function's own (templates/handler/payload_rules.py), so what passes here is not
+    dead-lettered there for its shape or values."""
     given = [v for v in (request.payload, request.json_body, request.text) if v is not None]
     if len(given) != 1:
         raise UsageError(
@@ -117,14 +131,26 @@ def prepare(
         )
     if request.json_body is not None:
         messages = [json_message(request.json_body, run_id, need_ids)]
+        if request.validate:
+            check_body(messages[0].body, rules, "--json")
         header = None
     else:
         text = request.payload if request.payload is not None else request.text
-        rows, header = read_rows(text or "", request.source, header_allowed=request.payload is None)
+        rows, header = read_rows(
+            text or "",
+            request.source,
+            header_allowed=request.payload is None,
+            rules=rules,
+            target=target,
+            delimiter=request.delimiter if request.payload is None else ",",
+            decimal=request.decimal,
+            header=request.header,
+        )
         if request.payload is not None and len(rows) > 1:
             raise UsageError("--payload takes one row", hint="use --file for several rows")
         if request.validate:
-            validate_rows(rows, feature_count, request.source)
+            rows = validate_rows(rows, feature_count, request.source, rules)
+            check_rows_per_message(request.rows_per_message, rules)
         messages = pack_rows(rows, request.rows_per_message, run_id)
     check_sizes(messages, request.source)
     return messages, header
@@ -146,13 +172,17 @@ def send(
     run_id = uuid.uuid4().hex[:12]
     names = clients.names(config.app, config.stage)
     trigger = owned_queue(clients, names, names.trigger_queue)
-    if wait and model_store.read_current(clients, names) is None:  # nothing could answer: say so now
+    model = model_store.read_current(clients, names) if wait or request.validate else None
+    if wait and model is None:  # nothing could answer: say so now
         raise NotDeployedError(
             f"no model is trained for {names.app}/{names.stage}: nothing would answer, --wait would only time out",
             hint="run `mlpipe train` first (or send without --wait to queue the rows)",
         )
-    feature_count = _feature_count(clients, names, reporter) if request.validate and request.json_body is None else None
-    messages, header = prepare(request, feature_count, run_id, need_ids=wait)
+    if request.validate and model is None:
+        reporter.warn(f"no trained model found for {names.app}/{names.stage}: row lengths are not checked")
+    feature_count = int((model or {}).get("feature_count") or 0) or None
+    rules = contract.rules(config, model if request.validate else None)
+    messages, header = prepare(request, feature_count, run_id, wait, rules, (model or {}).get("target"))
     if header:
         reporter.step(f"{request.source}: line {header} looks like a header: skipped")
     since_ms = int(time.time() * 1000) - 5_000  # a little slack for clock skew with CloudWatch
@@ -236,6 +266,7 @@ def wait_for_outcomes(
             if kind == "prediction":
                 outcome.status = "prediction"
                 outcome.predictions = list(record.get("predictions") or [])
+                outcome.classes = list(record.get("classes") or [])
                 outcome.latency_ms = record.get("latency_ms")
                 open_ids.discard(cid)
             elif kind == "poison":

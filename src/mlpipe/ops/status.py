@@ -15,7 +15,7 @@ from mlpipe.config import Config
 from mlpipe.errors import ForeignResourceError
 from mlpipe.names import Names
 from mlpipe.ops.deploy import function_environment, lambda_role_spec
-from mlpipe.package import Package, build_package
+from mlpipe.package import Package, build_package, with_model
 from mlpipe.plan.alarm import plan_alarm
 from mlpipe.plan.event_source import mapping_spec, plan_mapping
 from mlpipe.plan.iam import plan_role
@@ -141,7 +141,7 @@ def status(config: Config, clients: Clients, package: Package | None = None) -> 
             known[spec.url_var] = url
         result.resources.append(_check("sqs-queue", spec.name, lambda s=spec: plan_queue(s, clients, names)[0]))  # type: ignore[misc]
     environment = function_environment(config, names, known, feature_count)
-    fn = function_spec(config, names, environment, package or build_package())
+    fn = function_spec(config, names, environment, with_model(package or build_package(), current_model))
     retention = config.function.log_retention_days
     mapping = mapping_spec(config, names)
     checks: list[tuple[str, str, Callable[[], Change]]] = [
