@@ -54,7 +54,12 @@ def send_results(items, results_url):
         {
             "Id": str(number),
             "MessageBody": json.dumps(
-                {"message_id": item["id"], "correlation_id": item["cid"], "predictions": item["predictions"]}
+                {
+                    "message_id": item["id"],
+                    "correlation_id": item["cid"],
+                    "predictions": item["predictions"],
+                    **({"classes": item["classes"]} if "classes" in item else {}),
+                }
             ),
             "_message_id": item["id"],
         }
