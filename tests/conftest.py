@@ -65,3 +65,20 @@ def clients(endpoint_url: str):  # type: ignore[no-untyped-def]
     from mlpipe.aws.clients import Clients, Target
 
     return Clients(Target("local", region="us-east-1", endpoint_url=endpoint_url))
+
+
+@pytest.fixture(scope="session")
+def _pypi_reachable() -> str:
+    """'' when the package index answers, else why not (bootstrap-pipeline builds its wheelhouse from it)."""
+    try:
+        urllib.request.urlopen("https://pypi.org/simple/pip/", timeout=10).read(1)
+    except OSError as exc:
+        return f"PyPI is unreachable ({exc}): bootstrap-pipeline cannot build the build's wheelhouse"
+    return ""
+
+
+@pytest.fixture
+def pypi(_pypi_reachable: str) -> None:
+    """For tests that run bootstrap-pipeline: skip, with the reason, when PyPI cannot be reached."""
+    if _pypi_reachable:
+        pytest.skip(_pypi_reachable)

@@ -1,11 +1,14 @@
-"""The CodeBuild buildspec: `templates/buildspec.yml` rendered with the config's `pipeline:` values.
+"""The CodeBuild buildspec: `templates/buildspec.yml` rendered with the pipeline's values.
 
-A plain `string.Template` (no jinja): `${name}` is a value, `$$` a literal `$` for the shell.
+A plain `string.Template` (no jinja): `${name}` is a value, `$$` a literal `$` for the shell. The
+buildspec lives in the CodeBuild project (bootstrap-pipeline sets it, status drift-checks it); it
+installs the wheelhouse named by a `WheelhouseRef`, whose lock digest it pins.
 """
 
 from __future__ import annotations
 
-import shlex
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
@@ -13,6 +16,26 @@ from mlpipe.config import PipelineConfig
 from mlpipe.errors import ConfigError
 
 BUILDSPEC_FILE = "buildspec.yml"
+LOCK_FILE = "requirements.lock"
+WHEELS_FILE = "wheels.tar"
+WHEELHOUSE_PREFIX = "wheelhouse"
+
+
+@dataclass(frozen=True)
+class WheelhouseRef:
+    """Where the build finds its wheelhouse, and the sha256 its lock must have."""
+
+    bucket: str
+    account: str
+    ident: str  # `<mlpipe version>-<digest>` (supply.wheelhouse.wheelhouse_id)
+    lock_sha256: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{WHEELHOUSE_PREFIX}/{self.ident}"
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}/{name}"
 
 
 def templates_dir() -> Path:
@@ -24,8 +47,18 @@ def templates_dir() -> Path:
     raise ConfigError(f"mlpipe's templates are missing (looked in {package / 'templates'})", hint="reinstall mlpipe")
 
 
-def render_buildspec(pipeline: PipelineConfig) -> str:
+def render_buildspec(pipeline: PipelineConfig, wheelhouse: WheelhouseRef) -> str:
+    # Every value is a plain token (names, hex digests): nothing a shell would interpret.
+    for value in (wheelhouse.bucket, wheelhouse.account, wheelhouse.ident, wheelhouse.lock_sha256):
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", value):
+            raise ValueError(f"not a plain token for the buildspec: {value!r}")
     template = Template((templates_dir() / BUILDSPEC_FILE).read_text(encoding="utf-8"))
-    # One shell word per requirement, quoted, so "mlpipe==0.1 ; rm -rf" cannot run anything.
-    install = " ".join(shlex.quote(part) for part in shlex.split(pipeline.install))
-    return template.substitute(python_version=pipeline.python_version, install=install)
+    return template.substitute(
+        python_version=pipeline.python_version,
+        bucket=wheelhouse.bucket,
+        account=wheelhouse.account,
+        prefix=wheelhouse.prefix,
+        lock_sha256=wheelhouse.lock_sha256,
+        lock_file=LOCK_FILE,
+        wheels_file=WHEELS_FILE,
+    )

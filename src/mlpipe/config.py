@@ -19,8 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from mlpipe import __version__
-from mlpipe.config_sections import AlarmConfig, _Section, environment_problem
+from mlpipe.config_sections import AlarmConfig, _Section, environment_problem, pinned_install
 from mlpipe.errors import ConfigError
 from mlpipe.names import name_problems
 
@@ -148,10 +147,16 @@ class PipelineConfig(_Section):
         "aws/codebuild/amazonlinux-x86_64-standard:5.0",
     ] = Field("aws/codebuild/standard:7.0", description="CodeBuild image")
     python_version: Literal["3.11", "3.12", "3.13"] = Field("3.12", description="Pinned runtime-versions: python")
-    install: str = Field(
-        default_factory=lambda: f"mlpipe=={__version__}",
-        description="What the build pip-installs; default: the mlpipe version that ran bootstrap-pipeline, pinned",
+    install: str | None = Field(
+        None,
+        description="What the build installs instead of the running mlpipe: pinned requirements (name==version), "
+        "wheel files or URLs; locked with sha256 hashes like the default, the mlpipe that runs bootstrap-pipeline",
     )
+
+    @field_validator("install")
+    @classmethod
+    def _pinned(cls, value: str | None) -> str | None:
+        return pinned_install(value)
 
     @model_validator(mode="after")
     def _stage_names(self) -> PipelineConfig:
@@ -329,7 +334,9 @@ def _describe(error: Mapping[str, Any]) -> str:
     if kind == "string_pattern_mismatch":
         return f"{got!r} does not match {ctx.get('pattern')}"
     message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{got!r}: {message}" if got is not None and not isinstance(got, (dict, list)) else message
+    if got is None or isinstance(got, (dict, list)) or repr(got) in message:
+        return message
+    return f"{got!r}: {message}"
 
 
 def load_config(

@@ -4,6 +4,7 @@ function's environment variables, which are AWS Lambda's own (mlpipe.aws_rules).
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -22,6 +23,31 @@ MLPIPE_ENV_KEYS = ("MLPIPE_ENDPOINT_NAME", "MLPIPE_FEATURE_COUNT", "MLPIPE_DLQ_U
 MLPIPE_ENV_RESERVE_BYTES = 512
 _EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 _TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
+
+
+# pipeline.install items: name==version, or a location (a wheel, a directory, a URL), never a bare name.
+_PINNED_OR_LOCATION = re.compile(
+    r"^([A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!_-]+"
+    r"|\S+\.whl(#sha256=[0-9a-f]{64})?|[./~]\S*|[a-z+]+://\S+)$"
+)
+
+
+def pinned_install(value: str | None) -> str | None:
+    """pipeline.install: a bare or ranged name would let the index choose what the build runs."""
+    if value is None:
+        return None
+    try:
+        items = shlex.split(value)
+    except ValueError as exc:
+        raise ValueError(f"cannot be split into requirements ({exc})") from None
+    for item in items:
+        if not _PINNED_OR_LOCATION.match(item):
+            name = re.split(r"[<>=!~;\[ ]", item, maxsplit=1)[0] or item
+            raise ValueError(
+                f"{item!r} is not pinned: name an exact version ({name}==X.Y.Z), a wheel file or URL, "
+                "or remove the key to install the mlpipe that runs bootstrap-pipeline"
+            )
+    return value or None
 
 
 class _Section(BaseModel):

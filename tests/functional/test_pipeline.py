@@ -16,6 +16,7 @@ from mlpipe.reporter import ListReporter
 
 APP = {"app": "shop", "stage": "dev"}
 PIPELINE = "shop-pipeline"
+pytestmark = pytest.mark.usefixtures("pypi")  # bootstrap-pipeline builds the wheelhouse from PyPI
 HANDLER = "handler/handler.py"
 
 
@@ -80,7 +81,7 @@ def test_second_bootstrap_makes_no_mutating_call(tmp_path: Path, clients: Client
     config_path = make_project(tmp_path / "project", {**APP, "pipeline": {"stages": ["dev", "prod"]}})
     config = load_config(config_path).config
     first = bootstrap(config, clients, ListReporter(), push=True, config_path=config_path)
-    assert first.plan.summary()["create"] == 12 and first.applied is not None
+    assert first.plan.summary()["create"] == 13 and first.applied is not None
     wait_for_run(clients, PIPELINE, 1, until=("InProgress",))  # the push started a run
 
     calls = CallLog().attach(clients)
@@ -99,7 +100,7 @@ def test_dry_run_creates_nothing(
     assert cli(config_path, endpoint_url, "--output", "json", "bootstrap-pipeline", "--dry-run", "--push") == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["dry_run"] is True and shown["api_calls"] == 0
-    assert shown["plan"]["summary"] == {"create": 9, "update": 0, "delete": 0, "noop": 0}
+    assert shown["plan"]["summary"] == {"create": 10, "update": 0, "delete": 0, "noop": 0}
     assert [c["kind"] for c in shown["plan"]["changes"]][-2:] == ["codepipeline", "codecommit-commit"]
     assert all(not found for found in inventory(clients).values())
 
@@ -120,10 +121,7 @@ def test_a_config_change_updates_only_what_differs(tmp_path: Path, clients: Clie
         config_path, overrides={"pipeline.execution_mode": "SUPERSEDED", "pipeline.python_version": "3.13"}
     )
     result = bootstrap(changed.config, clients, ListReporter())
-    assert sorted((c.kind, c.name) for c in result.plan.pending) == [
-        ("codebuild-project", "shop-dev-deploy"),
-        ("codepipeline", PIPELINE),
-    ]
+    assert sorted(c.kind for c in result.plan.pending) == ["codebuild-project", "codepipeline", "wheelhouse"]
     pipeline = clients.client("codepipeline").get_pipeline(name=PIPELINE)["pipeline"]
     assert pipeline["executionMode"] == "SUPERSEDED" and pipeline["pipelineType"] == "V2"
     project = clients.client("codebuild").batch_get_projects(names=["shop-dev-deploy"])["projects"][0]

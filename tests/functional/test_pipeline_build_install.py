@@ -1,23 +1,25 @@
-"""The buildspec's install and build commands in a clean virtual environment: what the deploy path
-weighs once installed, and that the build really deploys (against the embedded AWS)."""
+"""The CodeBuild project's buildspec run command by command, as CodeBuild would on an image whose
+Python is this machine's: download the wheelhouse (owner checked), verify the lock, install into a
+fresh venv with hashes and no index, slim it, deploy. Measures what the deploy path weighs."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+from pipeline_support import cli, make_project
 
 from mlpipe.aws.clients import Clients
-from mlpipe.buildspec import render_buildspec
-from mlpipe.config import PipelineConfig
+from mlpipe.local.build_install import tools_dir
 
-REPO = Path(__file__).resolve().parents[2]
 TARGET_MB = 40
 HEAVY = ("xgboost", "sklearn", "numpy", "pandas", "sagemaker", "moto", "scipy")
+HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def _files(root: Path) -> dict[Path, int]:
@@ -31,20 +33,19 @@ def _run(commands: list[str], cwd: Path, env: dict[str, str]) -> None:
 
 
 @pytest.mark.slow
-def test_buildspec_installs_a_small_deploy_path_that_deploys(
+@pytest.mark.usefixtures("pypi")
+def test_the_projects_buildspec_installs_a_small_locked_deploy_path_that_deploys(
     tmp_path: Path, clients: Clients, endpoint_url: str
 ) -> None:
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    site = next((venv / "lib").glob("python3*/site-packages"))
-    before = _files(site)
-    spec = yaml.safe_load(render_buildspec(PipelineConfig(install=str(REPO))))
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "mlpipe.yaml").write_text("app: slimtest\nstage: dev\n")
+    config_path = make_project(tmp_path / "project", {"app": "slimtest", "pipeline": {"python_version": HERE}})
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline") == 0
+    project = clients.client("codebuild").batch_get_projects(names=["slimtest-dev-deploy"])["projects"][0]
+    spec = yaml.safe_load(project["source"]["buildspec"])
+    home = tmp_path / "home"
+    home.mkdir()
     env = {
-        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
-        "HOME": str(tmp_path),
+        "PATH": os.pathsep.join((str(tools_dir()), str(Path(sys.executable).parent), "/usr/bin:/bin")),
+        "HOME": str(home),
         "CODEBUILD_BUILD_ID": "slimtest-dev-deploy:test",  # what CodeBuild sets; mlpipe.slim acts only then
         "MLPIPE_STAGE": "dev",
         "AWS_ENDPOINT_URL": endpoint_url,
@@ -53,14 +54,16 @@ def test_buildspec_installs_a_small_deploy_path_that_deploys(
         "AWS_DEFAULT_REGION": "us-east-1",
         **spec.get("env", {}).get("variables", {}),
     }
-    _run(spec["phases"]["install"]["commands"], project, env)
-    added = {p: size for p, size in _files(site).items() if p not in before}
-    installed_mb = sum(added.values()) / 1e6
-    print(f"deploy path installed: {installed_mb:.1f} MB in {len(added)} files (target <= {TARGET_MB} MB)")
-    top_level = {p.relative_to(site).parts[0].split("-")[0].lower() for p in added}
+    started = time.monotonic()
+    _run(spec["phases"]["install"]["commands"], config_path.parent, env)
+    site = next((home / "mlpipe-venv" / "lib").glob("python3*/site-packages"))
+    installed = {p: size for p, size in _files(site).items() if not p.relative_to(site).parts[0].startswith("pip")}
+    installed_mb = sum(installed.values()) / 1e6
+    print(f"install phase {time.monotonic() - started:.1f}s; deploy path {installed_mb:.1f} MB in {len(installed)} files")
+    top_level = {p.relative_to(site).parts[0].split("-")[0].lower() for p in installed}
     assert [name for name in HEAVY if name in top_level] == []
     assert installed_mb <= TARGET_MB
 
-    _run(spec["phases"]["build"]["commands"], project, env)
+    _run(spec["phases"]["build"]["commands"], config_path.parent, env)
     function = clients.client("lambda").get_function(FunctionName="slimtest-dev-predict")
     assert function["Configuration"]["State"] in ("Active", "Pending")

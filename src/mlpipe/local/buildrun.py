@@ -4,15 +4,16 @@ Used by the embedded AWS's pipeline runner. The build talks back to the embedded
 (AWS_ENDPOINT_URL, the emulator's credentials) and its output goes to the project's CloudWatch
 Logs group, one stream per build, like CodeBuild's.
 
-Offline by design: `pip install ...` commands of the install phase are skipped unless
-MLPIPE_LOCAL_BUILD_PIP=1, and the server's own interpreter (its venv `bin` first on PATH) provides
-`python` and `mlpipe`. `runtime-versions` is recorded, not enforced.
+The buildspec comes from the project (inline), never from the source: CodeBuild reads a
+repository's buildspec.yml only when the project names none, and mlpipe's projects always do.
+The install step runs pip's own resolver against the wheelhouse in the embedded S3 for the image's
+Python and platform (`mlpipe.local.build_install`): a missing wheel or a wrong hash fails the build
+offline as on CodeBuild. `runtime-versions` picks that Python; the commands run on this machine.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -28,10 +29,6 @@ from typing import Any
 import yaml
 
 PHASES = ("install", "pre_build", "build", "post_build")
-PIP_INSTALL = re.compile(r"^\s*(python3?\s+-m\s+)?pip3?\s+install\b")
-# Commands that change the interpreter's installation: never run on the server's own interpreter.
-SLIM = re.compile(r"^\s*python3?\s+-m\s+mlpipe\.slim\b")
-ALLOW_PIP_ENV = "MLPIPE_LOCAL_BUILD_PIP"
 LOCAL_KEY_ID = "mlpipe-local"
 LOCAL_SECRET = "mlpipe-local-secret"
 MAX_TIMEOUT_S = 20 * 60
@@ -90,7 +87,7 @@ class Build:
 
 
 def buildspec_of(project: Mapping[str, Any], checkout: Path) -> dict[str, Any]:
-    """The project's inline buildspec, or the file it names in the checkout (buildspec.yml by default)."""
+    """The project's inline buildspec, else (as CodeBuild) the file it names in the checkout."""
     text = str(project.get("source", {}).get("buildspec") or "buildspec.yml")
     spec = yaml.safe_load(text)
     if not isinstance(spec, dict):
@@ -107,9 +104,11 @@ def build_environment(
     project: Mapping[str, Any], spec: Mapping[str, Any], build: Build, endpoint_url: str, checkout: Path
 ) -> dict[str, str]:
     """Precedence like CodeBuild's: project variables over the buildspec's `env.variables`."""
+    from mlpipe.local.build_install import tools_dir
+
     bin_dir = str(Path(sys.executable).parent)
     env = {
-        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": os.pathsep.join((str(tools_dir()), bin_dir, os.environ.get("PATH", "/usr/bin:/bin"))),
         "HOME": str(checkout.parent / "home"),
         "LANG": os.environ.get("LANG", "C.UTF-8"),
         "AWS_ENDPOINT_URL": endpoint_url,
@@ -137,6 +136,8 @@ class BuildRunner:
         self.build = build
         self.log = log
         self.cancelled = cancelled
+        # The image's Python (runtime-versions); this machine's until the buildspec pins one.
+        self.python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
 
     def _say(self, *lines: str) -> None:
         self.build.lines.extend(lines)
@@ -186,8 +187,9 @@ class BuildRunner:
             started = time.time()
             self.build.current_phase = name.upper()
             versions = phase.get("runtime-versions") if name == "install" else None
-            if versions:
-                self._say(f"[Container] runtime-versions {versions} (local build: using {sys.version.split()[0]})")
+            if isinstance(versions, dict) and versions.get("python"):
+                self.python_version = str(versions["python"])
+                self._say(f"[Container] runtime-versions python {self.python_version} (pip resolves for it)")
             ok = all(self._command(str(c), checkout, env, deadline) for c in phase.get("commands") or [])
             status = "SUCCEEDED" if ok else "FAILED"
             self._say(f"[Container] Phase complete: {name.upper()} State: {status}")
@@ -200,13 +202,17 @@ class BuildRunner:
         if self.cancelled.is_set():
             self._say("[Container] build stopped")
             return False
-        if SLIM.match(command) or (PIP_INSTALL.match(command) and os.environ.get(ALLOW_PIP_ENV) != "1"):
-            self._say(
-                f"[Container] Skipping (offline local build): {command}",
-                f"[Container] using the embedded AWS's own mlpipe from {Path(sys.executable).parent}"
-                f" (set {ALLOW_PIP_ENV}=1 to run pip)",
-            )
+        from mlpipe.local import build_install
+
+        if build_install.MAKE_VENV.search(command):
+            self._say(f"[Container] Running command {command}", "[Container] local build: the pip step links the venv")
             return True
+        if build_install.PIP_INSTALL.search(command):
+            self._say(f"[Container] Running command {command}")
+            if build_install.install(command, env, self.python_version, self._say):
+                return True
+            self._say(f"[Container] Command did not exit successfully {command} exit status 1")
+            return False
         self._say(f"[Container] Running command {command}")
         process = subprocess.Popen(
             ["bash", "-c", command], cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlpipe.aws.clients import Clients
-from mlpipe.buildspec import BUILDSPEC_FILE, render_buildspec
+from mlpipe.buildspec import WheelhouseRef, render_buildspec
 from mlpipe.config import DEFAULT_CONFIG_FILE, Config
 from mlpipe.errors import UsageError
 from mlpipe.names import Names
@@ -36,13 +36,14 @@ from mlpipe.plan.iam import RoleSpec, plan_role, plan_role_deletion
 from mlpipe.plan.logs import plan_log_group, plan_log_group_deletion
 from mlpipe.plan.model import Change, Plan
 from mlpipe.plan.s3 import BucketSpec, plan_bucket, plan_bucket_deletion
+from mlpipe.plan.wheelhouse import plan_wheelhouse
 from mlpipe.policies.build_role import build_role_policy, stage_names
 from mlpipe.policies.pipeline_role import pipeline_role_policy
 from mlpipe.reporter import Reporter
 
 PIPELINE_SCOPE = "pipeline"  # the mlpipe:stage tag of resources shared by all of an app's stages
 ARTIFACT_EXPIRY_DAYS = 30
-COMMIT_MESSAGE = "mlpipe bootstrap-pipeline: mlpipe.yaml, buildspec and handler"
+COMMIT_MESSAGE = "mlpipe bootstrap-pipeline: mlpipe.yaml and handler"
 
 
 @dataclass
@@ -78,14 +79,13 @@ def _scoped(names: Names) -> Names:
 
 
 def project_files(config: Config, config_path: Path) -> dict[str, bytes]:
-    """What `--push` commits: mlpipe.yaml, the rendered buildspec and the handler files."""
+    """What `--push` commits: mlpipe.yaml and the handler files (the buildspec is the project's, not the repo's)."""
     from mlpipe.package import PROJECT_HANDLER_DIR, handler_source
 
     try:
         files = {DEFAULT_CONFIG_FILE: config_path.read_bytes()}
     except OSError as exc:
         raise UsageError(f"{config_path}: cannot read the config to push: {exc}") from None
-    files[BUILDSPEC_FILE] = render_buildspec(config.pipeline).encode()
     source = handler_source(config_path.resolve().parent)
     for path in sorted(source.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
@@ -106,24 +106,34 @@ def role_specs(config: Config, names: Names) -> list[RoleSpec]:
     return specs
 
 
-def project_spec(config: Config, names: Names, stage: str) -> ProjectSpec:
+def project_spec(config: Config, names: Names, stage: str, wheelhouse: WheelhouseRef) -> ProjectSpec:
     return ProjectSpec(
         name=names.build_project(stage),
         description=f"mlpipe deploy of {names.app} to stage {stage}",
         image=config.pipeline.build_image,
-        buildspec=render_buildspec(config.pipeline),
+        buildspec=render_buildspec(config.pipeline, wheelhouse),
         service_role_arn=names.role_arn(names.build_role),
         log_group=names.build_log_group(stage),
         environment=(("MLPIPE_STAGE", stage),),
     )
 
 
-def plan_bootstrap(config: Config, clients: Clients, names: Names, files: Mapping[str, bytes] | None = None) -> Plan:
-    """Read what exists and return the changes in dependency order. Read calls only."""
+def plan_bootstrap(
+    config: Config,
+    clients: Clients,
+    names: Names,
+    files: Mapping[str, bytes] | None = None,
+    *,
+    build_wheelhouse: bool = True,
+) -> Plan:
+    """Read what exists and return the changes in dependency order. Read calls only (building a
+    missing wheelhouse uses the package index; `build_wheelhouse=False`, for status, never does)."""
     pipeline = config.pipeline
-    changes: list[Change] = [
-        plan_bucket(BucketSpec(names.artifact_bucket, expire_days=ARTIFACT_EXPIRY_DAYS), clients, names)
-    ]
+    bucket = plan_bucket(BucketSpec(names.artifact_bucket, expire_days=ARTIFACT_EXPIRY_DAYS), clients, names)
+    wheelhouse, ref = plan_wheelhouse(
+        pipeline, clients, names.artifact_bucket, bucket_exists=bucket.action != "create", build=build_wheelhouse
+    )
+    changes: list[Change] = [bucket, wheelhouse]
     for stage in pipeline.stages:
         changes.append(plan_log_group(names.build_log_group(stage), config.function.log_retention_days, clients, names))
     for spec, stage_scope in zip(role_specs(config, names), [*stage_names(config, names), names, names], strict=True):
@@ -131,7 +141,7 @@ def plan_bootstrap(config: Config, clients: Clients, names: Names, files: Mappin
     if pipeline.source == "codecommit":
         changes.append(plan_repository(names.repository, f"mlpipe app {names.app}", clients, names))
         require_branch(clients, names.repository, pipeline.branch)
-    changes += [plan_project(project_spec(config, names, stage), clients, names) for stage in pipeline.stages]
+    changes += [plan_project(project_spec(config, names, stage, ref), clients, names) for stage in pipeline.stages]
     changes.append(plan_pipeline(pipeline, clients, names, names.role_arn(names.pipeline_role)))
     if files is not None:
         changes.append(plan_commit(names.repository, pipeline.branch, files, clients, COMMIT_MESSAGE))
@@ -156,7 +166,7 @@ def bootstrap(
     if push:
         files = project_files(config, config_path or Path(DEFAULT_CONFIG_FILE))
     names = pipeline_names(config, clients)
-    plan = plan_bootstrap(config, clients, names, files)
+    plan = plan_bootstrap(config, clients, names, files, build_wheelhouse=not dry_run)
     result = BootstrapResult(plan, names, dry_run, push)
     if not dry_run:
         result.applied = execute(plan, clients, reporter)

@@ -1,7 +1,8 @@
-"""`mlpipe init`: write a commented mlpipe.yaml (and the pipeline's buildspec.yml) into a directory.
+"""`mlpipe init`: write a commented mlpipe.yaml into a directory.
 
-The scaffold is validated as a config before anything is written; existing files are only
-replaced with `force`, and then all of them or none.
+The scaffold is validated as a config before anything is written; an existing file is only
+replaced with `force`. No buildspec.yml: the pipeline's buildspec belongs to the CodeBuild project
+(bootstrap-pipeline sets it), never to the repository, where any committer could change it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     from mlpipe.config import Config
 
 CONFIG_TEMPLATE = "mlpipe.yaml"
-BUILDSPEC_TEMPLATE = "buildspec.yml"
 DEFAULT_APP = "my-app"
 APP_LINE = re.compile(r"^app: my-app( *)", re.MULTILINE)
 
@@ -64,28 +64,15 @@ def _validated(app: str, text: str) -> Config:
         ) from None
 
 
-def _buildspec(config: Config) -> str | None:
-    """The pipeline's buildspec rendered with the scaffold's values, when the pipeline part is installed."""
-    if not (templates_dir() / BUILDSPEC_TEMPLATE).is_file():
-        return None
-    try:
-        from mlpipe.buildspec import render_buildspec
-    except ImportError:
-        return None
-    return render_buildspec(config.pipeline)
-
-
 def scaffold(config_path: Path, app: str | None = None, force: bool = False) -> ScaffoldResult:
-    """Write mlpipe.yaml at `config_path` (and buildspec.yml beside it, when the template exists)."""
+    """Write mlpipe.yaml at `config_path`."""
     from mlpipe.config import load_config
 
     directory = config_path.parent
     app = app or app_name_for(directory)
     text = render_config(app)
     files = {config_path: text}
-    buildspec = _buildspec(_validated(app, text))  # a bad --app fails here, before anything is written
-    if buildspec is not None:
-        files[directory / BUILDSPEC_TEMPLATE] = buildspec
+    _validated(app, text)  # a bad --app fails here, before anything is written
     if not directory.is_dir():
         raise UsageError(f"{directory}: no such directory", hint="create it first, or pass another --config path")
     existing = [path for path in files if path.exists()]

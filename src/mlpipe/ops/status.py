@@ -109,7 +109,7 @@ def _pipeline(config: Config, clients: Clients, result: StatusResult) -> None:
         result.pipeline_resources += [ResourceStatus(c.kind, c.name, "kept", c.detail) for c in kept]
         return
     try:
-        plan = plan_bootstrap(config, clients, names)
+        plan = plan_bootstrap(config, clients, names, build_wheelhouse=False)
     except ForeignResourceError as exc:
         result.pipeline_resources.append(ResourceStatus("pipeline", names.pipeline, "foreign", exc.message))
     else:

@@ -67,6 +67,8 @@ def cicd_kinds(config: Config, names: Names) -> list[CiCd]:
             ("s3:DeleteBucket", "s3:ListBucketVersions"),
         ),
         CiCd("ArtifactObjects", (bucket + "/*",), (), (), ("s3:DeleteObject", "s3:DeleteObjectVersion")),
+        # The build's wheelhouse (mlpipe's wheel and its hash-locked dependencies): read back, uploaded.
+        CiCd("Wheelhouse", (bucket + "/wheelhouse/*",), ("s3:GetObject",), ("s3:PutObject",), ()),
         CiCd(
             "BuildLogGroups",
             (*build_logs, *(g + ":*" for g in build_logs)),

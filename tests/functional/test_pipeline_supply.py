@@ -1,0 +1,134 @@
+"""The pipeline's supply chain against the embedded AWS: the build installs the hash-locked
+wheelhouse bootstrap-pipeline uploaded, and nothing a commit adds can run in the build."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from pipeline_support import cli, make_project, wait_for_run
+
+from mlpipe.aws.clients import Clients
+from mlpipe.buildspec import LOCK_FILE, WHEELS_FILE
+
+APP = {"app": "shop", "stage": "dev"}
+PIPELINE = "shop-pipeline"
+pytestmark = pytest.mark.usefixtures("pypi")
+
+
+def _write_marker(markers: Path, name: str) -> bytes:
+    return f"open({str(markers / name)!r}, 'w').write('ran')\n".encode()
+
+
+def _hostile_files(markers: Path) -> dict[str, bytes]:
+    """What a committer could add to take over the build, each leaving a marker if it ever runs."""
+    return {
+        "pip/__init__.py": _write_marker(markers, "pip"),
+        "pip/__main__.py": _write_marker(markers, "pip-main"),
+        "mlpipe/__init__.py": _write_marker(markers, "mlpipe"),
+        "mlpipe/__main__.py": _write_marker(markers, "mlpipe-main"),
+        "mlpipe/slim.py": _write_marker(markers, "mlpipe-slim"),
+        "sitecustomize.py": _write_marker(markers, "sitecustomize"),
+        "buildspec.yml": (
+            f"version: 0.2\nphases:\n  build:\n    commands:\n      - touch {markers / 'buildspec'}\n".encode()
+        ),
+    }
+
+
+def _commit(clients: Clients, files: dict[str, bytes], message: str) -> str:
+    cc = clients.client("codecommit")
+    head = cc.get_branch(repositoryName="shop", branchName="main")["branch"]["commitId"]
+    put = [{"filePath": path, "fileContent": content} for path, content in files.items()]
+    done = cc.create_commit(
+        repositoryName="shop", branchName="main", parentCommitId=head, putFiles=put, commitMessage=message
+    )
+    return str(done["commitId"])
+
+
+def _build_log(clients: Clients) -> str:
+    logs = clients.client("logs")
+    group = "/aws/codebuild/shop-dev-deploy"
+    streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    newest = max(streams, key=lambda s: s.get("creationTime", 0))["logStreamName"]
+    events = logs.get_log_events(logGroupName=group, logStreamName=newest, startFromHead=True)["events"]
+    return "\n".join(e["message"] for e in events)
+
+
+@pytest.mark.slow
+def test_committed_code_never_runs_in_the_build(tmp_path: Path, clients: Clients, endpoint_url: str) -> None:
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    hostile = _hostile_files(markers)
+    # Control: in a checkout holding these files, the old invocation (`python -m ...` from the
+    # checkout) runs them. The build must not.
+    checkout = tmp_path / "checkout"
+    for path, content in hostile.items():
+        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / path).write_bytes(content)
+    subprocess.run([sys.executable, "-m", "mlpipe.slim"], cwd=checkout, capture_output=True, timeout=60)
+    subprocess.run([sys.executable, "-m", "pip", "--version"], cwd=checkout, capture_output=True, timeout=60)
+    assert {"mlpipe", "mlpipe-slim", "pip", "pip-main"} <= {p.name for p in markers.iterdir()}
+    for marker in markers.iterdir():
+        marker.unlink()
+
+    config_path = make_project(tmp_path / "project", APP)
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
+    assert wait_for_run(clients, PIPELINE, 1)["status"] == "Succeeded"
+    commit = _commit(clients, hostile, "take over the build")
+    run = wait_for_run(clients, PIPELINE, 2)
+    assert run["status"] == "Succeeded", run
+    assert run["sourceRevisions"][0]["revisionId"] == commit
+    assert sorted(p.name for p in markers.iterdir()) == []
+    log = _build_log(clients)
+    assert "--no-index --require-hashes" in log and "pip resolves for the image" in log
+    assert "Would install" in log and "mlpipe-aws-" in log  # pip's own resolver, against the wheelhouse
+
+
+def _wheelhouse_prefix(clients: Clients, bucket: str) -> str:
+    keys = [o["Key"] for o in clients.client("s3").list_objects_v2(Bucket=bucket, Prefix="wheelhouse/")["Contents"]]
+    return next(k for k in keys if k.endswith(LOCK_FILE)).rsplit("/", 1)[0]
+
+
+def _rewrite_wheels(clients: Clients, bucket: str, key: str, change: str) -> None:
+    s3 = clients.client("s3")
+    source = io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=source) as original, tarfile.open(fileobj=buffer, mode="w") as out:
+        for member in original.getmembers():
+            content = original.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name.startswith("six-"):
+                if change == "missing":
+                    continue
+                content += b"tampered"
+            member.size = len(content)
+            out.addfile(member, io.BytesIO(content))
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+
+
+@pytest.mark.slow
+def test_a_wrong_hash_or_a_missing_wheel_fails_the_build(tmp_path: Path, clients: Clients, endpoint_url: str) -> None:
+    config_path = make_project(tmp_path / "project", APP)
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
+    assert wait_for_run(clients, PIPELINE, 1)["status"] == "Succeeded"
+    bucket = next(b["Name"] for b in clients.client("s3").list_buckets()["Buckets"] if b["Name"].startswith("shop-"))
+    prefix = _wheelhouse_prefix(clients, bucket)
+
+    _rewrite_wheels(clients, bucket, f"{prefix}/{WHEELS_FILE}", "tampered")
+    _commit(clients, {"README.md": b"run again\n"}, "after tampering")
+    assert wait_for_run(clients, PIPELINE, 2)["status"] == "Failed"
+    assert "DO NOT MATCH THE HASHES" in _build_log(clients)
+
+    _rewrite_wheels(clients, bucket, f"{prefix}/{WHEELS_FILE}", "missing")
+    _commit(clients, {"README.md": b"and again\n"}, "after removing a wheel")
+    assert wait_for_run(clients, PIPELINE, 3)["status"] == "Failed"
+    assert "No matching distribution found for six" in _build_log(clients)
+
+    lock = clients.client("s3").get_object(Bucket=bucket, Key=f"{prefix}/{LOCK_FILE}")["Body"].read()
+    clients.client("s3").put_object(Bucket=bucket, Key=f"{prefix}/{LOCK_FILE}", Body=lock + b"evil==6.6.6\n")
+    _commit(clients, {"README.md": b"once more\n"}, "after changing the lock")
+    assert wait_for_run(clients, PIPELINE, 4)["status"] == "Failed"
+    assert "requirements.lock: FAILED" in _build_log(clients)  # the buildspec pins the lock's digest
