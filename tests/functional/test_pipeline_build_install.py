@@ -59,7 +59,9 @@ def test_the_projects_buildspec_installs_a_small_locked_deploy_path_that_deploys
     site = next((home / "mlpipe-venv" / "lib").glob("python3*/site-packages"))
     installed = {p: size for p, size in _files(site).items() if not p.relative_to(site).parts[0].startswith("pip")}
     installed_mb = sum(installed.values()) / 1e6
-    print(f"install phase {time.monotonic() - started:.1f}s; deploy path {installed_mb:.1f} MB in {len(installed)} files")
+    print(
+        f"install phase {time.monotonic() - started:.1f}s; deploy path {installed_mb:.1f} MB in {len(installed)} files"
+    )
     top_level = {p.relative_to(site).parts[0].split("-")[0].lower() for p in installed}
     assert [name for name in HEAVY if name in top_level] == []
     assert installed_mb <= TARGET_MB
