@@ -110,11 +110,11 @@ def looks_like_header(cells: list[str], rules: Any, dialect: Dialect, following:
         return not any(c and not c.isdigit() and _is_value(c, rules, dialect) and c.lower() not in rules.missing
                        for c in stripped)  # fmt: skip
     named = [c for c in stripped if c]
-    if named and all(c.isdigit() for c in named) and len(named) > 2:
-        numbers = [int(c) for c in named]
-        # ...when the next row is not integers too: "0,1,2" then "1,1,2" is data.
+    if named and all(c.isdigit() for c in named) and [int(c) for c in named] == list(range(len(named))):
+        # ...when the next row has decimals, or the run follows an empty cell (pandas' ",0,1,2"):
+        # "0,1,2" then "1,1,2" is data.
         decimals = any(c.strip() and not c.strip().isdigit() for c in following or [])
-        return numbers == list(range(len(numbers))) and decimals
+        return decimals or (not stripped[0] and len(named) == len(stripped) - 1)
     return False
 
 

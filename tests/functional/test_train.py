@@ -273,10 +273,10 @@ def test_remote_training_job_with_image_channels_hyperparameters_and_role(client
 
 
 def test_remote_job_failure_shows_the_reason(clients: Clients, tmp_path: Any) -> None:
-    # Remote data is not checked locally against the objective: the algorithm refuses labels outside
-    # [0, 1] for binary:logistic, and the job fails as it would on SageMaker.
+    # Hyperparameters valid one by one can still be refused together by the algorithm (the exact tree
+    # method needs a depth): the job fails as it would on SageMaker, and its reason is shown.
     data = tmp_path / "cls.csv"
-    cfg = config(model={"objective": "binary:logistic"})
+    cfg = config(model={"params": {"max_depth": 0, "tree_method": "exact"}})
     data.write_text("a,b,y\n" + "\n".join(f"{i},{i % 3},{(i % 5) * 1.5}" for i in range(30)))
     with pytest.raises(ModelError, match=r"training job house-dev-\S+ Failed: AlgorithmError"):
         train(cfg, clients, ListReporter(), TrainRequest(data=str(data), target="y", remote=True))

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import BOSTON_CSV
 from mlpipe.errors import ModelError, UsageError
-from mlpipe.model.data import MIN_ROWS, load, load_bundled, load_csv
+from mlpipe.model.data import MIN_ROWS, CsvOptions, load, load_bundled, load_csv
 
 
 def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
@@ -58,7 +58,9 @@ def test_empty_file(tmp_path: Path) -> None:
 
 
 def test_target_not_in_header_lists_the_columns(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match=r"target column 'price' is not in the header \('a', 'b', 'y'\)"):
+    with pytest.raises(
+        ModelError, match=r"target column 'price' is not in the header \('a', 'b', 'y'; read as comma-delimited\)"
+    ):
         load_csv(write(tmp_path, rows_csv("a,b,y")), "price")
 
 
@@ -69,7 +71,9 @@ def test_too_few_rows(tmp_path: Path) -> None:
 
 def test_non_numeric_value_names_line_column_and_value(tmp_path: Path) -> None:
     text = rows_csv("a,colour,y", row="{i},1.5,{j}").replace("\n4,1.5,", "\n4,red,", 1)
-    with pytest.raises(ModelError, match=r"data\.csv:6: column 'colour' is not numeric \(value 'red'\)"):
+    with pytest.raises(
+        ModelError, match=r"data\.csv:6: column 'colour' is not numeric \(value 'red'; read as comma-delimited\)"
+    ):
         load_csv(write(tmp_path, text), "y")
 
 
@@ -97,14 +101,71 @@ def test_constant_target_is_an_error(tmp_path: Path) -> None:
         load_csv(write(tmp_path, rows_csv("a,b,y", row="{i},{j},1")), "y")
 
 
-def test_headerless_file_is_detected(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="first row looks like data"):
-        load_csv(write(tmp_path, rows_csv("1.5,2.5,3.5")), None)
+def test_headerless_file_is_detected_and_keeps_its_first_row(tmp_path: Path) -> None:
+    headerless = "\n".join(f"{i},{i * 3 % 7},{i % 5}" for i in range(12)) + "\n"  # integers only
+    ds = load_csv(write(tmp_path, headerless), None)
+    assert ds.rows == 12 and ds.feature_names == ("0", "1") and ds.target_name == "2"
+    assert any("no header row (line 1 is data)" in w for w in ds.warnings)
     headerless_boston = "\n".join(BOSTON_CSV.read_text().splitlines()[1:])
-    with pytest.raises(ModelError, match=r"data\.csv:1: the first row looks like data \(74,24\.1,0\.07896,\.\.\.\)"):
-        load_csv(write(tmp_path, headerless_boston), "0")
+    ds = load_csv(write(tmp_path, headerless_boston), "1")
+    assert ds.rows == len(BOSTON_CSV.read_text().splitlines()) - 1
     numbered = load_csv(write(tmp_path, rows_csv(",0,1", row="{i},{i}.5,{j}")), "1")  # integer names are names
     assert numbered.feature_names == ("0",) and numbered.rows == 12
+    with pytest.raises(ModelError, match=r"data\.csv:1: column '0' is not numeric \(value 'a'"):
+        load_csv(write(tmp_path, rows_csv("a,b,y")), None, CsvOptions(header=False))  # --no-header: line 1 is data
+
+
+DIALECTS = {
+    "comma": "a,b,y\n" + "".join(f"{i}.5,{i % 3},{i % 4}\n" for i in range(12)),
+    "semicolon, decimal comma": "a;b;y\n" + "".join(f"{i},5;{i % 3};{i % 4}\n" for i in range(12)),
+    "tab": "a\tb\ty\n" + "".join(f"{i}.5\t{i % 3}\t{i % 4}\n" for i in range(12)),
+    "pipe": "a|b|y\n" + "".join(f"{i}.5|{i % 3}|{i % 4}\n" for i in range(12)),
+    "quoted, BOM, CRLF, spaces, exponents": '\ufeff"a","b","y"\r\n'
+    + "".join(f'" {i}.5e0 ","{i % 3}",{i % 4}\r\n' for i in range(12)),
+    "trailing delimiter": "a,b,y,\n" + "".join(f"{i}.5,{i % 3},{i % 4},\n" for i in range(12)),
+}
+
+
+@pytest.mark.parametrize("name", DIALECTS)
+def test_dialects_read_the_same(tmp_path: Path, name: str) -> None:
+    ds = load_csv(write(tmp_path, DIALECTS[name]), None)
+    assert ds.feature_names == ("a", "b") and ds.rows == 12
+    assert ds.features[3].tolist() == [3.5, 0.0] and ds.target[3] == 3.0
+
+
+def test_dialect_errors_name_the_delimiter_and_the_option(tmp_path: Path) -> None:
+    text = "a;b;y\n" + "".join(f"{i},5;{i % 3};{i % 4}\n" for i in range(12))
+    with pytest.raises(ModelError, match=r"read as comma-delimited") as err:
+        load_csv(write(tmp_path, text), None, CsvOptions(delimiter=","))
+    assert err.value.hint and "--delimiter ';'" in err.value.hint
+    with pytest.raises(ModelError, match=r"data\.csv:4: column 'a' is not finite \(value 'inf'"):
+        load_csv(write(tmp_path, "a,b,y\n" + "".join(f"{'inf' if i == 2 else i},1,{i % 2}\n" for i in range(12))), "y")
+
+
+def test_class_names_in_the_target_are_encoded(tmp_path: Path) -> None:
+    text = "a,b,kind\n" + "".join(f"{i},{i % 3},{['cat', 'dog', 'emu'][i % 3]}\n" for i in range(12))
+    ds = load_csv(write(tmp_path, text), None)
+    assert ds.classes == ("cat", "dog", "emu") and ds.target[:3].tolist() == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("name", [*DIALECTS, "class names", "missing"])
+def test_the_columnar_reader_reads_as_the_python_one(tmp_path: Path, name: str) -> None:
+    text = {
+        "class names": "a,b,kind\n" + "".join(f"{i},{i % 3},{['cat', 'dog'][i % 2]}\n" for i in range(12)),
+        "missing": "a,b,y\n" + "".join(f"{i}.5,{['', 'NA', '?', 'null', '1'][i % 5]},{i % 4}\n" for i in range(12)),
+    }.get(name) or DIALECTS[name]
+    path = write(tmp_path, text)
+    python, arrow = load_csv(path, None, CsvOptions(columnar=False)), load_csv(path, None, CsvOptions(columnar=True))
+    assert arrow.features.dtype == np.float32
+    np.testing.assert_array_equal(python.features.astype(np.float32), arrow.features)
+    np.testing.assert_array_equal(python.target, arrow.target)
+    assert (python.feature_names, python.classes, python.sha256) == (arrow.feature_names, arrow.classes, arrow.sha256)
+
+
+def test_the_columnar_reader_names_the_line_of_a_bad_value(tmp_path: Path) -> None:
+    text = "a,colour,y\n" + "".join(f"{i},{'red' if i == 7 else 1.5},{i % 2}\n" for i in range(12))
+    with pytest.raises(ModelError, match=r"data\.csv:9: column 'colour' is not numeric \(value 'red'; read as comma"):
+        load_csv(write(tmp_path, text), "y", CsvOptions(columnar=True))
 
 
 def test_ragged_row_and_duplicate_names(tmp_path: Path) -> None:
@@ -119,3 +180,10 @@ def test_bundled_dataset_is_offline_diabetes() -> None:
     assert (ds.rows, len(ds.feature_names), ds.target_name) == (442, 10, "progression")
     with pytest.raises(UsageError, match="bundled dataset"):
         load(None, "price")
+
+
+def test_the_columnar_reader_drops_the_index_column_too() -> None:
+    python, arrow = load(BOSTON_CSV, "0", CsvOptions(columnar=False)), load(BOSTON_CSV, "0", CsvOptions(columnar=True))
+    assert python.feature_names == arrow.feature_names
+    np.testing.assert_array_equal(python.features.astype(np.float32), arrow.features)
+    np.testing.assert_array_equal(python.target, arrow.target)

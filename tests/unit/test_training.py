@@ -12,6 +12,7 @@ from mlpipe.errors import ModelError, UsageError
 from mlpipe.model.data import Dataset, load
 from mlpipe.model.training import (
     TrainSettings,
+    encode_target,
     holdout_split,
     parse_param_options,
     settings_from,
@@ -109,8 +110,42 @@ def test_binary_classification_metrics() -> None:
 
 def test_binary_objective_refuses_a_non_binary_target() -> None:
     ds = load(BOSTON_CSV, "0")
-    with pytest.raises(ModelError, match="binary:logistic needs a 0/1 target; column '0' has"):
+    with pytest.raises(ModelError, match=r"binary:logistic needs 2 classes; column '0' has \d+ \("):
+        encode_target(ds, "binary:logistic")
+    with pytest.raises(ModelError, match=r"needs class indices 0\.\.1"):
         train(ds, settings(objective="binary:logistic"))
+
+
+def test_binary_classes_of_any_two_values_are_encoded_and_labelled() -> None:
+    ds = classification_data()
+    shifted = Dataset(ds.features, ds.target * 4 + 3, ds.feature_names, "label", "test", "0" * 64)  # 3 and 7
+    encoded, labels, notes = encode_target(shifted, "binary:logistic")
+    assert labels == ("3", "7") and set(encoded.target.tolist()) == {0.0, 1.0} and notes == []
+    model = train(encoded, settings(objective="binary:logistic"))
+    assert len(model.confusion) == 2 and sum(map(sum, model.confusion)) == model.valid_rows
+
+
+def test_a_regression_on_few_integer_values_gets_a_hint() -> None:
+    _, labels, notes = encode_target(classification_data(), "reg:squarederror")
+    assert labels == () and "train with --objective binary:logistic" in notes[0]
+    words = Dataset(np.zeros((3, 1)), np.zeros(3), ("a",), "kind", "t", "0" * 64, (), ("cat", "dog"))
+    with pytest.raises(ModelError, match="holds class names \\(cat, dog\\): a regression needs numbers"):
+        encode_target(words, "reg:squarederror")
+
+
+def test_multiclass_iris_metrics_and_confusion() -> None:
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    ds = Dataset(iris.data, iris.target.astype(float), tuple(iris.feature_names), "species", "iris", "0" * 64)
+    encoded, labels, _ = encode_target(ds, "multi:softprob")
+    model = train(encoded, settings(objective="multi:softprob", num_class=3))
+    _, valid = holdout_split(ds.rows, 0.2, 3)
+    p = model.booster.predict(xgb.DMatrix(ds.features[valid]))
+    assert p.shape == (len(valid), 3) and labels == ("0", "1", "2")
+    assert model.metrics["accuracy"] == pytest.approx(accuracy_score(ds.target[valid], p.argmax(axis=1)))
+    assert model.metrics["mlogloss"] == pytest.approx(log_loss(ds.target[valid], p, labels=[0, 1, 2]), rel=1e-5)
+    assert np.trace(np.array(model.confusion)) == round(model.metrics["accuracy"] * len(valid))
 
 
 def test_a_bad_hyperparameter_in_mlpipe_yaml_is_named_as_such() -> None:

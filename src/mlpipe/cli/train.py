@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 HELP = """Train an XGBoost model and serve it from the stage's SageMaker endpoint.
 
-Loads the CSV (an unnamed index column is dropped; any column can be the target), trains with
+Loads the CSV (comma, semicolon with decimal comma, tab or pipe; a header row or none; empty, NA,
+NaN, ? and null are missing; an unnamed index column is dropped; any column can be the target;
+large files go through pyarrow into float32), trains with
 early stopping on a reproducible holdout split, packages model.tar.gz for the SageMaker XGBoost
 container that matches the installed xgboost, then creates the endpoint or updates it in place
 (same name: the Lambda keeps calling it). The previous version is kept: --rollback returns to it.
@@ -25,6 +27,8 @@ Examples:
 \b
   mlpipe train --data tests/data/boston_train.csv --target 0
   mlpipe train --param max_depth=4 --param eta=0.05 --seed 7
+  mlpipe train --data iris.csv --objective multi:softprob   # class names are encoded
+  mlpipe train --data sales.csv --delimiter ';' --decimal ,  # (both detected when not given)
   mlpipe train --remote            # a SageMaker training job (instance type/count: training.*)
   mlpipe train --dry-run           # what would be created, read calls only
   mlpipe train --rollback          # serve the previous version again
@@ -46,6 +50,12 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         no_wait: bool = typer.Option(False, "--no-wait", help="Return once the endpoint change is requested."),
         rollback: bool = typer.Option(False, "--rollback", help="Serve the previous version again; no training."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be created; change nothing."),
+        objective: str | None = typer.Option(
+            None, "--objective", help="reg:squarederror, binary:logistic or multi:softprob (default: model.objective)."
+        ),
+        delimiter: str | None = typer.Option(None, "--delimiter", help="CSV delimiter: , ; tab or | (detected)."),
+        decimal: str | None = typer.Option(None, "--decimal", help="Decimal mark: . or , (detected)."),
+        header: bool | None = typer.Option(None, "--header/--no-header", help="First line names the columns."),
         metrics_out: Path | None = typer.Option(
             None, "--metrics-out", help=f"Where to write the metrics JSON (default: {METRICS_FILE} beside mlpipe.yaml)."
         ),
@@ -66,10 +76,15 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
 
             result = rollback_use_case(loaded.config, clients, reporter, no_wait=no_wait, dry_run=dry_run)
         else:
+            from mlpipe.model.data import CsvOptions
             from mlpipe.ops.train import TrainRequest, train
+            from mlpipe.tabular import decimal_option, delimiter_option
 
             data = data or _config_data_path(loaded.config.model.data, loaded.path)
-            request = TrainRequest(data, target, tuple(param), seed, remote, no_wait, dry_run)
+            csv = CsvOptions(delimiter=delimiter_option(delimiter), decimal=decimal_option(decimal), header=header)
+            request = TrainRequest(
+                data, target, tuple(param), seed, remote, no_wait, dry_run, objective=_objective(objective), csv=csv
+            )
             result = train(loaded.config, clients, reporter, request)
         if result.metrics and not dry_run:
             _write_metrics(metrics_path, result)
@@ -79,6 +94,15 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             print_json(result.to_dict())
             return
         _render(result)
+
+
+def _objective(value: str | None) -> str | None:
+    from mlpipe.errors import UsageError
+    from mlpipe.model.training import OBJECTIVES
+
+    if value is not None and value not in OBJECTIVES:
+        raise UsageError(f"--objective {value}: unknown objective", hint=f"use one of: {', '.join(OBJECTIVES)}")
+    return value
 
 
 def _config_data_path(configured: str | None, config_path: Path | None) -> str | None:
@@ -117,6 +141,7 @@ def _write_metrics(path: Path, result: TrainResult) -> None:
         "rows": {"total": result.rows, "train": result.train_rows, "validation": result.valid_rows},
         "data": result.data_source,
         "endpoint": result.endpoint,
+        **({"labels": result.labels, "confusion": result.confusion} if result.labels else {}),
     }
     try:
         path.write_text(json.dumps(data, indent=2) + "\n")
@@ -130,12 +155,20 @@ def _render(result: TrainResult) -> None:
     if result.plan is not None:
         rows = [(c["action"], c["kind"], c["name"], c["detail"]) for c in result.plan["changes"]]
         table("mlpipe train --dry-run: nothing was changed", ["action", "resource", "name", "detail"], rows)
+        stdout.print(f"dataset: {result.data_source} ({result.rows} rows, {len(result.feature_names)} features)")
         return
     if result.metrics:
         table(
             f"validation metrics ({result.valid_rows} of {result.rows} rows held out)",
             ["metric", "value"],
             [(name, f"{value:.5g}") for name, value in result.metrics.items()],
+        )
+    if result.confusion:
+        labels = result.labels
+        table(
+            "validation confusion (rows: actual, columns: predicted)",
+            ["actual", *labels],
+            [(label, *map(str, counts)) for label, counts in zip(labels, result.confusion, strict=False)],
         )
     if result.importances:
         stdout.print("top features (total gain)")

@@ -21,12 +21,14 @@ from typing import Any
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.errors import AwsError, NotDeployedError
-from mlpipe.model import data as data_module
 from mlpipe.model.artifact import build_metadata, model_bytes, package
 from mlpipe.model.containers import container_version, image_uri, installed_xgboost_version
+from mlpipe.model.data import CsvOptions
 from mlpipe.model.training import parse_param_options, settings_from
 from mlpipe.names import Names
 from mlpipe.ops import model_store
+from mlpipe.ops.train_data import data_source, label_metadata
+from mlpipe.ops.train_data import prepare as prepare_data
 from mlpipe.ops.train_resources import (
     SETTLING,
     Clock,
@@ -61,6 +63,8 @@ class TrainRequest:
     dry_run: bool = False
     wait_timeout_s: float = 1800.0
     xgboost_version: str | None = None  # the installed one when None
+    objective: str | None = None
+    csv: CsvOptions | None = None  # --delimiter, --decimal, --header/--no-header
 
 
 @dataclass
@@ -77,6 +81,8 @@ class TrainResult:
     metrics: dict[str, float] = field(default_factory=dict)
     importances: list[tuple[str, float]] = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)  # classifiers: class labels by index
+    confusion: list[list[int]] = field(default_factory=list)  # classifiers: [actual][predicted] on validation
     data_source: str = ""
     rows: int = 0
     train_rows: int = 0
@@ -109,7 +115,7 @@ def train(
     container = container_version(xgb_version)
     model_config = config.model
     settings = settings_from(
-        model_config.objective,
+        request.objective or model_config.objective,
         model_config.params,
         parse_param_options(request.params),
         model_config.num_round,
@@ -117,11 +123,13 @@ def train(
         model_config.test_size,
         model_config.seed if request.seed is None else request.seed,
     )
-    dataset = data_module.load(request.data or model_config.data, request.target or model_config.target)
-    for note in dataset.warnings:
+    names = clients.names(config.app, config.stage)
+    source = data_source(config, clients, names, request.data)
+    prepared = prepare_data(config, settings, source, request.target, request.csv)
+    dataset, settings = prepared.dataset, prepared.settings
+    for note in prepared.notes:
         reporter.warn(note)
 
-    names = clients.names(config.app, config.stage)
     image = image_uri(names.region, container)
     seen = _settled(clients, names, reporter, sleep, clock, request)
     version = _new_version(seen)
@@ -150,7 +158,8 @@ def train(
         feature_names=list(dataset.feature_names),
         data_source=dataset.source,
         rows=dataset.rows,
-        warnings=list(dataset.warnings),
+        warnings=list(prepared.notes),
+        labels=list(prepared.labels),
     )
     metadata_args: dict[str, Any] = {
         "version": version,
@@ -164,6 +173,7 @@ def train(
         "data_sha256": dataset.sha256,
         "hyperparameters": settings.hyperparameters(),
     }
+    extra_metadata = label_metadata(prepared)
 
     if request.remote:
         from mlpipe.ops.train_remote import follow_job, plan_job
@@ -183,12 +193,14 @@ def train(
         result.train_rows = dataset.rows - round(dataset.rows * settings.test_size)
         result.valid_rows = dataset.rows - result.train_rows
         metadata = build_metadata(**metadata_args, metrics=outcome.metrics, training=f"sagemaker:{job.job_name}")
+        metadata.update(extra_metadata)
         changes: list[Change] = [
             upload_change(names, model_store.metadata_key(version), _json(metadata), "application/json")
         ]
     else:
         artifact = b""
         metadata = build_metadata(**metadata_args, metrics={}, training="local")
+        metadata.update(extra_metadata)
         if not request.dry_run:
             from mlpipe.model.training import train as train_booster
 
@@ -203,6 +215,7 @@ def train(
             result.importances = trained.importances
             result.train_rows, result.valid_rows = trained.train_rows, trained.valid_rows
             result.best_iteration = trained.best_iteration
+            result.confusion = trained.confusion
             metadata["metrics"] = trained.metrics
         result.artifact_uri = f"s3://{names.model_bucket}/{model_store.artifact_key(version)}"
         changes = [

@@ -15,7 +15,7 @@ from typing import Any
 from mlpipe.local.registry import Context, after
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-INTEGER_PARAMS = ("num_round", "early_stopping_rounds", "max_depth", "max_bin", "seed")
+INTEGER_PARAMS = ("num_round", "early_stopping_rounds", "max_depth", "max_bin", "seed", "num_class")
 NOT_BOOSTER_PARAMS = ("num_round", "early_stopping_rounds")
 
 
