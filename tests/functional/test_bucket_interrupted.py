@@ -1,5 +1,6 @@
-"""A bucket create interrupted before its tags were written is finished by the next run; any other
-untagged bucket with our name is refused (S3 cannot tag at creation, so this window exists)."""
+"""A bucket create interrupted after CreateBucket is finished by the next run: CreateBucket carries
+mlpipe's tags, so even a run killed right after it leaves a bucket that is recognisably ours. A
+bucket without those tags, empty or not, is someone else's and is refused, never adopted."""
 
 from __future__ import annotations
 
@@ -8,30 +9,40 @@ import pytest
 from mlpipe.aws.clients import Clients
 from mlpipe.errors import ForeignResourceError
 from mlpipe.plan.executor import execute
-from mlpipe.plan.model import Plan
+from mlpipe.plan.model import Change, Plan
 from mlpipe.plan.s3 import BucketSpec, bucket_tags, plan_bucket
 from mlpipe.reporter import ListReporter
 
 
-def test_an_untagged_empty_bucket_is_our_interrupted_create_and_gets_finished(clients: Clients) -> None:
+def test_a_run_killed_right_after_create_bucket_leaves_a_tagged_bucket_the_next_run_finishes(
+    clients: Clients,
+) -> None:
     names = clients.names("house", "dev")
-    clients.client("s3").create_bucket(Bucket=names.model_bucket)  # killed right after CreateBucket
+    create = plan_bucket(BucketSpec(names.model_bucket), clients, names)
+    assert create.action == "create" and create.calls[0].operation == "create_bucket"
+    killed = Change(create.action, create.kind, create.name, steps=create.steps[:1])  # only CreateBucket ran
+    execute(Plan((killed,)), clients, ListReporter())
+    assert names.owns(bucket_tags(clients, names.model_bucket))  # tagged by CreateBucket itself
 
     change = plan_bucket(BucketSpec(names.model_bucket), clients, names)
-    assert change.action == "update" and "interrupted" in change.detail
+    assert change.action == "update"
+    assert [c.operation for c in change.calls] == [c.operation for c in create.calls[1:]]
     execute(Plan((change,)), clients, ListReporter())
-    assert names.owns(bucket_tags(clients, names.model_bucket))
     s3 = clients.client("s3")
     assert s3.get_public_access_block(Bucket=names.model_bucket)["PublicAccessBlockConfiguration"]["BlockPublicAcls"]
     assert plan_bucket(BucketSpec(names.model_bucket), clients, names).action == "noop"
 
 
-def test_an_untagged_bucket_holding_data_is_refused(clients: Clients) -> None:
+@pytest.mark.parametrize("holding_data", [False, True])
+def test_an_untagged_bucket_is_refused_empty_or_not(clients: Clients, holding_data: bool) -> None:
     names = clients.names("house", "dev")
     s3 = clients.client("s3")
-    s3.create_bucket(Bucket=names.model_bucket)
-    s3.put_object(Bucket=names.model_bucket, Key="someone-elses.csv", Body=b"a,b\n")
+    s3.create_bucket(Bucket=names.model_bucket)  # created outside mlpipe, without its tags
+    if holding_data:
+        s3.put_object(Bucket=names.model_bucket, Key="someone-elses.csv", Body=b"a,b\n")
 
     with pytest.raises(ForeignResourceError, match="no mlpipe tags"):
         plan_bucket(BucketSpec(names.model_bucket), clients, names)
     assert bucket_tags(clients, names.model_bucket) == {}
+    with pytest.raises(s3.exceptions.ClientError, match="NoSuchBucketPolicy"):
+        s3.get_bucket_policy(Bucket=names.model_bucket)

@@ -132,3 +132,25 @@ def test_a_wrong_hash_or_a_missing_wheel_fails_the_build(tmp_path: Path, clients
     _commit(clients, {"README.md": b"once more\n"}, "after changing the lock")
     assert wait_for_run(clients, PIPELINE, 4)["status"] == "Failed"
     assert "requirements.lock: FAILED" in _build_log(clients)  # the buildspec pins the lock's digest
+
+
+def test_status_flags_a_buildspec_changed_outside_mlpipe_and_bootstrap_restores_it(
+    tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    config_path = make_project(tmp_path / "project", APP)
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline") == 0
+    codebuild = clients.client("codebuild")
+    project = codebuild.batch_get_projects(names=["shop-dev-deploy"])["projects"][0]
+    # Someone points the project at the repository's buildspec.yml (which any committer controls).
+    codebuild.update_project(name="shop-dev-deploy", source={**project["source"], "buildspec": "buildspec.yml"})
+    capsys.readouterr()
+    assert cli(config_path, endpoint_url, "--output", "json", "status") == 0
+    rows = {(r["kind"], r["name"]): r for r in json.loads(capsys.readouterr().out)["pipeline_resources"]}
+    assert rows[("codebuild-project", "shop-dev-deploy")]["state"] == "drifted"
+    assert rows[("codebuild-project", "shop-dev-deploy")]["detail"] == "source changed"
+    assert [r["state"] for (kind, _), r in rows.items() if kind == "wheelhouse"] == ["in sync"]
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline") == 0
+    restored = codebuild.batch_get_projects(names=["shop-dev-deploy"])["projects"][0]["source"]["buildspec"]
+    assert restored == project["source"]["buildspec"] and "--require-hashes" in restored

@@ -115,13 +115,24 @@ class Clients:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = self.session.client(
+                client = self.session.client(
                     service,
                     region_name=self.region,
                     endpoint_url=self.target.endpoint_url,
                     config=self._config(),
                 )
+                if service == "s3":
+                    client.meta.events.register("before-parameter-build.s3", self._expected_bucket_owner)
+                self._clients[service] = client
             return self._clients[service]
+
+    def _expected_bucket_owner(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        """Every S3 call mlpipe makes names the owner it expects (this account): bucket names are
+        global, and a same-named bucket in another account then answers 403 instead of taking
+        mlpipe's data or serving it someone else's."""
+        shape = model.input_shape
+        if shape is not None and "ExpectedBucketOwner" in shape.members and "ExpectedBucketOwner" not in params:
+            params["ExpectedBucketOwner"] = self.account_id
 
     def _config(self) -> botocore.config.Config:
         if self.target.is_local:

@@ -1,10 +1,15 @@
-"""Planner for an S3 bucket mlpipe owns: versioned, encrypted, public access blocked, old data expired.
+"""Planner for an S3 bucket mlpipe owns: versioned, encrypted, public access blocked, TLS only, old
+data expired, tagged at creation.
 
-Used for the pipeline's artifact bucket and for the model bucket (`train`).
+Used for the pipeline's artifact bucket and for the model bucket (`train`). Bucket names are global:
+every call names the expected owner (the client factory adds ExpectedBucketOwner), and a bucket
+without mlpipe's tags is someone else's, never adopted. CreateBucket carries the tags itself, so no
+interrupted run can leave an untagged bucket of ours behind.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +19,7 @@ from mlpipe.errors import ForeignResourceError
 from mlpipe.names import Names
 from mlpipe.plan.common import normalized, require_owned, tag_dict, tag_list
 from mlpipe.plan.model import Call, Change
+from mlpipe.policies.resource_policies import tls_only_bucket_policy
 
 LIFECYCLE_RULE_ID = "mlpipe-expire-old"
 PUBLIC_ACCESS_BLOCK = {
@@ -78,19 +84,14 @@ def bucket_tags(clients: Clients, name: str) -> dict[str, str]:
 
 
 def _settings(spec: BucketSpec, names: Names) -> list[tuple[str, Call]]:
-    """(what, call) for every property the bucket must have, in the order to apply them.
-
-    Tags come first: S3 cannot tag at creation, so a run interrupted right after CreateBucket would
-    leave a bucket that the next run must refuse as someone else's. Tagging next keeps that window
-    to one call.
-    """
+    """(what, call) for every property the bucket must have, in the order to apply them."""
     b = spec.name
     return [
-        ("tags", Call("s3", "put_bucket_tagging", {"Bucket": b, "Tagging": {"TagSet": tag_list(names.tags)}})),
         (
             "public access block",
             Call("s3", "put_public_access_block", {"Bucket": b, "PublicAccessBlockConfiguration": PUBLIC_ACCESS_BLOCK}),
         ),
+        ("policy", Call("s3", "put_bucket_policy", {"Bucket": b, "Policy": json.dumps(bucket_policy(spec, names))})),
         (
             "encryption",
             Call("s3", "put_bucket_encryption", {"Bucket": b, "ServerSideEncryptionConfiguration": ENCRYPTION}),
@@ -116,7 +117,9 @@ def _current(clients: Clients, spec: BucketSpec) -> dict[str, Any]:
         ("ServerSideEncryptionConfigurationNotFoundError",),
         Bucket=b,
     )
+    policy = _read(clients, "get_bucket_policy", "Policy", ("NoSuchBucketPolicy",), Bucket=b)
     return {
+        "policy": normalized(policy) if policy else None,
         "public access block": _read(
             clients,
             "get_public_access_block",
@@ -130,24 +133,25 @@ def _current(clients: Clients, spec: BucketSpec) -> dict[str, Any]:
     }
 
 
+def bucket_policy(spec: BucketSpec, names: Names) -> dict[str, Any]:
+    return dict(tls_only_bucket_policy(names, spec.name))
+
+
 def plan_bucket(spec: BucketSpec, clients: Clients, names: Names) -> Change:
     settings = _settings(spec, names)
     if not bucket_exists(clients, spec.name):
-        create: dict[str, Any] = {"Bucket": spec.name}
+        configuration: dict[str, Any] = {"Tags": tag_list(names.tags)}  # tagged in the same call
         if clients.region != "us-east-1":  # us-east-1 rejects an explicit location constraint
-            create["CreateBucketConfiguration"] = {"LocationConstraint": clients.region}
+            configuration["LocationConstraint"] = clients.region
+        create = {"Bucket": spec.name, "CreateBucketConfiguration": configuration}
         steps = (Call("s3", "create_bucket", create), *(call for _, call in settings))
-        return Change("create", "s3-bucket", spec.name, "versioned, encrypted, private", steps)
-    tags = bucket_tags(clients, spec.name)
-    if not tags and not _has_objects(clients, spec.name):
-        # Untagged and empty, under a name that holds our account id and region: a create of ours
-        # that was interrupted before PutBucketTagging. Finishing it loses nothing; anything else
-        # without our tags is refused below.
-        steps = tuple(call for _, call in settings)
-        return Change("update", "s3-bucket", spec.name, "finishing an interrupted create (untagged, empty)", steps)
-    require_owned(names, "S3 bucket", spec.name, tags)
+        return Change("create", "s3-bucket", spec.name, "versioned, encrypted, private, TLS only", steps)
+    # Whatever its contents, a bucket without our tags was not created by mlpipe (ours are tagged
+    # by CreateBucket itself): refused, never adopted.
+    require_owned(names, "S3 bucket", spec.name, bucket_tags(clients, spec.name))
     current = _current(clients, spec)
     desired = {
+        "policy": normalized(bucket_policy(spec, names)),
         "public access block": PUBLIC_ACCESS_BLOCK,
         "encryption": [r["ApplyServerSideEncryptionByDefault"] for r in ENCRYPTION["Rules"]],
         "versioning": "Enabled",
@@ -158,11 +162,6 @@ def plan_bucket(spec: BucketSpec, clients: Clients, names: Names) -> Change:
     if not steps:
         return Change("noop", "s3-bucket", spec.name)
     return Change("update", "s3-bucket", spec.name, ", ".join(differ) + " changed", steps)
-
-
-def _has_objects(clients: Clients, name: str) -> bool:
-    response = clients.client("s3").list_object_versions(Bucket=name, MaxKeys=1)
-    return bool(response.get("Versions") or response.get("DeleteMarkers"))
 
 
 def _object_versions(clients: Clients, name: str) -> list[dict[str, str]]:

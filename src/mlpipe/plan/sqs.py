@@ -1,6 +1,7 @@
 """Planner for SQS queues: the trigger queue, its dead-letter queue and the optional results queue.
 
-Attributes are compared one by one; only those that differ are set (SetQueueAttributes).
+Attributes are compared one by one; only those that differ are set (SetQueueAttributes). Every
+queue carries a TLS-only queue policy (`Policy`: deny any request with aws:SecureTransport false).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from mlpipe.names import Names
 from mlpipe.plan.common import require_owned
 from mlpipe.plan.model import Call, Change
 from mlpipe.plan.reads import flat, read
+from mlpipe.policies.resource_policies import tls_only_queue_policy
 
 MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 # AWS refuses to recreate a queue for 60 s after it was deleted (destroy followed by deploy).
@@ -56,6 +58,8 @@ def queue_specs(config: Config, names: Names) -> list[QueueSpec]:
                 {"MessageRetentionPeriod": str(q.retention_s), "SqsManagedSseEnabled": sse},
             )
         )
+    for spec in specs:
+        spec.attributes["Policy"] = json.dumps(tls_only_queue_policy(names, spec.name), sort_keys=True)
     return specs
 
 
@@ -66,7 +70,7 @@ def queue_url(clients: Clients, name: str) -> str | None:
 
 
 def _same(key: str, current: Any, desired: str) -> bool:
-    if key == "RedrivePolicy":
+    if key in ("RedrivePolicy", "Policy"):
         try:
             return bool(current) and flat(json.loads(current)) == flat(json.loads(desired))
         except ValueError:
@@ -95,7 +99,7 @@ def plan_queue(spec: QueueSpec, clients: Clients, names: Names) -> tuple[Change,
     changed = {k: v for k, v in spec.attributes.items() if not _same(k, current.get(k), v)}
     if not changed:
         return Change("noop", "sqs-queue", spec.name), {spec.url_var: url}
-    detail = ", ".join(f"{k} {current.get(k)} -> {v}" for k, v in changed.items())
+    detail = ", ".join(f"{k} changed" if k == "Policy" else f"{k} {current.get(k)} -> {v}" for k, v in changed.items())
     update = Call("sqs", "set_queue_attributes", {"QueueUrl": url, "Attributes": changed})
     return Change("update", "sqs-queue", spec.name, detail, (update,)), {spec.url_var: url}
 

@@ -48,6 +48,7 @@ def cicd_kinds(config: Config, names: Names) -> list[CiCd]:
             "ArtifactBucket",
             (bucket,),
             (
+                "s3:GetBucketPolicy",
                 "s3:GetBucketTagging",
                 "s3:GetBucketVersioning",
                 "s3:GetEncryptionConfiguration",
@@ -58,9 +59,10 @@ def cicd_kinds(config: Config, names: Names) -> list[CiCd]:
             ),
             (
                 "s3:CreateBucket",
+                "s3:PutBucketPolicy",
                 "s3:PutBucketPublicAccessBlock",
-                "s3:PutBucketTagging",
                 "s3:PutBucketVersioning",
+                "s3:TagResource",  # CreateBucket with tags (CreateBucketConfiguration.Tags)
                 "s3:PutEncryptionConfiguration",
                 "s3:PutLifecycleConfiguration",
             ),

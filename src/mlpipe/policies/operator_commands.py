@@ -31,6 +31,7 @@ def train_statements(config: Config, names: Names) -> list[Statement]:
             "TrainModelBucket",
             [
                 "s3:CreateBucket",
+                "s3:GetBucketPolicy",
                 "s3:GetBucketTagging",
                 "s3:GetBucketPublicAccessBlock",
                 "s3:GetBucketVersioning",
@@ -38,8 +39,9 @@ def train_statements(config: Config, names: Names) -> list[Statement]:
                 "s3:GetLifecycleConfiguration",
                 "s3:ListBucket",
                 "s3:ListBucketVersions",
-                "s3:PutBucketTagging",
+                "s3:PutBucketPolicy",
                 "s3:PutBucketPublicAccessBlock",
+                "s3:TagResource",  # CreateBucket with tags (CreateBucketConfiguration.Tags)
                 "s3:PutBucketVersioning",
                 "s3:PutEncryptionConfiguration",
                 "s3:PutLifecycleConfiguration",
