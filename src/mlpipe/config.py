@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from mlpipe.config_checks import check_env, duplicate_key, line_index, unknown_key_hint
 from mlpipe.config_sections import AlarmConfig, _Section, environment_problem, pinned_install
 from mlpipe.errors import ConfigError
 from mlpipe.names import name_problems
@@ -246,27 +247,6 @@ class LoadedConfig:
         return self.path.resolve().parent if self.path is not None else None
 
 
-def _line_index(text: str) -> dict[tuple[str, ...], int]:
-    """Map each key path in a YAML document to its 1-based line number."""
-    index: dict[tuple[str, ...], int] = {}
-
-    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                key_path = (*path, str(key_node.value))
-                index[key_path] = key_node.start_mark.line + 1
-                walk(value_node, key_path)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                index[(*path, str(i))] = item.start_mark.line + 1
-                walk(item, (*path, str(i)))
-
-    root = yaml.compose(text)
-    if root is not None:
-        walk(root, ())
-    return index
-
-
 def _parse_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -278,12 +258,16 @@ def _parse_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:
         data = yaml.safe_load(text)
-        lines = _line_index(text)
+        lines = line_index(text)
+        twice = duplicate_key(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{where}: malformed YAML: {problem}", hint="check indentation and quoting") from None
+    if twice:
+        key, line, first = twice
+        raise ConfigError(f"{path}:{line}: {key}: duplicate key (first at line {first})", hint="keep one of them")
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -292,6 +276,7 @@ def _parse_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, ...], tuple[Any, str]]:
+    check_env(env, Config)
     out: dict[tuple[str, ...], tuple[Any, str]] = {}
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or not raw:
@@ -389,6 +374,8 @@ def _config_error(
         message = f"{where}: {first['msg'].removeprefix('Value error, ')}"
     more = len(exc.errors()) - 1
     hint = f"{more} more problem(s) after this one" if more else "see `mlpipe config schema` for every key"
+    if first["type"] == "extra_forbidden":
+        hint = unknown_key_hint(Config, loc) or hint
     return ConfigError(message, hint=hint)
 
 

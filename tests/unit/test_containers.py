@@ -135,3 +135,31 @@ def test_the_guard_prevents_a_silently_wrong_container(boston_model: tuple, old_
     assert np.max(np.abs(np.array(result["predictions"]) - expected)) > 1.0
     # ...which is why a model saved by this xgboost is only ever paired with its own container.
     assert container_version(xgb.__version__) != container_version(OLD_XGBOOST)
+
+
+def test_both_xgboost_builds_installed_is_refused_with_which_to_remove() -> None:
+    versions = {"xgboost-cpu": "3.2.0", "xgboost": "3.1.2"}
+    with pytest.raises(ModelError, match=r"both xgboost-cpu 3\.2\.0 and xgboost 3\.1\.2 are installed") as err:
+        installed_xgboost_version(versions.get)
+    assert err.value.hint == (
+        "remove both, then install the one mlpipe pins: pip uninstall -y xgboost xgboost-cpu && "
+        "pip install 'xgboost-cpu>=3.2,<3.3'"
+    )
+    assert installed_xgboost_version({"xgboost": "3.2.1"}.get) == "3.2.1"
+
+
+def test_the_sagemaker_extra_pins_the_sdk_that_knows_the_3_2_image() -> None:
+    import tomllib
+
+    from conftest import REPO
+    from mlpipe.model.containers import require_sdk
+
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["sagemaker"]
+    assert sorted(extra) == ["sagemaker-core>=2.15.1", "sagemaker>=3.15.1"]
+    with pytest.raises(ModelError, match=r"sagemaker 3\.2\.0 is installed; .* needs sagemaker >= 3\.15\.1") as err:
+        require_sdk({"sagemaker": "3.2.0", "sagemaker-core": "2.15.1"}.get)
+    assert err.value.hint is not None and "'sagemaker>=3.15.1' 'sagemaker-core>=2.15.1'" in err.value.hint
+    with pytest.raises(ModelError, match=r"sagemaker-core 2\.3\.1rc1 is installed"):
+        require_sdk({"sagemaker": "3.15.1", "sagemaker-core": "2.3.1rc1"}.get)
+    require_sdk({"sagemaker": "3.15.1", "sagemaker-core": "2.16.0"}.get)
+    require_sdk({}.get)  # not installed: the import error says what to install

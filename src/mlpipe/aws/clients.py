@@ -50,8 +50,10 @@ def resolve_target(
     profile: str | None,
     endpoint_url: str | None,
     env: dict[str, str] | None = None,
+    kind_source: str | None = None,
 ) -> Target:
-    """Decide the target once. An endpoint URL (option, config or AWS_ENDPOINT_URL) means local."""
+    """Decide the target once. An endpoint URL (option, config or AWS_ENDPOINT_URL) means local.
+    `kind_source` says where `local` came from ("mlpipe.yaml:3", "env MLPIPE_TARGET"...), for hints."""
     env = dict(os.environ) if env is None else env
     endpoint_url = endpoint_url or env.get("AWS_ENDPOINT_URL")
     if kind == "local" and not endpoint_url:
@@ -66,7 +68,9 @@ def resolve_target(
         if endpoint_url is None:
             raise AwsTargetError(
                 "the embedded AWS is not running",
-                hint="start it with `mlpipe local up` (or export MLPIPE_LOCAL_AUTOSTART=1, or drop --local)",
+                hint="start it with `mlpipe local up` (or export MLPIPE_LOCAL_AUTOSTART=1, or "
+                + _not_local(kind_source)
+                + ")",
             )
     if endpoint_url:
         return Target(
@@ -76,6 +80,23 @@ def resolve_target(
         )
     # botocore reads AWS_DEFAULT_REGION itself; AWS_REGION is what most other AWS tools set.
     return Target("aws", region=region or env.get("AWS_REGION") or None, profile=profile)
+
+
+def _not_local(kind_source: str | None) -> str:
+    """How to target AWS instead, where `target: local` was set."""
+    if kind_source and kind_source.startswith("env "):
+        return f"unset {kind_source.removeprefix('env ')}"
+    if kind_source and not kind_source.startswith("option"):
+        return f"set target: aws in {kind_source.rsplit(':', 1)[0]}"
+    return "drop --local"
+
+
+def known_regions(session: boto3.Session) -> set[str]:
+    """Every region of every partition botocore knows (its bundled endpoints data)."""
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("sqs", partition_name=partition))
+    return regions
 
 
 class Clients:
@@ -97,9 +118,15 @@ class Clients:
                     region_name=t.region,
                 )
             return boto3.Session(profile_name=t.profile, region_name=t.region)
-        except botocore.exceptions.ProfileNotFound:
+        except botocore.exceptions.ProfileNotFound as exc:
+            # Without --profile the name came from AWS_PROFILE (or AWS_DEFAULT_PROFILE): say that one.
+            name = t.profile or exc.kwargs.get("profile") or os.environ.get("AWS_PROFILE")
+            where = "" if t.profile else " (from AWS_PROFILE)" if os.environ.get("AWS_PROFILE") else ""
             raise AwsTargetError(
-                f"AWS profile '{t.profile}' is not configured", hint="check `aws configure list-profiles`"
+                f"AWS profile '{name}'{where} is not configured",
+                hint="check `aws configure list-profiles`, or unset AWS_PROFILE"
+                if where
+                else "check `aws configure list-profiles`",
             ) from None
 
     @property
@@ -109,6 +136,12 @@ class Clients:
             raise AwsTargetError(
                 "no AWS region configured",
                 hint="pass --region, set region: in mlpipe.yaml, or export AWS_REGION (or AWS_DEFAULT_REGION)",
+            )
+        if self.target.is_local and region not in known_regions(self.session):
+            # The embedded AWS serves real region names only (moto answers an HTML 500 page otherwise).
+            raise AwsTargetError(
+                f"region '{region}' is not an AWS region",
+                hint="use a real one such as us-east-1 (region: in mlpipe.yaml, --region or AWS_DEFAULT_REGION)",
             )
         return region
 

@@ -36,6 +36,13 @@ def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
                 hint="start it with `mlpipe local up`, or check --endpoint-url",
             )
         return AwsTargetError(f"cannot reach AWS endpoint {url}", hint="check your network and --region")
+    if isinstance(exc, botocore.exceptions.ResponseParserError):
+        # Something answered, but not like AWS: a web server or another service at --endpoint-url.
+        where = target.endpoint_url if target is not None and target.endpoint_url else "the AWS endpoint"
+        return AwsTargetError(
+            f"{where} does not answer like AWS (its response is not an AWS API response)",
+            hint="check --endpoint-url (or AWS_ENDPOINT_URL): `mlpipe local up` prints the embedded AWS's URL",
+        )
     if isinstance(exc, botocore.exceptions.ParamValidationError):
         return AwsError(f"invalid request: {exc}")
     if isinstance(exc, botocore.exceptions.ClientError):
@@ -43,7 +50,13 @@ def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
         code = str(err.get("Code") or "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         op = exc.operation_name
-        message = str(err.get("Message") or code or exc)
+        message = one_line(str(err.get("Message") or code or exc))
+        if local and message.lstrip().startswith("<"):  # an HTML page, not an AWS error
+            return AwsTargetError(
+                f"{op}: {target.endpoint_url if target else 'the endpoint'} answered HTTP {status} with a web page, "
+                "not an AWS response",
+                hint="check --endpoint-url (or AWS_ENDPOINT_URL): `mlpipe local up` prints the embedded AWS's URL",
+            )
         if local and status == 500:
             return NotSupportedByEmulator(
                 f"{op} is not supported by the embedded AWS ({message})",
@@ -70,5 +83,11 @@ def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
             )
         return AwsError(f"{op} failed: {code}: {message}", code=code)
     if isinstance(exc, botocore.exceptions.BotoCoreError):
-        return AwsError(str(exc))
-    return MlpipeError(str(exc))
+        return AwsError(one_line(str(exc)))
+    return MlpipeError(one_line(str(exc)))
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """A message for one terminal line: whitespace runs collapsed, long bodies cut."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -49,7 +49,9 @@ class GlobalOptions:
 
         if loaded is not None:
             c = loaded.config
-            target = resolve_target(c.target, c.region, c.profile, c.endpoint_url)
+            target = resolve_target(
+                c.target, c.region, c.profile, c.endpoint_url, kind_source=loaded.sources.get("target")
+            )
         else:
             target = resolve_target("local" if self.local else None, self.region, self.profile, self.endpoint_url)
         return Clients(target)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlpipe.errors import AwsTargetError, UsageError
-from mlpipe.local.state import ServerState, cache_dir, clear_state, read_state, write_state
+from mlpipe.local.state import ServerState, cache_dir, clear_state, ensure_cache_dir, read_state, write_state
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
@@ -51,8 +51,8 @@ def start_background(port: int, host: str = "127.0.0.1") -> UpResult:
     if running is not None:
         return UpResult(running, already_running=True)
     _require_free(host, port)
+    ensure_cache_dir()
     path = log_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "mlpipe", "local", "up", "--foreground", "--port", str(port), "--host", host],
@@ -85,6 +85,7 @@ def run_foreground(port: int, host: str = "127.0.0.1", verbose: bool = False) ->
     running = read_state()
     if running is not None and running.pid != os.getpid():
         raise UsageError(f"the embedded AWS is already running at {running.endpoint_url} (pid {running.pid})")
+    ensure_cache_dir()  # where the state file goes: fail before serving, not after
     _require_free(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server = EmbeddedServer(port=port, host=host, verbose=verbose)

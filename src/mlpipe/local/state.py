@@ -22,6 +22,27 @@ def cache_dir() -> Path:
     return Path(base) / "mlpipe"
 
 
+def ensure_cache_dir() -> Path:
+    """The cache directory, created: a clear error when it cannot be (HOME not writable,
+    MLPIPE_CACHE_DIR naming a file...), before anything is started."""
+    from mlpipe.errors import UsageError
+
+    path = cache_dir()
+    source = "MLPIPE_CACHE_DIR" if os.environ.get("MLPIPE_CACHE_DIR") else "the cache directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        problem = "it is a file, not a directory" if path.is_file() else exc.strerror
+        raise UsageError(
+            f"{source} {path} cannot be used: {problem}",
+            hint="export MLPIPE_CACHE_DIR=<a writable directory> (the embedded AWS keeps its state and log there)",
+        ) from None
+    return path
+
+
 def state_file() -> Path:
     return cache_dir() / "local.json"
 

@@ -7,6 +7,7 @@ picks it from the installed xgboost and refuses any other version, with the comm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import metadata
 
 from mlpipe.errors import ModelError
@@ -39,13 +40,33 @@ REGISTRY_ACCOUNTS = {
 }
 
 
-def installed_xgboost_version() -> str:
-    """The version of the xgboost that trains here, without importing it (that is slow)."""
-    for dist in ("xgboost-cpu", "xgboost"):
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
+# The SDK whose image table has the 3.2-0 container (older ones fail for regions outside ours).
+SDK_MINIMUM = {"sagemaker": "3.15.1", "sagemaker-core": "2.15.1"}
+SDK_PIN = " ".join(f"'{dist}>={version}'" for dist, version in SDK_MINIMUM.items())
+
+
+def _version_of(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def installed_xgboost_version(version_of: Callable[[str], str | None] = _version_of) -> str:
+    """The version of the xgboost that trains here, without importing it (that is slow).
+
+    xgboost-cpu and xgboost install the same `xgboost` package directory: with both, which files
+    import is whichever was installed last, and neither's metadata can be trusted."""
+    found = {dist: version for dist in ("xgboost-cpu", "xgboost") if (version := version_of(dist)) is not None}
+    if len(found) == 2:
+        raise ModelError(
+            f"both xgboost-cpu {found['xgboost-cpu']} and xgboost {found['xgboost']} are installed: they "
+            "share the `xgboost` import, so the build that trains cannot be told",
+            hint=f"remove both, then install the one mlpipe pins: pip uninstall -y xgboost xgboost-cpu && "
+            f"pip install '{RECOMMENDED_PIN}'",
+        )
+    if found:
+        return next(iter(found.values()))
     raise ModelError(
         "xgboost is not installed: training needs it",
         hint=f"pip install 'mlpipe-aws[train]'  (or: pip install '{RECOMMENDED_PIN}')",
@@ -75,7 +96,30 @@ def image_uri(region: str, version: str) -> str:
     return _sdk_image_uri(region, version)
 
 
+def require_sdk(version_of: Callable[[str], str | None] = _version_of) -> None:
+    """The SageMaker SDK, recent enough to know the 3.2-0 image (sagemaker 3.15.1, sagemaker-core 2.15.1)."""
+    for dist, minimum in SDK_MINIMUM.items():
+        installed = version_of(dist)
+        if installed is not None and _release(installed) < _release(minimum):
+            raise ModelError(
+                f"{dist} {installed} is installed; resolving the XGBoost image outside mlpipe's table needs "
+                f"{dist} >= {minimum}",
+                hint=f"pip install {SDK_PIN}  (or: pip install -U 'mlpipe-aws[sagemaker]')",
+            )
+
+
+def _release(version: str) -> tuple[int, ...]:
+    parts = []
+    for part in version.split(".")[:3]:
+        digits = "".join(ch for ch in part if ch.isdigit()) if not part.isdigit() else part
+        parts.append(int(digits or 0))
+        if not part.isdigit():
+            break
+    return tuple(parts)
+
+
 def _sdk_image_uri(region: str, version: str) -> str:
+    require_sdk()
     try:
         from sagemaker.core import image_uris  # ~3 s to import: only for regions not in the table
     except ImportError:

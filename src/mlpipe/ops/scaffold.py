@@ -81,7 +81,25 @@ def scaffold(config_path: Path, app: str | None = None, force: bool = False) -> 
             f"{', '.join(map(str, existing))} already exist(s); mlpipe init will not overwrite",
             hint="pass --force to replace, or edit the file",
         )
-    for path, content in files.items():
-        path.write_text(content, encoding="utf-8")
+    _write_all(files)
     load_config(config_path, env={})  # the written file must load (guards the template itself)
     return ScaffoldResult(app, list(files))
+
+
+def _write_all(files: dict[Path, str]) -> None:
+    """Every file or none: each is written beside its target first, then all are renamed in place."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, content in files.items():
+            staged.append((path.with_name(f".{path.name}.mlpipe-tmp"), path))
+            staged[-1][0].write_text(content, encoding="utf-8")
+    except OSError as exc:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        failed = staged[-1][1]
+        raise UsageError(
+            f"{failed}: cannot write it: {exc.strerror}",
+            hint="run `mlpipe init` in a directory you can write to, or pass --config PATH",
+        ) from None
+    for temporary, path in staged:
+        temporary.replace(path)

@@ -17,6 +17,23 @@ from mlpipe.plan.model import Call, Change, Plan, Ref, Wait
 from mlpipe.reporter import Reporter
 
 Sleep = Callable[[float], None]
+# A create that finds its resource made since the plan was read, or a conflict with a change in
+# progress: another mlpipe run (two deploys at once) got there first.
+RACE_CODES = frozenset(
+    {
+        "EntityAlreadyExists",
+        "ResourceAlreadyExistsException",
+        "ResourceConflictException",
+        "ResourceInUseException",
+        "QueueAlreadyExists",
+        "QueueNameExists",
+        "BucketAlreadyOwnedByYou",
+        "RepositoryNameExistsException",
+        "AlreadyExistsException",
+        "PipelineNameInUseException",
+        "ConcurrentModificationException",
+    }
+)
 
 
 @dataclass
@@ -57,7 +74,7 @@ def execute(
         reporter.step(f"{change.action} {change.kind} {change.name}")
         for step in change.steps:
             if isinstance(step, Call):
-                _call(step, clients, result, sleep, retry_timeout_s)
+                _call(step, clients, result, sleep, retry_timeout_s, change)
             else:
                 _wait(step, clients, result.vars, sleep)
         result.applied.append(change)
@@ -69,7 +86,9 @@ def _past(action: str) -> str:
     return {"create": "created", "update": "updated", "delete": "deleted"}.get(action, action)
 
 
-def _call(step: Call, clients: Clients, result: ApplyResult, sleep: Sleep, retry_timeout_s: float) -> None:
+def _call(
+    step: Call, clients: Clients, result: ApplyResult, sleep: Sleep, retry_timeout_s: float, change: Change
+) -> None:
     method = getattr(clients.client(step.service), step.operation)
     params = resolve(dict(step.params), result.vars)
     deadline = time.monotonic() + retry_timeout_s
@@ -87,11 +106,22 @@ def _call(step: Call, clients: Clients, result: ApplyResult, sleep: Sleep, retry
                 sleep(delay + random.uniform(0, delay / 2))
                 delay = min(delay * 2, 10.0)
                 continue
+            if code in RACE_CODES:
+                raise _raced(step, change, code) from exc
             raise translate(exc, clients.target) from exc
         except botocore.exceptions.BotoCoreError as exc:
             raise translate(exc, clients.target) from exc
     for var, key in step.save.items():
         result.vars[var] = response[key]
+
+
+def _raced(step: Call, change: Change, code: str) -> AwsError:
+    return AwsError(
+        f"{step.operation} of {change.kind} {change.name} failed with {code}: it changed since this run "
+        "read it; another mlpipe run (a second deploy?) is probably changing the same resources",
+        hint="let the other run finish, then run the command again: it converges to mlpipe.yaml",
+        code=code,
+    )
 
 
 def _matches(exc: botocore.exceptions.ClientError, patterns: tuple[str, ...]) -> bool:
