@@ -15,6 +15,7 @@ from typing import Any, Literal
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.session
 
 from mlpipe import __version__
 from mlpipe.errors import AwsTargetError
@@ -112,10 +113,13 @@ class Clients:
         t = self.target
         try:
             if t.is_local:
+                # The embedded AWS needs no profile: an AWS_PROFILE meant for AWS must not break it.
+                core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
                 return boto3.Session(
                     aws_access_key_id=LOCAL_ACCESS_KEY,
                     aws_secret_access_key=LOCAL_SECRET_KEY,
                     region_name=t.region,
+                    botocore_session=core,
                 )
             return boto3.Session(profile_name=t.profile, region_name=t.region)
         except botocore.exceptions.ProfileNotFound as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import botocore.exceptions
+import botocore.parsers
 
 from mlpipe.errors import AwsError, AwsTargetError, MlpipeError, NotSupportedByEmulator
 
@@ -36,9 +37,10 @@ def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
                 hint="start it with `mlpipe local up`, or check --endpoint-url",
             )
         return AwsTargetError(f"cannot reach AWS endpoint {url}", hint="check your network and --region")
-    if isinstance(exc, botocore.exceptions.ResponseParserError):
+    if isinstance(exc, botocore.parsers.ResponseParserError):
         # Something answered, but not like AWS: a web server or another service at --endpoint-url.
-        where = target.endpoint_url if target is not None and target.endpoint_url else "the AWS endpoint"
+        where = (target.endpoint_url if target is not None else None) or getattr(exc, "kwargs", {}).get("endpoint_url")
+        where = where or "the AWS endpoint"
         return AwsTargetError(
             f"{where} does not answer like AWS (its response is not an AWS API response)",
             hint="check --endpoint-url (or AWS_ENDPOINT_URL): `mlpipe local up` prints the embedded AWS's URL",

@@ -155,18 +155,34 @@ def run(argv: list[str] | None = None) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":  # a group named alone: its help, as typer shows it
             exc.show()  # type: ignore[attr-defined]
             return exc.exit_code
-        return _report("UsageError", exc.format_message(), _usage_hint(exc, argv), exc.exit_code, as_json)
+        message = exc.format_message() + _given(exc, argv)
+        return _report("UsageError", message, _usage_hint(exc, argv), exc.exit_code, as_json)
     except Exception as exc:
         if _debug_requested(argv):
             import traceback
 
             traceback.print_exc()
-        err = _as_mlpipe_error(exc)
+        err = _as_mlpipe_error(exc, argv)
         if err is None:
             message, hint = f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for the traceback"
             return _report("InternalError", message, hint + ", and report it", 1, as_json)
         return _report(type(err).__name__, err.message, err.hint, err.exit_code, as_json)
     return result if isinstance(result, int) else 0
+
+
+def _given(exc: Exception, argv: list[str]) -> str:
+    """`, got '0'`: typer's range and type errors do not repeat the value the user typed."""
+    param = getattr(exc, "param", None)
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    opts = [*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())]
+    for i, token in enumerate(argv):
+        for opt in opts:
+            value = argv[i + 1] if token == opt and i + 1 < len(argv) else None
+            if token.startswith(opt + "="):
+                value = token.split("=", 1)[1]
+            if value is not None and repr(value) not in message:
+                return f" (got {value!r})"
+    return ""
 
 
 def _usage_hint(exc: Exception, argv: list[str]) -> str:
@@ -200,13 +216,17 @@ def _report(code: str, message: str, hint: str | None, exit_code: int, as_json: 
     return exit_code
 
 
-def _as_mlpipe_error(exc: Exception) -> MlpipeError | None:
+def _as_mlpipe_error(exc: Exception, argv: list[str]) -> MlpipeError | None:
     if isinstance(exc, MlpipeError):
         return exc
     if type(exc).__module__.startswith("botocore"):
+        from mlpipe.aws.clients import Target
         from mlpipe.aws.errors import translate
 
-        return translate(exc)
+        # What a use case did not translate itself: name the endpoint the user gave, if any.
+        url = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--endpoint-url"), None)
+        url = url or os.environ.get("AWS_ENDPOINT_URL")
+        return translate(exc, Target("local", endpoint_url=url) if url else None)
     return None
 
 

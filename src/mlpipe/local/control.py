@@ -86,6 +86,8 @@ def run_foreground(port: int, host: str = "127.0.0.1", verbose: bool = False) ->
     if running is not None and running.pid != os.getpid():
         raise UsageError(f"the embedded AWS is already running at {running.endpoint_url} (pid {running.pid})")
     ensure_cache_dir()  # where the state file goes: fail before serving, not after
+    for variable in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):  # meant for AWS; moto must not load it
+        os.environ.pop(variable, None)
     _require_free(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server = EmbeddedServer(port=port, host=host, verbose=verbose)
