@@ -56,7 +56,10 @@ CASES = [
         expect=("rows.csv:1", "over the SQS limit"),
         files={"rows.csv": BIG + "\n"},
     ),
-    send("json-too-big", "--json", '{"payload": "' + "1" * 1_100_000 + '"}', expect="over the SQS limit"),
+    send(
+        "json-too-big", "--json", '{"payload": "' + "1" * 1_100_000 + '"}', "--no-validate", expect="over the SQS limit"
+    ),
+    send("json-wrong-feature-count", "--json", '{"payload": "1,2"}', expect=("--json", "expected 3 features")),
     send(
         "batch-too-big",
         "--file",
