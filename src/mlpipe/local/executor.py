@@ -14,22 +14,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlpipe.local.lambda_invoke import Outcome, invoke, write_logs  # noqa: F401  (re-exported)
 from mlpipe.local.lambda_pool import (
     FunctionVersion,
-    WorkerCrashed,
     WorkerPool,
-    WorkerTimeout,
     extract_code,
 )
 from mlpipe.local.registry import Context
@@ -401,83 +398,6 @@ class _Poller(threading.Thread):
             if undeleted:  # e.g. a receipt handle expired: SQS will deliver those messages again
                 self.stats.count(errors=len(undeleted))
                 self.stats.last_error = f"DeleteMessageBatch: {undeleted[0].get('Code')}: {undeleted[0].get('Message')}"
-
-
-@dataclass
-class Outcome:
-    result: Any = None
-    error: dict[str, Any] | None = None
-    lines: list[str] = field(default_factory=list)
-
-
-def invoke(executor: LambdaExecutor, version: FunctionVersion, code: bytes, event: dict[str, Any]) -> Outcome:
-    """Run one invocation in a warm worker and write its log lines, as Lambda does."""
-    pool = executor.pool_for(version, code)
-    request_id = str(uuid.uuid4())
-    started_ms = int(time.time() * 1000)
-    worker = pool.acquire()
-    request = {
-        "event": event,
-        "request_id": request_id,
-        "function_name": version.name,
-        "function_arn": version.arn,
-        "memory_mb": version.memory_mb,
-        "log_group": version.log_group,
-        "log_stream": worker.log_stream,
-        "deadline_ms": started_ms + version.timeout_s * 1000,
-    }
-    init_ms, worker.init_ms = worker.init_ms, None  # reported on the first invocation only
-    stream = worker.log_stream
-    try:
-        reply = worker.invoke(request, version.timeout_s + 0.5)
-        pool.release(worker)
-    except (WorkerTimeout, WorkerCrashed) as exc:
-        worker.kill()
-        pool.release(None)
-        timed_out = isinstance(exc, WorkerTimeout)
-        message = f"Task timed out after {version.timeout_s:.2f} seconds" if timed_out else str(exc)
-        reply = {
-            "ok": False,
-            "error": {"errorType": "Sandbox.Timedout" if timed_out else "Runtime.ExitError", "errorMessage": message},
-            "output": "",
-            "duration_ms": (time.time() * 1000 - started_ms),
-            "max_memory_mb": 0,
-        }
-    outcome = Outcome(result=reply.get("result"), error=None if reply.get("ok") else reply.get("error"))
-    lines = [f"START RequestId: {request_id} Version: $LATEST"]
-    lines += [line for line in str(reply.get("output", "")).splitlines() if line.strip()]
-    if outcome.error is not None:
-        lines.append(json.dumps(outcome.error))
-    duration = float(reply.get("duration_ms", 0.0))
-    report = (
-        f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {int(duration) + 1} ms"
-        f"\tMemory Size: {version.memory_mb} MB\tMax Memory Used: {reply.get('max_memory_mb', 0)} MB"
-    )
-    if init_ms is not None:
-        report += f"\tInit Duration: {init_ms:.2f} ms"
-    lines += [f"END RequestId: {request_id}", report]
-    outcome.lines = lines
-    write_logs(executor.ctx, version, stream, lines, started_ms)
-    return outcome
-
-
-def write_logs(ctx: Context, version: FunctionVersion, stream: str, lines: list[str], started_ms: int) -> None:
-    logs = ctx.client("logs", version.region)
-    now_ms = max(int(time.time() * 1000), started_ms)
-    events = [{"timestamp": started_ms if i == 0 else now_ms, "message": line} for i, line in enumerate(lines)]
-    for attempt in range(2):
-        try:
-            logs.put_log_events(logGroupName=version.log_group, logStreamName=stream, logEvents=events)
-            return
-        except logs.exceptions.ResourceNotFoundException:
-            if attempt:
-                raise
-            for call, kwargs in (
-                (logs.create_log_group, {"logGroupName": version.log_group}),
-                (logs.create_log_stream, {"logGroupName": version.log_group, "logStreamName": stream}),
-            ):
-                with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-                    call(**kwargs)
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:

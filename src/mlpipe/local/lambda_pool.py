@@ -51,7 +51,9 @@ class WorkerTimeout(Exception):
 
 
 class WorkerCrashed(Exception):
-    pass
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class Worker:
@@ -70,6 +72,7 @@ class Worker:
             bufsize=0,
         )
         self._buffer = b""
+        self.output: list[str] = []  # the current invocation's log lines, as they arrive
         try:
             ready = self._read_line(START_TIMEOUT_S)
         except (WorkerTimeout, WorkerCrashed):
@@ -79,28 +82,67 @@ class Worker:
         self.init_error = ready.get("init_error")
 
     def invoke(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        """The reply, with "output": the lines the handler printed. After WorkerTimeout or
+        WorkerCrashed, `self.output` holds the lines printed before it (Lambda keeps those)."""
         assert self.process.stdin is not None
+        self.output = []
         try:
             self.process.stdin.write(json.dumps(request).encode() + b"\n")
         except (BrokenPipeError, OSError) as exc:
-            raise WorkerCrashed(f"worker process is gone: {exc}") from None
-        return self._read_line(timeout_s)
+            raise WorkerCrashed(f"worker process is gone: {exc}", self.process.poll()) from None
+        reply = self._read_line(timeout_s)
+        reply["output"] = "\n".join(self.output)
+        return reply
 
     def _read_line(self, timeout_s: float) -> dict[str, Any]:
+        """The next message that is not a log line; log lines are collected into `self.output`."""
         assert self.process.stdout is not None
         deadline = time.monotonic() + timeout_s
-        while b"\n" not in self._buffer:
+        while True:
+            while b"\n" in self._buffer:
+                line, self._buffer = self._buffer.split(b"\n", 1)
+                message = dict(json.loads(line))
+                if "log" not in message:
+                    return message
+                self.output.append(str(message["log"]))
             left = deadline - time.monotonic()
             if left <= 0:
+                self._drain()
                 raise WorkerTimeout(f"no answer within {timeout_s:.1f} s")
             readable, _, _ = select.select([self.process.stdout], [], [], left)
             if readable:
                 chunk = os.read(self.process.stdout.fileno(), 1 << 20)
                 if not chunk:
-                    raise WorkerCrashed(f"worker process exited with code {self.process.wait()}")
+                    code = self.process.wait()
+                    raise WorkerCrashed(f"worker process exited with code {code}", code)
                 self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return dict(json.loads(line))
+
+    def _drain(self) -> None:
+        """Collect the log lines already written when the deadline passed."""
+        assert self.process.stdout is not None
+        for _ in range(64):  # bounded: a handler may still be printing in a loop
+            if not select.select([self.process.stdout], [], [], 0)[0]:
+                break
+            chunk = os.read(self.process.stdout.fileno(), 1 << 20)
+            if not chunk:
+                break
+            self._buffer += chunk
+        for line in self._buffer.split(b"\n")[:-1]:
+            message = json.loads(line)
+            if "log" in message:
+                self.output.append(str(message["log"]))
+        self._buffer = b""
+
+    def peak_memory_mb(self) -> int:
+        """The worker's peak resident memory (VmHWM) while it is still alive; 0 once gone."""
+        try:
+            with open(f"/proc/{self.process.pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) // 1024
+        except (OSError, ValueError):
+            pass
+        return 0
 
     def kill(self) -> None:
         if self.process.poll() is None:

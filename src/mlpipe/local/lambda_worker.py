@@ -3,8 +3,9 @@
 Started by the executor as `python lambda_worker.py <code dir> <module.function>` with the
 function's environment. It is a standalone script (standard library only, mlpipe not imported),
 so the handler sees what it would see in Lambda. Protocol: one JSON line per request on stdin,
-one JSON line per reply on the original stdout; the handler's prints are captured per
-invocation and returned with the reply (they become the function's log lines).
+one JSON line per reply on the original stdout. The handler's prints are sent as they happen,
+each line as a {"log": line} message before the reply, so the lines written before a crash or a
+timeout reach the function's log, as Lambda's do.
 """
 
 from __future__ import annotations
@@ -16,9 +17,35 @@ import json
 import os
 import resource
 import sys
+import threading
 import time
 import traceback
-from typing import Any
+from typing import Any, TextIO
+
+
+class LineSink(io.TextIOBase):
+    """stdout/stderr of one invocation: every complete line goes to the executor at once."""
+
+    def __init__(self, channel: TextIO) -> None:
+        self._channel = channel
+        self._partial = ""
+        self._lock = threading.Lock()  # the handler's own threads may print too
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            *lines, self._partial = (self._partial + text).split("\n")
+            for line in lines:
+                self._channel.write(json.dumps({"log": line}) + "\n")
+        return len(text)
+
+    def close_invocation(self) -> None:
+        with self._lock:
+            if self._partial:
+                self._channel.write(json.dumps({"log": self._partial}) + "\n")
+            self._partial = ""
 
 
 class LambdaContext:
@@ -58,11 +85,13 @@ def main() -> None:
     replies.write(json.dumps({"ready": True, "init_ms": init_ms, "init_error": init_error}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)
-        replies.write(json.dumps(_invoke(handler, init_error, request), default=str) + "\n")
+        replies.write(json.dumps(_invoke(handler, init_error, request, replies), default=str) + "\n")
 
 
-def _invoke(handler: Any, init_error: dict[str, Any] | None, request: dict[str, Any]) -> dict[str, Any]:
-    output = io.StringIO()
+def _invoke(
+    handler: Any, init_error: dict[str, Any] | None, request: dict[str, Any], channel: TextIO
+) -> dict[str, Any]:
+    output = LineSink(channel)
     started = time.monotonic()
     reply: dict[str, Any]
     if handler is None:
@@ -83,7 +112,7 @@ def _invoke(handler: Any, init_error: dict[str, Any] | None, request: dict[str, 
                     },
                 }
     reply["duration_ms"] = (time.monotonic() - started) * 1000
-    reply["output"] = output.getvalue()
+    output.close_invocation()
     reply["max_memory_mb"] = peak_rss_mb()
     return reply
 
