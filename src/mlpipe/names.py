@@ -31,6 +31,7 @@ _RULES: dict[str, tuple[str, int, str]] = {
     "codepipeline": (r"[A-Za-z0-9.@_-]+", 100, "CodePipeline names: up to 100 of [A-Za-z0-9.@_-]"),
     "codecommit": (r"[\w.-]+", 100, "CodeCommit repository names: up to 100 of [A-Za-z0-9_.-]"),
     "alarm": (r"[^\x00-\x1f]+", 255, "CloudWatch alarm names: up to 255 printable characters"),
+    "sns": (r"[A-Za-z0-9_-]+", 256, "SNS topic names: up to 256 of [A-Za-z0-9_-]"),
 }
 
 # Longest region name and a 12-digit account: names are checked at config load for the worst case
@@ -96,6 +97,28 @@ class Names:
     @property
     def dlq_alarm(self) -> str:
         return f"{self.prefix}-dlq-not-empty"
+
+    @property
+    def errors_alarm(self) -> str:
+        return f"{self.prefix}-function-errors"
+
+    @property
+    def age_alarm(self) -> str:
+        return f"{self.prefix}-oldest-message-age"
+
+    @property
+    def alarms(self) -> tuple[str, ...]:
+        return (self.dlq_alarm, self.errors_alarm, self.age_alarm)
+
+    @property
+    def alarm_topic(self) -> str:
+        return f"{self.prefix}-alarms"
+
+    def topic_arn(self, topic: str) -> str:
+        return f"arn:{self.partition}:sns:{self.region}:{self.account}:{topic}"
+
+    def alarm_arn(self, alarm: str) -> str:
+        return f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:{alarm}"
 
     @property
     def endpoint(self) -> str:
@@ -194,6 +217,9 @@ class Names:
             ("sagemaker", self.model_name("20261126-212110")),
             ("s3", self.model_bucket),
             ("alarm", self.dlq_alarm),
+            ("alarm", self.errors_alarm),
+            ("alarm", self.age_alarm),
+            ("sns", self.alarm_topic),
             ("codecommit", self.repository),
             ("codepipeline", self.pipeline),
             ("iam", self.pipeline_role),
@@ -201,6 +227,13 @@ class Names:
             ("s3", self.artifact_bucket),
             ("codebuild", self.build_project(self.stage)),
         ]
+
+
+def topic_log_group(topic_arn: str) -> str:
+    """The log group named like an SNS topic's delivery-status logs (`sns/<region>/<account>/<topic>`);
+    the embedded AWS delivers alarm e-mails there, `tail alarms` reads it."""
+    _, _, _, region, account, topic = topic_arn.split(":", 5)
+    return f"sns/{region}/{account}/{topic}"
 
 
 def name_problems(app: str, stage: str, region: str | None) -> list[str]:

@@ -12,7 +12,7 @@ from mlpipe.aws.clients import Clients
 from mlpipe.names import Names
 from mlpipe.package import Package, build_package, handler_dir
 
-SERVICES = ("sqs", "lambda", "iam", "logs", "cloudwatch", "s3", "sagemaker", "sts")
+SERVICES = ("sqs", "lambda", "iam", "logs", "cloudwatch", "s3", "sagemaker", "sts", "sns")
 READ_PREFIXES = ("Get", "List", "Describe", "Head")
 
 
@@ -82,6 +82,11 @@ def tagged_inventory(clients: Clients, names: Names) -> list[str]:
         tags = {t["Key"]: t["Value"] for t in cw.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"]}
         if names.owns(tags):
             found.append(f"alarm {alarm['AlarmName']}")
+    sns = clients.client("sns")
+    for topic in sns.list_topics()["Topics"]:
+        tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=topic["TopicArn"])["Tags"]}
+        if names.owns(tags):
+            found.append(f"topic {topic['TopicArn'].split(':')[-1]}")
     sm = clients.client("sagemaker")
     for endpoint in sm.list_endpoints()["Endpoints"]:
         found.append(f"endpoint {endpoint['EndpointName']}")

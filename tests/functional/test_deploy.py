@@ -32,7 +32,7 @@ CUSTOM = {
         "log_retention_days": 14,
         "environment": {"EXTRA": "yes"},
     },
-    "alarm": {"dlq_threshold": 3},
+    "alarm": {"dlq_threshold": 3, "notify": ["ops@example.com"]},
 }
 
 
@@ -41,7 +41,8 @@ def test_deploy_creates_every_resource_with_the_configured_values(clients: Clien
     reporter = ListReporter()
     result = deploy(config, clients, reporter)
     names = result.names
-    assert result.plan.summary()["create"] == 8  # 3 queues, role, log group, function, mapping, alarm
+    # 3 queues, role, log group, function, mapping, topic, its subscription, 3 alarms
+    assert result.plan.summary()["create"] == 12
     assert any("no trained model" in w for w in reporter.messages("warn"))
 
     sqs = clients.client("sqs")
@@ -91,7 +92,20 @@ def test_deploy_creates_every_resource_with_the_configured_values(clients: Clien
     (alarm,) = clients.client("cloudwatch").describe_alarms(AlarmNames=[names.dlq_alarm])["MetricAlarms"]
     assert (alarm["MetricName"], alarm["Threshold"]) == ("ApproximateNumberOfMessagesVisible", 3.0)
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": names.dlq}]
-    assert len(tagged_inventory(clients, names)) == 8  # all tagged (the mapping is listed untagged-checked)
+    topic = names.topic_arn(names.alarm_topic)
+    alarms = clients.client("cloudwatch").describe_alarms(AlarmNames=list(names.alarms))["MetricAlarms"]
+    assert {a["MetricName"]: (a["AlarmActions"], a["OKActions"]) for a in alarms} == {
+        m: ([topic], [topic]) for m in ("ApproximateNumberOfMessagesVisible", "Errors", "ApproximateAgeOfOldestMessage")
+    }
+    sns = clients.client("sns")
+    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.com")
+    topic_policy = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+    publish, deny = topic_policy["Statement"]
+    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert publish["Condition"]["ArnLike"]["aws:SourceArn"] == names.alarm_arn(f"{names.prefix}-*")
+    assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    assert len(tagged_inventory(clients, names)) == 11  # all tagged (the mapping is listed untagged-checked)
 
 
 def test_second_deploy_makes_no_mutating_call_and_code_change_makes_one(clients: Clients, tmp_path: Path) -> None:
@@ -147,10 +161,10 @@ def test_trained_model_sets_the_feature_count(clients: Clients) -> None:
 def test_dry_run_makes_read_calls_only(clients: Clients) -> None:
     log = CallLog().attach(clients)
     result = deploy(Config(app="house"), clients, ListReporter(), dry_run=True)
-    assert result.plan.summary()["create"] == 7 and result.applied is None
+    assert result.plan.summary()["create"] == 10 and result.applied is None
     assert log.mutating == []
     assert clients.client("sqs").list_queues().get("QueueUrls", []) == []
-    assert json.loads(json.dumps(result.to_dict()))["plan"]["summary"]["create"] == 7
+    assert json.loads(json.dumps(result.to_dict()))["plan"]["summary"]["create"] == 10
 
 
 def test_existing_duplicate_mappings_are_reduced_to_one(clients: Clients) -> None:

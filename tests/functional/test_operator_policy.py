@@ -61,6 +61,7 @@ def _allowed(policy: dict[str, Any]) -> set[str]:
 def recorded(clients: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
     """IAM actions per command, from a full run: train (local, again, rollback, remote), deploy twice,
     bootstrap twice, send, tail, status, redrive, destroy."""
+    from mlpipe.ops.alarms_view import tail_alarms
     from mlpipe.ops.bootstrap import bootstrap
     from mlpipe.ops.deploy import deploy
     from mlpipe.ops.destroy import destroy
@@ -93,6 +94,7 @@ def recorded(clients: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
         ("tail", lambda: tail_dlq(config, clients, r)),
         ("tail", lambda: tail_logs(config, clients, r, lambda e: None, 0, follow=True, max_seconds=0.5)),
         ("tail", lambda: pipeline_status(config, clients)),
+        ("tail", lambda: tail_alarms(config, clients, 0)),
         ("status", lambda: status(config, clients)),
         ("redrive", lambda: redrive(config, clients, r)),
         ("destroy", lambda: destroy(config, clients, r, pipeline=True, force=True)),

@@ -36,7 +36,8 @@ def test_status_before_and_after_deploy_and_after_drift(clients: Clients) -> Non
     names = deploy(CONFIG, clients, ListReporter()).names
     after = status(CONFIG, clients)
     assert after.deployed and after.in_sync, after.resources
-    assert len(after.resources) == 7
+    assert len(after.resources) == 10  # + the alarm topic and 3 alarms
+    assert set(after.alarms) == set(names.alarms)
     assert after.function_state == "Active/Successful"
     assert after.endpoint_status is None  # no model trained yet
 
@@ -95,10 +96,10 @@ def test_destroy_removes_everything_and_is_idempotent(clients: Clients) -> None:
     kinds = [c.kind for c in preview.plan.pending]
     assert {"sagemaker-endpoint", "sagemaker-endpoint-config", "sagemaker-model", "s3-bucket"} <= set(kinds)
     assert kinds.index("event-source-mapping") < kinds.index("lambda-function") < kinds.index("sqs-queue")
-    assert len(tagged_inventory(clients, names)) == 11
+    assert len(tagged_inventory(clients, names)) == 14  # with the alarm topic and 3 alarms
 
     result = destroy(CONFIG, clients, ListReporter())
-    assert len(result.deleted) == 11
+    assert len(result.deleted) == 14
     assert tagged_inventory(clients, names) == []
     assert clients.client("sqs").get_queue_url(QueueName=other.trigger_queue)["QueueUrl"]
 
@@ -115,4 +116,4 @@ def test_destroy_refuses_a_foreign_same_named_resource_and_deletes_nothing(clien
     with pytest.raises(ForeignResourceError, match=names.model_bucket):
         destroy(CONFIG, clients, ListReporter())
     assert log.mutating == []
-    assert len(tagged_inventory(clients, names)) == 8  # 7 deployed + the foreign bucket, listed by name
+    assert len(tagged_inventory(clients, names)) == 11  # 10 deployed + the foreign bucket, listed by name

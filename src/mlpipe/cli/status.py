@@ -7,7 +7,8 @@ import typer
 from mlpipe.cli.context import options
 
 HELP = """Show every resource of the stage (exists, in sync with mlpipe.yaml or drifted), the queue
-depths (waiting, in flight, dead-letter), the function's state, the endpoint's status and, once
+depths (waiting, in flight, dead-letter), the function's state, the endpoint's status, the alarms'
+states (OK, ALARM, INSUFFICIENT_DATA; `mlpipe tail alarms` shows their history) and, once
 `bootstrap-pipeline` ran, the CI/CD resources and the latest pipeline run.
 
 Examples:
@@ -42,6 +43,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
                      f"{shown(q.get('dlq'))} in the dead-letter queue")  # fmt: skip
         stdout.print(f"function: {shown(result.function_state)}")
         stdout.print(f"endpoint: {shown(result.endpoint_status)}  model: {shown(result.model_version)}")
+        if result.alarms:
+            states = ", ".join(f"{name} {state}" for name, state in result.alarms.items())
+            stdout.print(f"alarms: {states}")
         if result.pipeline_resources:
             rows = [(r.kind, r.name, r.state, r.detail) for r in result.pipeline_resources]
             table(f"{result.app} CI/CD", ["resource", "name", "state", "detail"], rows)

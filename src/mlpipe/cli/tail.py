@@ -1,4 +1,4 @@
-"""`mlpipe tail logs` and `mlpipe tail dlq` (`tail pipeline` is registered by cli/pipeline.py)."""
+"""`mlpipe tail logs`, `tail dlq` and `tail alarms` (`tail pipeline` is registered by cli/pipeline.py)."""
 
 from __future__ import annotations
 
@@ -92,6 +92,47 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
                 f"    reason: {m.reason}\n    body:   {_excerpt(m.body, 100)}",
                 markup=False,
             )
+
+    @tail.command(
+        "alarms",
+        help="Show the stage's alarms (DLQ not empty, function errors, oldest message age): their state, "
+        "their recent history (state changes, notifications published) and the e-mails delivered.\n\n"
+        "Examples:\n\n"
+        "  mlpipe tail alarms\n\n"
+        "  mlpipe -o json tail alarms --since 1d",
+    )
+    def alarms(
+        ctx: typer.Context,
+        since: str = typer.Option("1d", "--since", help="History since: 30s, 10m, 1h, 2d, or an ISO-8601 time."),
+        limit: int = typer.Option(
+            20, "--limit", "-n", help="At most this many history items per alarm.", min=1, max=100
+        ),
+    ) -> None:
+        from mlpipe.cli.render import print_json, stdout, table
+        from mlpipe.ops.alarms_view import tail_alarms
+        from mlpipe.ops.since import parse_since
+
+        opts = options(ctx)
+        since_ms = parse_since(since)
+        loaded = opts.load()
+        result = tail_alarms(loaded.config, opts.clients(loaded), since_ms, limit)
+        if opts.json:
+            print_json(result.to_dict())
+            return
+        if not result.alarms:
+            stdout.print("no alarms: run `mlpipe deploy` (alarm.enabled: true)")
+            return
+        table(
+            "alarms",
+            ["alarm", "state", "since", "reason"],
+            [(a.name, a.state, a.updated, a.reason) for a in result.alarms],
+        )
+        for h in result.history:
+            stdout.print(f"{h.timestamp}  {h.alarm}  {h.kind}: {h.summary}", markup=False)
+        if result.mails:
+            stdout.print(f"e-mails delivered by {result.topic_arn}:", markup=False)
+        for m in result.mails:
+            stdout.print(f"{m.timestamp}  to {m.destination}: {m.subject}", markup=False)
 
 
 def _clock(epoch_ms: int) -> str:

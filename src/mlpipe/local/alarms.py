@@ -55,7 +55,9 @@ class AlarmHistory:
         self._items: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def add(self, account: str, region: str, alarm: str, kind: str, summary: str, data: dict[str, Any], at: float):  # type: ignore[no-untyped-def]
+    def add(
+        self, account: str, region: str, alarm: str, kind: str, summary: str, data: dict[str, Any], at: float
+    ) -> None:
         item = {
             "AlarmName": alarm,
             "AlarmType": "MetricAlarm",

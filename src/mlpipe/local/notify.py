@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 
 from mlpipe.local.registry import Context
+from mlpipe.names import topic_log_group
 
 EMAIL_PROTOCOLS = ("email", "email-json")
 # The key policy of SNS's AWS managed key does not let cloudwatch.amazonaws.com use it: on AWS an
@@ -27,11 +28,6 @@ AWS_MANAGED_SNS_KEY = "alias/aws/sns"
 
 class ActionFailed(Exception):
     pass
-
-
-def mailbox_log_group(topic_arn: str) -> str:
-    _, _, _, region, account, name = topic_arn.split(":", 5)
-    return f"sns/{region}/{account}/{name}"
 
 
 @cache
@@ -114,7 +110,7 @@ def publish(ctx: Context, topic_arn: str, subject: str, message: str) -> tuple[s
             }
             for s in mails
         ]
-        _append(ctx, region, mailbox_log_group(topic_arn), events)
+        _append(ctx, region, topic_log_group(topic_arn), events)
     return message_id, len(mails)
 
 

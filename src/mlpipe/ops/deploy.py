@@ -1,4 +1,4 @@
-"""`mlpipe deploy`: the inference architecture (queues, role, log group, function, mapping, alarm).
+"""`mlpipe deploy`: the inference architecture (queues, role, log group, function, mapping, alarms, topic).
 
 Desired state (config + derived names + the current model's feature count) -> a plan computed with
 read calls only -> applied by the executor, or returned as is for --dry-run. Running it again after
@@ -15,13 +15,14 @@ from mlpipe.config import Config
 from mlpipe.contract import function_variables
 from mlpipe.names import Names
 from mlpipe.package import Package, build_package, with_model
-from mlpipe.plan.alarm import plan_alarm
+from mlpipe.plan.alarm import plan_alarms
 from mlpipe.plan.event_source import mapping_spec, plan_mapping
 from mlpipe.plan.executor import ApplyResult, execute
 from mlpipe.plan.iam import RoleSpec, plan_role
 from mlpipe.plan.lambda_fn import function_spec, plan_function
 from mlpipe.plan.logs import plan_log_group
 from mlpipe.plan.model import Change, Plan, Ref
+from mlpipe.plan.sns import own_topic, plan_topic
 from mlpipe.plan.sqs import plan_queue, plan_queue_deletion, queue_specs
 from mlpipe.policies.lambda_role import lambda_policy
 from mlpipe.reporter import Reporter
@@ -94,7 +95,13 @@ def plan_deploy(config: Config, clients: Clients, names: Names, package: Package
     environment = function_environment(config, names, known, feature_count)
     changes.append(plan_function(function_spec(config, names, environment, package), clients, names))
     changes.append(plan_mapping(mapping_spec(config, names), clients, names))
-    changes.append(plan_alarm(config, clients, names))
+    topic = plan_topic(config, clients, names)
+    # The topic before the alarms that point at it; a topic no longer used goes after them.
+    changes += (
+        [*topic, *plan_alarms(config, clients, names)]
+        if own_topic(config)
+        else [*plan_alarms(config, clients, names), *topic]
+    )
     if not config.queue.results_queue:
         # Last: the function and its role stop using a results queue before it goes.
         changes.append(plan_queue_deletion(names.results_queue, clients, names))

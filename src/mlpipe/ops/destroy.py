@@ -1,8 +1,8 @@
 """`mlpipe destroy`: the empty desired state. Everything this app/stage created goes, tag-checked.
 
 Order: the mapping first (so nothing consumes the queue any more), then the function, its log group,
-the alarm, the queues and the role; then what `train` made (endpoint, configs, models, model bucket)
-so that nothing keeps costing money. Running it again when all is gone is a no-op.
+the alarms and their topic, the queues and the role; then what `train` made (endpoint, configs,
+models, model bucket) so that nothing keeps costing money. Running it again when all is gone is a no-op.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from mlpipe.plan.lambda_fn import plan_function_deletion
 from mlpipe.plan.logs import plan_log_group_deletion
 from mlpipe.plan.model import Change, Plan
 from mlpipe.plan.s3 import plan_bucket_deletion
+from mlpipe.plan.sns import plan_topic_deletion
 from mlpipe.plan.sqs import plan_queue_deletion
 from mlpipe.plan.teardown import (
     plan_endpoint_configs_deletion,
@@ -63,7 +64,8 @@ def plan_destroy(config: Config, clients: Clients, names: Names) -> Plan:
         plan_mapping_deletion(names.queue_arn(names.trigger_queue), names.function, clients, names),
         plan_function_deletion(names.function, clients, names),
         plan_log_group_deletion(names.log_group, clients, names),
-        plan_alarm_deletion(names.dlq_alarm, clients, names),
+        *(plan_alarm_deletion(alarm, clients, names) for alarm in names.alarms),
+        plan_topic_deletion(clients, names),
         plan_queue_deletion(names.trigger_queue, clients, names),
         plan_queue_deletion(names.results_queue, clients, names),
         plan_queue_deletion(names.dlq, clients, names),

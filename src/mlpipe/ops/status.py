@@ -16,7 +16,7 @@ from mlpipe.errors import ForeignResourceError
 from mlpipe.names import Names
 from mlpipe.ops.deploy import function_environment, lambda_role_spec
 from mlpipe.package import Package, build_package, with_model
-from mlpipe.plan.alarm import plan_alarm
+from mlpipe.plan.alarm import alarm_specs, plan_alarm, plan_alarm_deletion
 from mlpipe.plan.event_source import mapping_spec, plan_mapping
 from mlpipe.plan.iam import plan_role
 from mlpipe.plan.lambda_fn import MISSING as FUNCTION_MISSING
@@ -24,6 +24,7 @@ from mlpipe.plan.lambda_fn import function_spec, plan_function
 from mlpipe.plan.logs import plan_log_group
 from mlpipe.plan.model import Change
 from mlpipe.plan.reads import read
+from mlpipe.plan.sns import plan_topic
 from mlpipe.plan.sqs import MISSING as QUEUE_MISSING
 from mlpipe.plan.sqs import plan_queue, queue_specs, queue_url
 from mlpipe.plan.teardown import SAGEMAKER_MISSING
@@ -51,6 +52,8 @@ class StatusResult:
     # CI/CD, when `bootstrap-pipeline` created it: its resources and the latest run's status.
     pipeline_resources: list[ResourceStatus] = field(default_factory=list)
     pipeline_run: str | None = None
+    # alarm name -> CloudWatch state (OK | ALARM | INSUFFICIENT_DATA), for the alarms that exist
+    alarms: dict[str, str] = field(default_factory=dict)
 
     @property
     def deployed(self) -> bool:
@@ -92,6 +95,29 @@ def _depths(clients: Clients, names: Names) -> dict[str, int | None]:
         "in_flight": number(trigger.get("ApproximateNumberOfMessagesNotVisible")),
         "dlq": number(dlq.get("ApproximateNumberOfMessages")),
     }
+
+
+def _alarm_rows(config: Config, clients: Clients, names: Names) -> list[ResourceStatus]:
+    if not config.alarm.enabled:
+        return [_check("cloudwatch-alarm", n, lambda n=n: plan_alarm_deletion(n, clients, names)) for n in names.alarms]  # type: ignore[misc]
+    rows = [
+        _check("cloudwatch-alarm", spec["AlarmName"], lambda spec=spec: plan_alarm(spec, clients, names))  # type: ignore[misc]
+        for spec in alarm_specs(config, names)
+    ]
+    try:
+        topic = plan_topic(config, clients, names)
+    except ForeignResourceError as exc:
+        return [ResourceStatus("sns-topic", names.alarm_topic, "foreign", exc.message), *rows]
+    return [
+        ResourceStatus(c.kind, c.name, STATE_OF_ACTION[c.action], c.detail) for c in topic if c.kind == "sns-topic"
+    ] + rows
+
+
+def alarm_states(clients: Clients, names: Names) -> dict[str, str]:
+    """The state of each of the stage's alarms that exists (one DescribeAlarms call)."""
+    cw = clients.client("cloudwatch")
+    found = read(clients, lambda: cw.describe_alarms(AlarmNames=list(names.alarms))) or {}
+    return {a["AlarmName"]: a["StateValue"] for a in found.get("MetricAlarms", [])}
 
 
 def _pipeline(config: Config, clients: Clients, result: StatusResult) -> None:
@@ -149,9 +175,10 @@ def status(config: Config, clients: Clients, package: Package | None = None) -> 
         ("log-group", names.log_group, lambda: plan_log_group(names.log_group, retention, clients, names)),
         ("lambda-function", names.function, lambda: plan_function(fn, clients, names)),
         ("event-source-mapping", names.trigger_queue, lambda: plan_mapping(mapping, clients, names)),
-        ("cloudwatch-alarm", names.dlq_alarm, lambda: plan_alarm(config, clients, names)),
     ]
     result.resources += [_check(kind, name, planner) for kind, name, planner in checks]
+    result.resources += _alarm_rows(config, clients, names)
+    result.alarms = alarm_states(clients, names)
     result.queues = _depths(clients, names)
     lam, sm = clients.client("lambda"), clients.client("sagemaker")
     fn_config = read(clients, lambda: lam.get_function_configuration(FunctionName=names.function), FUNCTION_MISSING)

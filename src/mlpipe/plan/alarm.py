@@ -1,4 +1,13 @@
-"""Planner for the CloudWatch alarm raised when the dead-letter queue holds messages."""
+"""Planner for the stage's CloudWatch alarms, each notifying the alarm topic (plan/sns.py).
+
+- DLQ not empty: AWS/SQS ApproximateNumberOfMessagesVisible (Maximum) >= alarm.dlq_threshold.
+- Function errors: AWS/Lambda Errors (Sum) >= alarm.errors_threshold.
+- Oldest trigger message: AWS/SQS ApproximateAgeOfOldestMessage (Maximum) >= alarm.max_message_age_s.
+
+Every alarm has AlarmActions and OKActions to the topic (a recovery is news too), one evaluation
+period of alarm.period_s, and treats missing data as not breaching (an idle queue or function
+publishes nothing).
+"""
 
 from __future__ import annotations
 
@@ -10,24 +19,62 @@ from mlpipe.names import Names
 from mlpipe.plan.common import require_owned, tag_dict, tag_list
 from mlpipe.plan.model import Call, Change
 from mlpipe.plan.reads import flat, read
+from mlpipe.plan.sns import alarm_topic_arn
 
 MISSING = ("ResourceNotFound", "ResourceNotFoundException")
 
 
-def alarm_settings(config: Config, names: Names) -> dict[str, Any]:
+def _alarm(
+    config: Config, names: Names, name: str, what: str, metric: tuple[str, str, str, str], threshold: float
+) -> dict[str, Any]:
+    namespace, metric_name, dimension, value = metric
+    topic = alarm_topic_arn(config, names)
     return {
-        "AlarmName": names.dlq_alarm,
-        "AlarmDescription": f"mlpipe {names.app}/{names.stage}: messages in the dead-letter queue {names.dlq}",
-        "Namespace": "AWS/SQS",
-        "MetricName": "ApproximateNumberOfMessagesVisible",
-        "Dimensions": [{"Name": "QueueName", "Value": names.dlq}],
-        "Statistic": "Maximum",
-        "Period": 60,
+        "AlarmName": name,
+        "AlarmDescription": f"mlpipe {names.app}/{names.stage}: {what}",
+        "Namespace": namespace,
+        "MetricName": metric_name,
+        "Dimensions": [{"Name": dimension, "Value": value}],
+        "Statistic": "Sum" if metric_name == "Errors" else "Maximum",
+        "Period": config.alarm.period_s,
         "EvaluationPeriods": 1,
-        "Threshold": float(config.alarm.dlq_threshold),
+        "Threshold": float(threshold),
         "ComparisonOperator": "GreaterThanOrEqualToThreshold",
         "TreatMissingData": "notBreaching",
+        "ActionsEnabled": True,
+        "AlarmActions": [topic],
+        "OKActions": [topic],
     }
+
+
+def alarm_specs(config: Config, names: Names) -> list[dict[str, Any]]:
+    a = config.alarm
+    return [
+        _alarm(
+            config,
+            names,
+            names.dlq_alarm,
+            f"messages in the dead-letter queue {names.dlq}",
+            ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", names.dlq),
+            a.dlq_threshold,
+        ),
+        _alarm(
+            config,
+            names,
+            names.errors_alarm,
+            f"invocations of {names.function} that failed",
+            ("AWS/Lambda", "Errors", "FunctionName", names.function),
+            a.errors_threshold,
+        ),
+        _alarm(
+            config,
+            names,
+            names.age_alarm,
+            f"a message waiting in {names.trigger_queue} longer than {a.max_message_age_s} s",
+            ("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", names.trigger_queue),
+            a.max_message_age_s,
+        ),
+    ]
 
 
 def find_alarm(clients: Clients, name: str) -> dict[str, Any] | None:
@@ -42,22 +89,25 @@ def _tags(clients: Clients, alarm: dict[str, Any]) -> dict[str, str]:
     return tag_dict(response.get("Tags"))
 
 
-def plan_alarm(config: Config, clients: Clients, names: Names) -> Change:
+def plan_alarms(config: Config, clients: Clients, names: Names) -> list[Change]:
     if not config.alarm.enabled:
-        return plan_alarm_deletion(names.dlq_alarm, clients, names)
-    desired = alarm_settings(config, names)
-    alarm = find_alarm(clients, names.dlq_alarm)
+        return [plan_alarm_deletion(name, clients, names) for name in names.alarms]
+    return [plan_alarm(desired, clients, names) for desired in alarm_specs(config, names)]
+
+
+def plan_alarm(desired: dict[str, Any], clients: Clients, names: Names) -> Change:
+    name = desired["AlarmName"]
+    alarm = find_alarm(clients, name)
+    summary = f"{desired['MetricName']} >= {desired['Threshold']:g} per {desired['Period']} s"
     if alarm is None:
         put = Call("cloudwatch", "put_metric_alarm", {**desired, "Tags": tag_list(names.tags)})
-        return Change(
-            "create", "cloudwatch-alarm", names.dlq_alarm, f"DLQ depth >= {config.alarm.dlq_threshold}", (put,)
-        )
-    require_owned(names, "CloudWatch alarm", names.dlq_alarm, _tags(clients, alarm))
+        return Change("create", "cloudwatch-alarm", name, summary, (put,))
+    require_owned(names, "CloudWatch alarm", name, _tags(clients, alarm))
     changed = [k for k, v in desired.items() if flat(alarm.get(k)) != flat(v)]
     if not changed:
-        return Change("noop", "cloudwatch-alarm", names.dlq_alarm)
+        return Change("noop", "cloudwatch-alarm", name)
     put = Call("cloudwatch", "put_metric_alarm", desired)  # replaces the whole definition
-    return Change("update", "cloudwatch-alarm", names.dlq_alarm, ", ".join(changed) + " changed", (put,))
+    return Change("update", "cloudwatch-alarm", name, ", ".join(changed) + " changed", (put,))
 
 
 def plan_alarm_deletion(name: str, clients: Clients, names: Names) -> Change:

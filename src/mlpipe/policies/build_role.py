@@ -53,6 +53,18 @@ ALARM_ACTIONS = (
     "cloudwatch:PutMetricAlarm",
     "cloudwatch:TagResource",
 )
+# The alarm topic (plan/sns.py). CreateTopic with Tags needs TagResource; DeleteTopic when the
+# alarms are turned off or point at another topic. No Unsubscribe: it cannot be scoped to a topic.
+TOPIC_ACTIONS = (
+    "sns:CreateTopic",
+    "sns:DeleteTopic",
+    "sns:GetTopicAttributes",
+    "sns:ListSubscriptionsByTopic",
+    "sns:ListTagsForResource",
+    "sns:SetTopicAttributes",
+    "sns:Subscribe",
+    "sns:TagResource",
+)
 # No resource-level permission exists for these; all are read/list.
 DEPLOY_LOOKUPS = ("lambda:ListEventSourceMappings", "logs:DescribeLogGroups", "sqs:ListQueues", "sts:GetCallerIdentity")
 
@@ -112,6 +124,7 @@ def build_role_policy(config: Config, names: Names) -> Policy:
                 lambda_logs,
             ),
             statement("Alarms", ALARM_ACTIONS, [arn(n, "cloudwatch", f"alarm:{n.prefix}-*") for n in stages]),
+            statement("AlarmTopic", TOPIC_ACTIONS, [n.topic_arn(n.alarm_topic) for n in stages]),
             statement("Endpoint", ["sagemaker:DescribeEndpoint"], [n.endpoint_arn for n in stages]),
             statement("ReadOnlyLookups", DEPLOY_LOOKUPS, "*"),
         ]

@@ -4,7 +4,7 @@ redrive, destroy), every resource an ARN of this app and stage."""
 from __future__ import annotations
 
 from mlpipe.config import Config
-from mlpipe.names import Names
+from mlpipe.names import Names, topic_log_group
 from mlpipe.policies.build_role import build_role_policy
 from mlpipe.policies.operator_cicd import cicd_kinds, cicd_statements, pass_role, role_management
 from mlpipe.policies.statements import Statement, arn, statement
@@ -124,6 +124,8 @@ def send_statements(config: Config, names: Names) -> list[Statement]:
 
 def tail_statements(config: Config, names: Names) -> list[Statement]:
     group = names.log_group_arn(names.log_group)
+    topic = config.alarm.topic_arn or names.topic_arn(names.alarm_topic)  # as plan/sns.py alarm_topic_arn
+    mails = names.log_group_arn(topic_log_group(topic))
     scoped = Names(app=names.app, stage="pipeline", region=names.region, account=names.account)
     build_logs = [scoped.log_group_arn(scoped.build_log_group(s)) + ":*" for s in config.pipeline.stages]
     return [
@@ -146,6 +148,13 @@ def tail_statements(config: Config, names: Names) -> list[Statement]:
             [scoped.build_project_arn(s) for s in config.pipeline.stages],
         ),
         statement("TailBuildLogs", ["logs:GetLogEvents", "logs:FilterLogEvents"], build_logs),
+        statement(
+            "TailAlarms",
+            ["cloudwatch:DescribeAlarmHistory", "cloudwatch:DescribeAlarms"],
+            [names.alarm_arn(a) for a in names.alarms],
+        ),
+        # The e-mails the embedded AWS delivered (on AWS: the topic's delivery-status logs, if any).
+        statement("TailAlarmMails", ["logs:FilterLogEvents"], [mails, mails + ":*"]),
     ]
 
 
@@ -164,7 +173,12 @@ def status_statements(config: Config, names: Names) -> list[Statement]:
         statement(
             "StatusAlarm",
             ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
-            [arn(names, "cloudwatch", f"alarm:{names.dlq_alarm}")],
+            [names.alarm_arn(a) for a in names.alarms],
+        ),
+        statement(
+            "StatusAlarmTopic",
+            ["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource"],
+            [names.topic_arn(names.alarm_topic)],
         ),
         statement("StatusEndpoint", ["sagemaker:DescribeEndpoint"], [names.endpoint_arn]),
         statement("StatusModel", ["s3:GetObject"], [names.bucket_arn(names.model_bucket) + "/models/*"]),
@@ -211,7 +225,12 @@ def destroy_statements(config: Config, names: Names) -> list[Statement]:
         statement(
             "DestroyAlarm",
             ["cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
-            [arn(names, "cloudwatch", f"alarm:{names.dlq_alarm}")],
+            [names.alarm_arn(a) for a in names.alarms],
+        ),
+        statement(
+            "DestroyAlarmTopic",
+            ["sns:DeleteTopic", "sns:GetTopicAttributes", "sns:ListTagsForResource"],
+            [names.topic_arn(names.alarm_topic)],
         ),
         role_management(
             "DestroyRoles", [names.role_arn(names.lambda_role), names.role_arn(names.sagemaker_role)], delete=True

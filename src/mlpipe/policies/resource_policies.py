@@ -43,3 +43,32 @@ def tls_only_queue_policy(names: Names, queue: str) -> Policy:
             )
         ]
     )
+
+
+def alarm_topic_policy(names: Names, topic: str) -> Policy:
+    """The alarm topic's policy (it replaces SNS's default one, which lets any principal of the
+    account do anything): CloudWatch may publish for this stage's alarms only, nothing over plain
+    HTTP. Same-account users and roles keep what their own IAM policies grant."""
+    topic_arn = names.topic_arn(topic)
+    return document(
+        [
+            statement(
+                "CloudWatchAlarmsPublish",
+                "sns:Publish",
+                topic_arn,
+                principal={"Service": "cloudwatch.amazonaws.com"},
+                condition={
+                    "ArnLike": {"aws:SourceArn": names.alarm_arn(f"{names.prefix}-*")},
+                    "StringEquals": {"aws:SourceAccount": names.account},
+                },
+            ),
+            statement(
+                "DenyInsecureTransport",
+                "sns:Publish",
+                topic_arn,
+                effect="Deny",
+                principal="*",
+                condition=INSECURE_TRANSPORT,
+            ),
+        ]
+    )
