@@ -227,6 +227,7 @@ class Config(_Section):
                 f"queue.visibility_timeout_s {self.queue.visibility_timeout_s} < 6 x function.timeout_s + "
                 f"batching window ({recommended}): AWS recommends it so retries do not overlap"
             )
+        out += self.alarm.warnings()
         if self.queue.max_receive_count < 3:
             out.append(
                 f"queue.max_receive_count {self.queue.max_receive_count} < 3: transient errors may reach the DLQ"

@@ -104,6 +104,14 @@ class AlarmConfig(_Section):
             raise ValueError(f"{', '.join(map(repr, bad))} not an e-mail address")
         return value
 
+    def warnings(self) -> list[str]:
+        if self.enabled and self.period_s < 60:
+            return [
+                f"alarm.period_s {self.period_s} < 60: on AWS, SQS and Lambda publish one datapoint a minute, "
+                "so the alarms would flap between OK and ALARM (the embedded AWS samples every few seconds)"
+            ]
+        return []
+
     @model_validator(mode="after")
     def _one_topic(self) -> AlarmConfig:
         if self.notify and self.topic_arn:
