@@ -126,3 +126,31 @@ def test_visibility_must_cover_the_timeout_plus_the_batching_window(tmp_path: Pa
     path.write_text(path.read_text().replace("180", "400"))
     loaded = load_config(path, env={})
     assert any("480" in w for w in loaded.config.warnings())
+
+
+def test_the_scaffolds_ranges_are_the_models() -> None:
+    """Every 'low - high' in the scaffold's comments is the bound the config model validates, e.g.
+    function.timeout_s says 5 - 900 (it said 1 - 900 while validation required >= 5)."""
+    import re
+
+    text = render_config("shop")
+    assert "{range}" not in text and "{choices}" not in text
+    section, checked = None, 0
+    for line in text.splitlines():
+        match = re.match(r"^( *)(?:# )?([a-z_]+):.*#.*?(\d[\d.]*) - (\d[\d.]*)", line)
+        if not re.match(r"^\s", line) and ":" in line:
+            section = line.split(":")[0]
+        if not match:
+            continue
+        fields = Config.model_fields
+        if match.group(1):
+            fields = fields[str(section)].annotation.model_fields  # type: ignore[union-attr]
+        bounds = {
+            n: getattr(m, n) for m in fields[match.group(2)].metadata for n in ("ge", "gt", "le", "lt") if hasattr(m, n)
+        }
+        low, high = bounds.get("ge", bounds.get("gt")), bounds.get("le", bounds.get("lt"))
+        assert (match.group(3), match.group(4)) == (str(low), str(high)), line
+        checked += 1
+    assert checked >= 15
+    assert "  timeout_s: 30                  # 5 - 900" in text
+    assert "# python3.12 or python3.13" in text

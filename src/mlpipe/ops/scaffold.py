@@ -8,9 +8,10 @@ replaced with `force`. No buildspec.yml: the pipeline's buildspec belongs to the
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlpipe.errors import UsageError
 from mlpipe.package import templates_dir
@@ -45,7 +46,61 @@ def render_config(app: str) -> str:
         width = len(match.group(0))
         return f"app: {app}".ljust(width) if len(f"app: {app}") < width else f"app: {app} "
 
-    return APP_LINE.sub(padded, text, count=1)
+    return fill_ranges(APP_LINE.sub(padded, text, count=1))
+
+
+KEY_LINE = re.compile(r"^(?P<indent> *)(?:# )?(?P<key>[a-z_]+):")
+
+
+def fill_ranges(text: str) -> str:
+    """`{range}` and `{choices}` in the template's comments become the config model's own bounds
+    and allowed values for that line's key, so the scaffold and validation cannot disagree."""
+    from mlpipe.config import Config
+
+    out, section = [], None
+    for line in text.splitlines(keepends=True):
+        match = KEY_LINE.match(line)
+        if match and not match.group("indent"):
+            section = match.group("key")
+        if match and ("{range}" in line or "{choices}" in line):
+            fields = Config.model_fields
+            if match.group("indent") and section in fields:
+                fields = getattr(fields[section].annotation, "model_fields", {})
+            info = fields[match.group("key")]
+            if "{range}" in line:
+                line = line.replace("{range}", _range(match.group("key"), info))
+            if "{choices}" in line:
+                line = line.replace("{choices}", _choices(info))
+        out.append(line)
+    return "".join(out)
+
+
+def _range(key: str, info: Any) -> str:
+    bounds = {name: getattr(m, name) for m in info.metadata for name in ("ge", "gt", "le", "lt") if hasattr(m, name)}
+    low, high = bounds.get("ge", bounds.get("gt")), bounds.get("le", bounds.get("lt"))
+    if low is None or high is None:
+        raise ValueError(f"templates/mlpipe.yaml: {key} has {{range}} but no bounds in the config model")
+    text = f"{low} - {high}" + (" (exclusive)" if "gt" in bounds or "lt" in bounds else "")
+    if key.endswith("_s") and high >= 86_400 and high % 86_400 == 0:
+        text += f" ({high // 86_400} days)"
+    return text
+
+
+def _choices(info: Any) -> str:
+    values = [str(v) for v in typing.get_args(_unwrap(info.annotation))]
+    if not values:
+        raise ValueError("templates/mlpipe.yaml: {choices} on a key that is not a Literal")
+    return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Literal[...] out of `Literal[...] | None`."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return annotation
+    for arg in typing.get_args(annotation):
+        if typing.get_origin(arg) is typing.Literal:
+            return arg
+    return annotation
 
 
 def _validated(app: str, text: str) -> Config:
