@@ -32,7 +32,7 @@ def owned_queue(clients: Clients, names: Names, queue_name: str) -> QueueRef:
             raise NotDeployedError(
                 f"app '{names.app}' stage '{names.stage}' is not deployed on {clients.target.description} "
                 f"(no queue {queue_name})",
-                hint=f"run `mlpipe deploy --stage {names.stage}` first",
+                hint=f"run `mlpipe --stage {names.stage} deploy` first",
             ) from None
         raise translate(exc, clients.target) from exc
     if not names.owns(tags):
