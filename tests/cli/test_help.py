@@ -73,3 +73,35 @@ def test_deploy_path_imports_no_heavy_package(endpoint_url: str, tmp_path: Path)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "NO_COLOR": "1", "AWS_EC2_METADATA_DISABLED": "true"}
     result = _modules_after(["--endpoint-url", endpoint_url, "--config", str(config), "deploy", "--dry-run"], env)
     assert result == {"rc": 0, "heavy": []}
+
+
+def test_help_shows_no_python_types_as_metavars() -> None:
+    texts = json.loads((Path(__file__).resolve().parents[2] / "src/mlpipe/cli/help.json").read_text())
+    assert not [path for path, text in texts.items() if "<list[" in text or "<dict[" in text]
+    assert "--param KEY=VALUE" in texts["train"]
+
+
+def test_send_help_examples_fit_the_tutorial_model() -> None:
+    """The examples must be rows the tutorial's model (13 features) predicts, not poison."""
+    import itertools
+    import re
+    import shlex
+
+    from conftest import BOSTON_CSV
+
+    features = len(BOSTON_CSV.read_text().splitlines()[0].split(",")) - 2  # minus the index and the target
+    texts = json.loads((Path(__file__).resolve().parents[2] / "src/mlpipe/cli/help.json").read_text())
+    rows = []
+    # An example may go on over indented lines (a long --json body): join them first.
+    examples = re.sub(r"\n {4,}(?=\S)", " ", texts["send"].split("Examples:")[1].split("Options:")[0])
+    for line in examples.splitlines():
+        words = shlex.split(line.strip()) if line.strip().startswith("mlpipe send") else []
+        for flag, value in itertools.pairwise(words):
+            if flag == "--payload":
+                rows.append(value.split(","))
+            elif flag == "--json":
+                body = json.loads(value)
+                rows += body.get("instances", []) + ([body["payload"].split(",")] if "payload" in body else [])
+                rows += [list(body["features"])] if "features" in body else []
+    assert rows and all(len(row) == features for row in rows), rows
+    assert re.search(r"--json '\{\"instances\"", texts["send"])

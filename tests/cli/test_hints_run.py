@@ -39,9 +39,7 @@ def collect() -> list[tuple[str, str]]:
         docstrings = {
             id(n.body[0].value)
             for n in ast.walk(tree)
-            if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef)
-            and n.body
-            and isinstance(n.body[0], ast.Expr)
+            if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef) and n.body and isinstance(n.body[0], ast.Expr)
         }
         parts_of_fstrings = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
         hints = {id(k.value) for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg == "hint"}

@@ -23,15 +23,14 @@ classifier), or why it ended in the dead-letter queue.
 
 Examples:
 
+\b
   mlpipe send --payload "0.02,18,2.3,0,0.5,6.5,65,4.1,1,296,15,397,5" --wait
-
   mlpipe send --file rows.csv --rows-per-message 50
-
   cat rows.csv | mlpipe send --file -
-
-  mlpipe send --json '{"instances": [[0.02, 18, 2.3]]}'
-
-  mlpipe send --json '{"features": {"CRIM": 0.02, "ZN": 18, "INDUS": 2.3}}'
+  mlpipe send --json '{"instances": [[0.02,18,2.3,0,0.5,6.5,65,4.1,1,296,15,397,5]]}'
+  mlpipe send --json '{"features": {"CRIM": 0.02, "ZN": 18, "INDUS": 2.3, "CHAS": 0,
+    "NOX": 0.5, "RM": 6.5, "AGE": 65, "DIS": 4.1, "RAD": 1, "TAX": 296, "PTRATIO": 15,
+    "B": 397, "LSTAT": 5}}'
 """
 
 

@@ -44,7 +44,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         ctx: typer.Context,
         data: str | None = typer.Option(None, "--data", "-d", help="CSV file (default: model.data, else bundled)."),
         target: str | None = typer.Option(None, "--target", "-t", help="Target column (default: the last)."),
-        param: list[str] = typer.Option([], "--param", "-p", help="Hyperparameter key=value (repeatable)."),
+        param: list[str] = typer.Option(
+            [], "--param", "-p", metavar="KEY=VALUE", help="Hyperparameter key=value (repeatable)."
+        ),
         seed: int | None = typer.Option(None, "--seed", min=0, help="Seed of the holdout split and training."),
         remote: bool = typer.Option(False, "--remote", help="Train as a SageMaker training job."),
         no_wait: bool = typer.Option(False, "--no-wait", help="Return once the endpoint change is requested."),
