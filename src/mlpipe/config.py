@@ -20,7 +20,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from mlpipe.config_checks import check_env, duplicate_key, line_index, unknown_key_hint
-from mlpipe.config_sections import AlarmConfig, _Section, environment_problem, pinned_install
+from mlpipe.config_sections import AlarmConfig, QueueConfig, _Section, environment_problem, pinned_install
 from mlpipe.errors import ConfigError
 from mlpipe.names import name_problems
 
@@ -78,17 +78,6 @@ class TrainingConfig(_Section):
         pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
         description="Execution role for the training job; mlpipe creates a least-privilege one if unset",
     )
-
-
-class QueueConfig(_Section):
-    """The trigger queue and its dead-letter queue."""
-
-    visibility_timeout_s: int = Field(180, ge=0, le=43_200, description="Trigger queue visibility timeout")
-    retention_s: int = Field(4 * DAY, ge=60, le=14 * DAY, description="Trigger queue message retention")
-    dlq_retention_s: int = Field(14 * DAY, ge=60, le=14 * DAY, description="Dead-letter queue retention")
-    max_receive_count: int = Field(5, ge=1, le=1000, description="Receives before SQS moves a message to the DLQ")
-    sse: bool = Field(True, description="SQS-managed server-side encryption")
-    results_queue: bool = Field(False, description="Also send every prediction to a results queue")
 
 
 class FunctionConfig(_Section):

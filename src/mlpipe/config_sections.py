@@ -1,5 +1,6 @@
-"""Config sections kept apart from config.py (size): the alarm section and the rules for the
-function's environment variables, which are AWS Lambda's own (mlpipe.aws_rules)."""
+"""Config sections kept apart from config.py (size): the queue and alarm sections, the rules for the
+function's environment variables, which are AWS Lambda's own (mlpipe.aws_rules), and what
+pipeline.install may name."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from mlpipe.aws_rules import (
 # they take at most (queue URLs in the longest region): user variables must leave that free.
 MLPIPE_ENV_KEYS = ("MLPIPE_ENDPOINT_NAME", "MLPIPE_FEATURE_COUNT", "MLPIPE_DLQ_URL", "MLPIPE_RESULTS_QUEUE_URL")
 MLPIPE_ENV_RESERVE_BYTES = 512
+DAY = 86_400
 _EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 _TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
 
@@ -118,5 +120,28 @@ class AlarmConfig(_Section):
             raise ValueError(
                 "alarm.notify subscribes addresses to mlpipe's own topic; with alarm.topic_arn, "
                 "subscribe them to that topic yourself and drop alarm.notify"
+            )
+        return self
+
+
+class QueueConfig(_Section):
+    """The trigger queue and its dead-letter queue."""
+
+    visibility_timeout_s: int = Field(180, ge=0, le=43_200, description="Trigger queue visibility timeout")
+    retention_s: int = Field(4 * DAY, ge=60, le=14 * DAY, description="Trigger queue message retention")
+    dlq_retention_s: int = Field(14 * DAY, ge=60, le=14 * DAY, description="Dead-letter queue retention")
+    max_receive_count: int = Field(5, ge=1, le=1000, description="Receives before SQS moves a message to the DLQ")
+    sse: bool = Field(True, description="SQS-managed server-side encryption")
+    sse_acknowledge_unencrypted: bool = Field(
+        False, description="Required with sse: false, to accept messages stored unencrypted at rest"
+    )
+    results_queue: bool = Field(False, description="Also send every prediction to a results queue")
+
+    @model_validator(mode="after")
+    def _unencrypted_acknowledged(self) -> QueueConfig:
+        if not self.sse and not self.sse_acknowledge_unencrypted:
+            raise ValueError(
+                "sse: false stores every message unencrypted at rest; set queue.sse_acknowledge_unencrypted: "
+                "true to accept that, or remove queue.sse (encrypted by default)"
             )
         return self

@@ -113,6 +113,23 @@ HAND_WRITTEN = [
     cfg("connection-without-arn", GOOD + "pipeline:\n  source: connection\n", "connection_arn"),
     cfg("params-not-a-mapping", GOOD + "model:\n  params: 3\n", "model.params"),
     cfg("environment-not-strings", GOOD + "function:\n  environment: [a]\n", "function.environment"),
+    cfg(
+        "unencrypted-queue-unacknowledged",
+        GOOD + "queue:\n  sse: false\n",
+        "queue: sse: false stores every message unencrypted at rest; set queue.sse_acknowledge_unencrypted: true",
+    ),
+    cfg(
+        "unpinned-install",
+        GOOD + "pipeline:\n  install: somepkg\n",
+        "pipeline.install: 'somepkg' is not pinned: name an exact version (somepkg==X.Y.Z)",
+        argv=("bootstrap-pipeline",),
+    ),
+    cfg(
+        "ranged-install",
+        GOOD + "pipeline:\n  install: mlpipe-aws>=0.1\n",
+        "pipeline.install: 'mlpipe-aws>=0.1' is not pinned",
+        argv=("bootstrap-pipeline",),
+    ),
 ]
 
 
