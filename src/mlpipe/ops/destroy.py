@@ -18,7 +18,7 @@ from mlpipe.plan.event_source import plan_mapping_deletion
 from mlpipe.plan.executor import ApplyResult, execute
 from mlpipe.plan.iam import plan_role_deletion
 from mlpipe.plan.lambda_fn import plan_function_deletion
-from mlpipe.plan.logs import plan_log_group_deletion
+from mlpipe.plan.logs import plan_log_group_deletion, plan_service_log_group_deletion, sagemaker_endpoint_log_group
 from mlpipe.plan.model import Change, Plan
 from mlpipe.plan.s3 import plan_bucket_deletion
 from mlpipe.plan.sns import plan_topic_deletion
@@ -71,6 +71,7 @@ def plan_destroy(config: Config, clients: Clients, names: Names) -> Plan:
         plan_queue_deletion(names.dlq, clients, names),
         plan_role_deletion(names.lambda_role, clients, names),
         plan_endpoint_deletion(clients, names),
+        plan_service_log_group_deletion(sagemaker_endpoint_log_group(names.endpoint), clients, names),
         *plan_endpoint_configs_deletion(clients, names),
         *plan_models_deletion(clients, names),
         plan_bucket_deletion(names.model_bucket, clients, names, force=True),  # models are reproducible

@@ -44,6 +44,7 @@ from mlpipe.ops.train_resources import (
 )
 from mlpipe.plan.executor import execute
 from mlpipe.plan.iam import RoleSpec, plan_role
+from mlpipe.plan.logs import SAGEMAKER_TRAINING_LOG_GROUP, plan_service_log_group, sagemaker_endpoint_log_group
 from mlpipe.plan.model import Call, Change, Plan
 from mlpipe.plan.s3 import BucketSpec, plan_bucket
 from mlpipe.policies.sagemaker_role import sagemaker_policy
@@ -135,7 +136,14 @@ def train(
     version = _new_version(seen)
     previous = _version_of(names, seen.endpoint_config)
     role_arn = config.training.role_arn or names.role_arn(names.sagemaker_role)
-    setup = [plan_bucket(BucketSpec(names.model_bucket), clients, names)]
+    retention = config.function.log_retention_days
+    setup = [
+        plan_bucket(BucketSpec(names.model_bucket), clients, names),
+        # Before the endpoint, so SageMaker writes into a group that expires (it creates one that never does).
+        plan_service_log_group(sagemaker_endpoint_log_group(names.endpoint), retention, clients, names),
+    ]
+    if request.remote:
+        setup.append(plan_service_log_group(SAGEMAKER_TRAINING_LOG_GROUP, retention, clients, names, shared=True))
     if config.training.role_arn is None:
         spec = RoleSpec(
             names.sagemaker_role,

@@ -37,7 +37,12 @@ COMMANDS = ("train", "deploy", "send", "tail", "status", "redrive", "destroy", "
 # What each command lists or describes where AWS has no resource-level permission (all reads).
 # sts:GetCallerIdentity needs no permission; it is listed so the policy says what is called.
 UNSCOPED_BY_COMMAND = {
-    "train": ("sagemaker:ListEndpointConfigs", "sagemaker:ListModels", "sts:GetCallerIdentity"),
+    "train": (
+        "logs:DescribeLogGroups",
+        "sagemaker:ListEndpointConfigs",
+        "sagemaker:ListModels",
+        "sts:GetCallerIdentity",
+    ),
     "deploy": ("lambda:ListEventSourceMappings", "logs:DescribeLogGroups", "sqs:ListQueues", "sts:GetCallerIdentity"),
     "send": ("sts:GetCallerIdentity",),
     "tail": ("sts:GetCallerIdentity",),

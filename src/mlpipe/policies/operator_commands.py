@@ -23,6 +23,11 @@ def _sagemaker_arns(names: Names) -> list[str]:
     ]
 
 
+def _endpoint_log_group(names: Names) -> list[str]:
+    group = names.log_group_arn(f"/aws/sagemaker/Endpoints/{names.endpoint}")
+    return [group, group + ":*"]
+
+
 def train_statements(config: Config, names: Names) -> list[Statement]:
     bucket = names.bucket_arn(names.model_bucket)
     sagemaker_role = config.training.role_arn or names.role_arn(names.sagemaker_role)
@@ -75,6 +80,16 @@ def train_statements(config: Config, names: Names) -> list[Statement]:
             "TrainJobLogs",
             ["logs:FilterLogEvents", "logs:GetLogEvents"],
             [arn(names, "logs", "log-group:/aws/sagemaker/TrainingJobs:*")],
+        ),
+        statement(  # created before the endpoint, so its logs expire (SageMaker's own group never does)
+            "TrainEndpointLogGroup",
+            ["logs:CreateLogGroup", "logs:ListTagsForResource", "logs:PutRetentionPolicy", "logs:TagResource"],
+            _endpoint_log_group(names),
+        ),
+        statement(  # shared by the account's training jobs: created or given a retention only when it has none
+            "TrainJobLogGroupRetention",
+            ["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
+            [arn(names, "logs", "log-group:/aws/sagemaker/TrainingJobs")],
         ),
         pass_role("TrainPassSageMakerRole", [sagemaker_role], "sagemaker.amazonaws.com"),
     ]
@@ -221,7 +236,11 @@ def destroy_statements(config: Config, names: Names) -> list[Statement]:
             [arn(names, "lambda", "event-source-mapping:*")],
             condition=mapping_condition,
         ),
-        statement("DestroyLogGroup", ["logs:DeleteLogGroup", "logs:ListTagsForResource"], [group, group + ":*"]),
+        statement(
+            "DestroyLogGroup",
+            ["logs:DeleteLogGroup", "logs:ListTagsForResource"],
+            [group, group + ":*", *_endpoint_log_group(names)],
+        ),
         statement(
             "DestroyAlarm",
             ["cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
