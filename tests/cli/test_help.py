@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from mlpipe.cli.app import run
 
-HEAVY = ("xgboost", "sklearn", "pandas", "sagemaker", "moto", "numpy")
+HEAVY = ("xgboost", "sklearn", "pandas", "sagemaker", "moto", "numpy", "pyarrow")
 
 
 def _leaf_commands() -> list[tuple[str, ...]]:
@@ -105,3 +106,17 @@ def test_send_help_examples_fit_the_tutorial_model() -> None:
                 rows += [list(body["features"])] if "features" in body else []
     assert rows and all(len(row) == features for row in rows), rows
     assert re.search(r"--json '\{\"instances\"", texts["send"])
+
+
+@pytest.mark.slow
+def test_send_path_imports_no_heavy_package(endpoint_url: str, tmp_path: Path) -> None:
+    """`send` reads files (dialects, headers, the function's rules) with the standard library only."""
+    config = tmp_path / "mlpipe.yaml"
+    config.write_text("app: light\ntarget: local\n")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("a;b;c\n1,5;NA;3\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "NO_COLOR": "1", "AWS_EC2_METADATA_DISABLED": "true"}
+    env |= {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}  # a worktree's sources
+    common = ["--endpoint-url", endpoint_url, "--config", str(config)]
+    assert _modules_after([*common, "deploy"], env)["rc"] == 0
+    assert _modules_after([*common, "send", "--file", str(rows)], env) == {"rc": 0, "heavy": []}

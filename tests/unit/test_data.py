@@ -187,3 +187,17 @@ def test_the_columnar_reader_drops_the_index_column_too() -> None:
     assert python.feature_names == arrow.feature_names
     np.testing.assert_array_equal(python.features.astype(np.float32), arrow.features)
     np.testing.assert_array_equal(python.target, arrow.target)
+
+
+@pytest.mark.parametrize("name", ["comma", "quoted, BOM, CRLF, spaces, exponents", "trailing delimiter"])
+def test_the_columnar_reader_reads_a_file_piece_by_piece(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    import mlpipe.model.columnar as columnar
+
+    monkeypatch.setattr(columnar, "CHUNK_BYTES", 40)  # pieces of a few lines, cut at line ends
+    head, _, body = DIALECTS[name].partition("\n")
+    path = write(tmp_path, head + "\n" + body * 3)
+    python, arrow = load_csv(path, None, CsvOptions(columnar=False)), load_csv(path, None, CsvOptions(columnar=True))
+    np.testing.assert_array_equal(python.features.astype(np.float32), arrow.features)
+    np.testing.assert_array_equal(python.target, arrow.target)

@@ -155,3 +155,16 @@ def test_a_bad_hyperparameter_in_mlpipe_yaml_is_named_as_such() -> None:
         settings_from("reg:squarederror", {"depth": 3}, {}, 10, 5, 0.2, 1)
     # an option overrides the file's value
     assert settings_from("reg:squarederror", {"eta": 0.1}, {"eta": "0.3"}, 10, 5, 0.2, 1).params == {"eta": 0.3}
+
+
+def test_large_data_is_quantized_block_by_block_with_the_same_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlpipe.model.training as training
+
+    ds = load(BOSTON_CSV, "0")
+    whole = train(ds, settings())
+    monkeypatch.setattr(training, "QUANTILE_CELLS", 1)
+    monkeypatch.setattr(training, "BLOCK_ROWS", 50)  # several blocks
+    dtrain, _ = training.matrices(ds, *holdout_split(ds.rows, 0.2, 3), {})
+    assert isinstance(dtrain, xgb.QuantileDMatrix)
+    blocks = train(ds, settings())
+    assert blocks.metrics == pytest.approx(whole.metrics, rel=1e-6)

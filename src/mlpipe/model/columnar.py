@@ -11,6 +11,8 @@ pure-Python path for its exact error (file, line, column, value, delimiter).
 from __future__ import annotations
 
 import hashlib
+import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +22,9 @@ if TYPE_CHECKING:
     from mlpipe.model.data import CsvOptions, Dataset
 
 SAMPLE_BYTES = 256 * 1024
-BLOCK_BYTES = 16 * 1024 * 1024
-COUNT_CHUNK = 64 * 1024 * 1024
+BLOCK_BYTES = 1024 * 1024  # pyarrow's parse block: threads parse a piece's blocks in parallel
+CHUNK_BYTES = 4 * 1024 * 1024  # the file is parsed one piece of this size at a time
+COUNT_CHUNK = 8 * 1024 * 1024
 
 
 def _scan(path: Path) -> tuple[int, str]:
@@ -53,6 +56,32 @@ def table_width(path: Path, table: Any) -> int:
             if any(c.strip() for c in row):
                 return len(row)
     return 0
+
+
+def _chunks(path: Path, skip_lines: int) -> Iterator[bytes]:
+    """The file after its first `skip_lines` lines, in pieces of about CHUNK_BYTES that end at a
+    line end. pyarrow's own streaming reader decodes blocks ahead of its consumer (hundreds of MB on
+    a large file); parsing one piece at a time keeps one piece and its columns in memory."""
+    with path.open("rb") as file:
+        head = file.read(CHUNK_BYTES)
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:]
+        for _ in range(skip_lines):
+            head = head[head.find(b"\n") + 1 :] if b"\n" in head else b""
+        leftover = head
+        while True:
+            more = file.read(CHUNK_BYTES)
+            if not more:
+                if leftover.strip():
+                    yield leftover
+                return
+            data = leftover + more
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                leftover = data
+                continue
+            leftover = data[cut:]
+            yield data[:cut]
 
 
 def _null_values(rules: Any) -> list[str]:
@@ -123,12 +152,7 @@ def _read_blocks(
     texts = []  # the target's Arrow string blocks, encoded at the end (class names are known then)
     extra = [f"_mlpipe_extra_{i}" for i in range(table_width(path, table) - len(all_columns))]  # trailing delimiters
     options = dict(
-        read_options=pacsv.ReadOptions(
-            column_names=all_columns + extra,
-            skip_rows=(table.header_line or 0),
-            block_size=BLOCK_BYTES,
-            use_threads=True,
-        ),
+        read_options=pacsv.ReadOptions(column_names=all_columns + extra, use_threads=True, block_size=BLOCK_BYTES),
         parse_options=pacsv.ParseOptions(delimiter=table.dialect.delimiter, ignore_empty_lines=True),
         convert_options=pacsv.ConvertOptions(
             column_types=types,
@@ -141,20 +165,23 @@ def _read_blocks(
     )
     rows = 0
     try:
-        reader = pacsv.open_csv(path, **options)  # reads the first block
-        for batch in reader:
+        for chunk in _chunks(path, table.header_line or 0):
+            batch = pacsv.read_csv(io.BytesIO(chunk), **options)
+            del chunk
             count = batch.num_rows
             block = features[rows : rows + count]
             for col, name in enumerate(names):
-                block[:, col] = batch.column(name).to_numpy(zero_copy_only=False)
+                block[:, col] = batch.column(name).to_numpy()
             if np.isinf(block).any():
                 col = int(np.argwhere(np.isinf(block))[0][1])
                 raise _located(path, table, all_columns, all_columns.index(names[col]), "is not finite", "inf")
             if words:
                 texts.append(batch.column(target_name))
             else:
-                labels[rows : rows + count] = batch.column(target_name).to_numpy(zero_copy_only=False)
+                labels[rows : rows + count] = batch.column(target_name).to_numpy()
             rows += count
+            del batch
+            pa.default_memory_pool().release_unused()  # mimalloc keeps freed pages otherwise
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise _conversion_error(path, table, all_columns, str(exc)) from None
     classes: tuple[str, ...] = ()

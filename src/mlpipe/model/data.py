@@ -208,7 +208,7 @@ def finish(path: Path | str, dataset: Dataset, notes: list[str]) -> Dataset:
         features, labels = features[~missing_target], labels[~missing_target]
         if len(labels) < MIN_ROWS:
             raise ModelError(f"{path}: only {len(labels)} row(s) have a target value; at least {MIN_ROWS} needed")
-    if np.unique(labels).size < 2:
+    if len(labels) and np.nanmin(labels) == np.nanmax(labels):  # no np.unique: it sorts a copy
         raise ModelError(f"{path}: the target column '{dataset.target_name}' has a single value: nothing to learn")
     return replace(dataset, features=features, target=labels, warnings=tuple(notes))
 
@@ -272,11 +272,10 @@ def _quality_warnings(features: Any, names: tuple[str, ...]) -> list[str]:
 
     notes = []
     for col, name in enumerate(names):
-        column = features[:, col]
-        missing = int(np.isnan(column).sum())
+        column = features[:, col]  # a view: no copy of a large matrix's column
+        missing = int(np.count_nonzero(np.isnan(column)))
         if missing:
             notes.append(f"column '{name}' has {missing} missing value(s): XGBoost treats them as missing")
-        present = column[~np.isnan(column)]
-        if present.size and np.all(present == present[0]):
-            notes.append(f"column '{name}' is constant ({present[0]:g}): it cannot help the model")
+        if missing < len(column) and np.nanmin(column) == np.nanmax(column):
+            notes.append(f"column '{name}' is constant ({np.nanmin(column):g}): it cannot help the model")
     return notes

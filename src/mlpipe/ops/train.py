@@ -42,6 +42,7 @@ from mlpipe.ops.train_resources import (
     version_pattern,
     wait_endpoint,
 )
+from mlpipe.ops.train_s3 import is_s3, prepare_s3
 from mlpipe.plan.executor import execute
 from mlpipe.plan.iam import RoleSpec, plan_role
 from mlpipe.plan.logs import SAGEMAKER_TRAINING_LOG_GROUP, plan_service_log_group, sagemaker_endpoint_log_group
@@ -126,7 +127,12 @@ def train(
     )
     names = clients.names(config.app, config.stage)
     source = data_source(config, clients, names, request.data)
-    prepared = prepare_data(config, settings, source, request.target, request.csv)
+    s3_data = None
+    if is_s3(source):
+        shards = config.training.instance_count
+        s3_data, prepared = prepare_s3(clients, settings, str(source), request.target, request.remote, shards)
+    else:
+        prepared = prepare_data(config, settings, source, request.target, request.csv)
     dataset, settings = prepared.dataset, prepared.settings
     for note in prepared.notes:
         reporter.warn(note)
@@ -148,7 +154,7 @@ def train(
         spec = RoleSpec(
             names.sagemaker_role,
             "sagemaker.amazonaws.com",
-            sagemaker_policy(names, image),
+            sagemaker_policy(names, image, data_uri=s3_data.uri if s3_data else None),
             f"SageMaker execution role of mlpipe {names.app}/{names.stage}",
         )
         setup.append(plan_role(spec, clients, names))
@@ -184,9 +190,12 @@ def train(
     extra_metadata = label_metadata(prepared)
 
     if request.remote:
-        from mlpipe.ops.train_remote import follow_job, plan_job
+        from mlpipe.ops.train_remote import follow_job, plan_job, plan_s3_job
 
-        job = plan_job(config, names, dataset, settings, version, image, role_arn, role_is_new)
+        if s3_data is not None:
+            job = plan_s3_job(config, names, s3_data, settings, version, image, role_arn, role_is_new)
+        else:
+            job = plan_job(config, names, dataset, settings, version, image, role_arn, role_is_new)
         result.training_job = job.job_name
         result.artifact_uri = f"{job.output_path}/{job.job_name}/output/model.tar.gz"
         if request.dry_run:

@@ -20,6 +20,7 @@ from mlpipe.model.data import Dataset
 from mlpipe.model.training import TrainSettings, holdout_split
 from mlpipe.names import Names
 from mlpipe.ops.train_resources import Clock, Sleep, _tag_list, aws, upload_change
+from mlpipe.ops.train_s3 import S3Data
 from mlpipe.plan.model import Call, Change
 from mlpipe.policies.sagemaker_role import TRAINING_PREFIX
 from mlpipe.reporter import Reporter
@@ -68,22 +69,37 @@ def plan_job(
     changes.append(
         upload_change(names, f"{base}/validation/part-00000.csv", valid, "text/csv", f"{len(valid_idx)} rows")
     )
+    channels = [
+        channel(f"s3://{bucket}/{base}/train/", "train", "ShardedByS3Key" if shards > 1 else "FullyReplicated"),
+        channel(f"s3://{bucket}/{base}/validation/", "validation", "FullyReplicated"),
+    ]
+    job = job_change(config, names, settings.hyperparameters(), version, image_uri, role_arn, role_is_new, channels)
+    return JobPlan(job.name, (*changes, job), f"s3://{bucket}/{base}/output")
+
+
+def channel(uri: str, name: str, distribution: str) -> dict[str, Any]:
+    return {
+        "ChannelName": name,
+        "ContentType": "text/csv",
+        "DataSource": {
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": distribution}
+        },
+    }
+
+
+def job_change(
+    config: Config,
+    names: Names,
+    hyperparameters: dict[str, str],
+    version: str,
+    image_uri: str,
+    role_arn: str,
+    role_is_new: bool,
+    channels: list[dict[str, Any]],
+) -> Change:
+    """CreateTrainingJob of the built-in XGBoost algorithm on these channels."""
     job_name = names.model_name(version)
-    output_path = f"s3://{bucket}/{base}/output"
-
-    def channel(name: str, distribution: str) -> dict[str, Any]:
-        return {
-            "ChannelName": name,
-            "ContentType": "text/csv",
-            "DataSource": {
-                "S3DataSource": {
-                    "S3DataType": "S3Prefix",
-                    "S3Uri": f"s3://{bucket}/{base}/{name}/",
-                    "S3DataDistributionType": distribution,
-                }
-            },
-        }
-
+    shards = config.training.instance_count
     job = Call(
         "sagemaker",
         "create_training_job",
@@ -91,12 +107,9 @@ def plan_job(
             "TrainingJobName": job_name,
             "AlgorithmSpecification": {"TrainingImage": image_uri, "TrainingInputMode": "File"},
             "RoleArn": role_arn,
-            "HyperParameters": settings.hyperparameters(),
-            "InputDataConfig": [
-                channel("train", "ShardedByS3Key" if shards > 1 else "FullyReplicated"),
-                channel("validation", "FullyReplicated"),
-            ],
-            "OutputDataConfig": {"S3OutputPath": output_path},
+            "HyperParameters": hyperparameters,
+            "InputDataConfig": channels,
+            "OutputDataConfig": {"S3OutputPath": f"s3://{names.model_bucket}/{TRAINING_PREFIX}/{version}/output"},
             "ResourceConfig": {
                 "InstanceType": config.training.instance_type,
                 "InstanceCount": shards,
@@ -108,8 +121,28 @@ def plan_job(
         retry_on=("ValidationException:assume",) if role_is_new else (),
     )
     detail = f"{shards} x {config.training.instance_type}, {image_uri.rsplit('/', 1)[-1]}"
-    changes.append(Change("create", "sagemaker-training-job", job_name, detail=detail, steps=(job,)))
-    return JobPlan(job_name, tuple(changes), output_path)
+    return Change("create", "sagemaker-training-job", job_name, detail=detail, steps=(job,))
+
+
+def plan_s3_job(
+    config: Config,
+    names: Names,
+    data: S3Data,
+    settings: TrainSettings,
+    version: str,
+    image_uri: str,
+    role_arn: str,
+    role_is_new: bool,
+) -> JobPlan:
+    """The job reads the user's prefix itself: no upload, no validation channel (so no early stopping,
+    which the algorithm allows only with one), sharded by key across the instances."""
+    shards = config.training.instance_count
+    distribution = "ShardedByS3Key" if shards > 1 else "FullyReplicated"
+    hyperparameters = {k: v for k, v in settings.hyperparameters().items() if k != "early_stopping_rounds"}
+    channels = [channel(data.uri, "train", distribution)]
+    job = job_change(config, names, hyperparameters, version, image_uri, role_arn, role_is_new, channels)
+    output_path = f"s3://{names.model_bucket}/{TRAINING_PREFIX}/{version}/output"
+    return JobPlan(job.name, (job,), output_path)
 
 
 @dataclass(frozen=True)
