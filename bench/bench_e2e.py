@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +35,12 @@ TARGET_IMPORT_MS = 150.0
 
 
 def admin(url: str, method: str, path: str, body: Any = None) -> dict[str, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    with urllib.request.urlopen(urllib.request.Request(url + path, data=data, method=method), timeout=10) as r:
-        return dict(json.loads(r.read()))
+    from mlpipe.local.control import admin_request
+
+    status, answer = admin_request(url, method, path, body, timeout=10)
+    if status != 200:
+        raise SystemExit(f"{method} {path} answered {status}: {answer}")
+    return dict(answer)
 
 
 def baseline_rate(url: str, bodies: list[str]) -> float:
@@ -107,6 +109,9 @@ def main() -> None:
     server = EmbeddedServer(port=0)
     server.start()
     url = server.endpoint_url
+    # Every client here (boto3's chain, the admin routes) signs with the server's operator keys.
+    os.environ["AWS_ACCESS_KEY_ID"] = server.operator.access_key_id
+    os.environ["AWS_SECRET_ACCESS_KEY"] = server.operator.secret_access_key
     bodies = [json.dumps({"payload": h.TUTORIAL_PAYLOAD, "id": f"b-{n}"}) for n in range(MESSAGES)]
     try:
         base = baseline_rate(url, bodies)

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
@@ -35,12 +34,27 @@ def free_port() -> int:
 
 
 def server_requests(url: str) -> int:
-    with urllib.request.urlopen(f"{url}/_mlpipe/status", timeout=10) as answer:
-        return int(json.loads(answer.read())["server"]["requests"])
+    from mlpipe.local.control import admin_request
+
+    status, body = admin_request(url, "GET", "/_mlpipe/status", timeout=10)
+    if status != 200:
+        raise OSError(f"status answered {status}: {body}")
+    return int(body["server"]["requests"])
 
 
 def start_server(port: int, log: Path) -> subprocess.Popen[bytes]:
-    code = f"from mlpipe.local.server import EmbeddedServer; EmbeddedServer(port={port}).serve_forever()"
+    """The server in its own process, with operator keys made here and exported for every client."""
+    from mlpipe.local.credentials import new_identity, operator_arn
+
+    operator = new_identity(operator_arn())
+    os.environ["AWS_ACCESS_KEY_ID"] = operator.access_key_id
+    os.environ["AWS_SECRET_ACCESS_KEY"] = operator.secret_access_key
+    code = (
+        "import os; from mlpipe.local.credentials import Identity, operator_arn; "
+        "from mlpipe.local.server import EmbeddedServer; "
+        "keys = Identity(os.environ['AWS_ACCESS_KEY_ID'], os.environ['AWS_SECRET_ACCESS_KEY'], operator_arn()); "
+        f"EmbeddedServer(port={port}, operator=keys).serve_forever()"
+    )
     process = subprocess.Popen([sys.executable, "-c", code], stdout=log.open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -80,13 +94,7 @@ def naive_loop(endpoint_url: str, queue_name: str, data: list[str]) -> None:
     """What a script without mlpipe does: one SendMessage per row."""
     import boto3
 
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-    )
+    sqs = boto3.client("sqs", endpoint_url=endpoint_url, region_name="us-east-1")  # keys from the environment
     url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
     for i, row in enumerate(data, start=1):
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"payload": row, "id": f"naive-{i}"}))
@@ -108,7 +116,7 @@ def help_ms(runs: int = 15) -> tuple[float, float]:
 
 
 def main() -> int:
-    from mlpipe.aws.clients import Clients, Target
+    from mlpipe.aws.clients import Clients, Credentials, Target
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -116,7 +124,8 @@ def main() -> int:
         work = Path(tmp)
         server = start_server(port, work / "server.log")
         try:
-            clients = Clients(Target("local", region="us-east-1", endpoint_url=url))
+            keys = Credentials(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
+            clients = Clients(Target("local", region="us-east-1", endpoint_url=url, credentials=keys))
             names = clients.names(APP, "dev")
             queue_url = make_deployment(clients, names)
             sqs = clients.client("sqs")

@@ -82,7 +82,7 @@ def main() -> None:
 
     import xgboost  # noqa: F401  (imported once for both sides; its import cost is reported apart)
 
-    from mlpipe.aws.clients import Clients, Target
+    from mlpipe.aws.clients import Clients, Credentials, Target
     from mlpipe.config import Config
     from mlpipe.local.server import EmbeddedServer
     from mlpipe.model.data import load
@@ -97,7 +97,10 @@ def main() -> None:
     server = EmbeddedServer(port=free_port())
     server.start()
     try:
-        clients = Clients(Target("local", region="us-east-1", endpoint_url=server.endpoint_url))
+        keys = Credentials(server.operator.access_key_id, server.operator.secret_access_key)
+        os.environ["AWS_ACCESS_KEY_ID"] = keys.access_key_id  # for the `mlpipe train` process of run_cli
+        os.environ["AWS_SECRET_ACCESS_KEY"] = keys.secret_access_key
+        clients = Clients(Target("local", region="us-east-1", endpoint_url=server.endpoint_url, credentials=keys))
         clients.client("sts").get_caller_identity()  # connection set-up, not part of either side
         baseline = [plain_xgboost(dataset.features, dataset.target, settings) for _ in range(args.runs)]
         runs, until_trained = [], []

@@ -1,6 +1,8 @@
 """Shared fixtures: one embedded-AWS server per test session on a free port, reset between tests.
 
-Functional tests talk to it over real HTTP through boto3, with botocore's parameter validation on.
+Functional tests talk to it over real HTTP through boto3, with botocore's parameter validation on,
+signing with the server's operator keys: `endpoint_url` exports them (AWS_ACCESS_KEY_ID/SECRET,
+as `eval "$(mlpipe local env)"` does for a user), `clients` passes them to the target explicitly.
 """
 
 from __future__ import annotations
@@ -10,8 +12,12 @@ import socket
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from mlpipe.local.server import EmbeddedServer
 
 REPO = Path(__file__).resolve().parents[1]
 # The tutorial's training data, kept in the repository so a fresh clone's `make test` needs nothing else.
@@ -40,31 +46,54 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def aws_server() -> Iterator[str]:
-    """The embedded AWS, started once per session; yields its endpoint URL."""
+def embedded_server() -> Iterator[EmbeddedServer]:
+    """The embedded AWS, started once per session."""
     from mlpipe.local.server import EmbeddedServer
 
     server = EmbeddedServer(port=free_port())
     server.start()
     try:
-        yield server.endpoint_url
+        yield server
     finally:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def aws_server(embedded_server: EmbeddedServer) -> str:
+    """The session server's endpoint URL (state not reset: prefer `endpoint_url`)."""
+    return embedded_server.endpoint_url
+
+
 @pytest.fixture
-def endpoint_url(aws_server: str) -> str:
-    """The server's URL, with all state reset before the test."""
-    request = urllib.request.Request(f"{aws_server}/moto-api/reset", method="POST", data=b"")
-    urllib.request.urlopen(request, timeout=30).read()
+def operator_keys(embedded_server: EmbeddedServer, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """The server's operator keys, exported as boto3 and the aws CLI read them."""
+    operator = embedded_server.operator
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", operator.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", operator.secret_access_key)
+    return operator.access_key_id, operator.secret_access_key
+
+
+@pytest.fixture
+def endpoint_url(aws_server: str, operator_keys: tuple[str, str]) -> str:
+    """The server's URL, with all state reset before the test (and its keys exported)."""
+    from mlpipe.local.control import admin_request
+
+    status, body = admin_request(aws_server, "POST", "/moto-api/reset", b"", credentials=operator_keys)
+    assert status == 200, body
     return aws_server
 
 
-@pytest.fixture
-def clients(endpoint_url: str):  # type: ignore[no-untyped-def]
-    from mlpipe.aws.clients import Clients, Target
+def local_target(endpoint_url: str, keys: tuple[str, str]):  # type: ignore[no-untyped-def]
+    from mlpipe.aws.clients import Credentials, Target
 
-    return Clients(Target("local", region="us-east-1", endpoint_url=endpoint_url))
+    return Target("local", region="us-east-1", endpoint_url=endpoint_url, credentials=Credentials(*keys))
+
+
+@pytest.fixture
+def clients(endpoint_url: str, operator_keys: tuple[str, str]):  # type: ignore[no-untyped-def]
+    from mlpipe.aws.clients import Clients
+
+    return Clients(local_target(endpoint_url, operator_keys))
 
 
 @pytest.fixture(scope="session")

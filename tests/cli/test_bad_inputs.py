@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from battery import GOOD, Case, run_case
 
-from mlpipe.aws.clients import Clients, Target
+from conftest import local_target
+from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
+from mlpipe.local.server import EmbeddedServer
 
 
 def cfg(
@@ -169,10 +171,12 @@ CASES = [*HAND_WRITTEN, *generated()]
 
 
 @pytest.fixture(scope="module")
-def clients(aws_server: str) -> Clients:
+def clients(embedded_server: EmbeddedServer) -> Clients:
     """One set of clients for the module (creating boto3 clients costs more than most cases here);
     the per-test `endpoint_url` fixture still resets the server's state."""
-    return Clients(Target("local", region="us-east-1", endpoint_url=aws_server))
+    operator = embedded_server.operator
+    keys = (operator.access_key_id, operator.secret_access_key)
+    return Clients(local_target(embedded_server.endpoint_url, keys))
 
 
 def test_the_battery_covers_every_constrained_key() -> None:

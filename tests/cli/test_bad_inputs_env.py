@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from battery import GOOD, Case, run_case
 
-from conftest import free_port
-from mlpipe.aws.clients import Clients, Target
+from conftest import free_port, local_target
+from mlpipe.aws.clients import Clients
+from mlpipe.local.server import EmbeddedServer
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"}
 NO_CACHE = {"MLPIPE_CACHE_DIR": "", "XDG_CACHE_HOME": ""}  # the cache goes under HOME
@@ -168,8 +169,10 @@ if _unwritable_directory():
 
 
 @pytest.fixture(scope="module")
-def clients(aws_server: str) -> Clients:
-    return Clients(Target("local", region="us-east-1", endpoint_url=aws_server))
+def clients(embedded_server: EmbeddedServer) -> Clients:
+    operator = embedded_server.operator
+    keys = (operator.access_key_id, operator.secret_access_key)
+    return Clients(local_target(embedded_server.endpoint_url, keys))
 
 
 @pytest.fixture(scope="module")

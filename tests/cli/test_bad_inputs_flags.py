@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from battery import GOOD, Case, run_case
 
-from conftest import BOSTON_CSV
-from mlpipe.aws.clients import Clients, Target
+from conftest import BOSTON_CSV, local_target
+from mlpipe.aws.clients import Clients
+from mlpipe.local.server import EmbeddedServer
 
 DATA = str(BOSTON_CSV)
 
@@ -110,8 +111,10 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def clients(aws_server: str) -> Clients:
-    return Clients(Target("local", region="us-east-1", endpoint_url=aws_server))
+def clients(embedded_server: EmbeddedServer) -> Clients:
+    operator = embedded_server.operator
+    keys = (operator.access_key_id, operator.secret_access_key)
+    return Clients(local_target(embedded_server.endpoint_url, keys))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -23,14 +23,13 @@ TUTORIAL_PAYLOAD = "14.0507,0,18.1,0,0.597,6.657,100,1.5275,24,666,20.2,35.05,21
 FEATURES = 13
 
 
-def client(endpoint_url: str, service: str) -> Any:
+def client(endpoint_url: str, service: str, **options: Any) -> Any:
+    """A plain boto3 client; keys from the environment, where the `endpoint_url` fixture put the server's."""
     return boto3.client(
         service,
         region_name="us-east-1",
         endpoint_url=endpoint_url,
-        aws_access_key_id="mlpipe-local",
-        aws_secret_access_key="mlpipe-local-secret",
-        config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 2}),
+        config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 2}, **options),
     )
 
 

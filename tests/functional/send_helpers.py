@@ -10,6 +10,7 @@ from typing import Any
 
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
+from mlpipe.local.control import admin_request
 from mlpipe.names import Names
 from mlpipe.ops import model_store
 
@@ -82,18 +83,14 @@ def write_log_lines(clients: Clients, group: str, lines: list[dict[str, Any] | s
 
 
 def set_fault(endpoint_url: str, spec: dict[str, Any]) -> dict[str, Any]:
-    import urllib.request
-
-    request = urllib.request.Request(f"{endpoint_url}/_mlpipe/faults", data=json.dumps(spec).encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return dict(json.loads(answer.read()))
+    status, body = admin_request(endpoint_url, "POST", "/_mlpipe/faults", spec)
+    assert status == 200, body
+    return dict(body)
 
 
 def clear_faults(endpoint_url: str) -> None:
-    import urllib.request
-
-    request = urllib.request.Request(f"{endpoint_url}/_mlpipe/faults", method="DELETE")
-    urllib.request.urlopen(request, timeout=10).read()
+    status, body = admin_request(endpoint_url, "DELETE", "/_mlpipe/faults")
+    assert status == 200, body
 
 
 def parse_lines(described: str) -> set[int]:

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from deploy_support import CallLog, tagged_inventory
 
-from mlpipe.aws.clients import Clients, Target
+from conftest import local_target
+from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
+from mlpipe.local.server import EmbeddedServer
 from mlpipe.ops.deploy import deploy
 from mlpipe.ops.destroy import destroy
 from mlpipe.reporter import ListReporter
@@ -27,9 +29,11 @@ def _short_pending(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def shared_clients(aws_server: str) -> Clients:
+def shared_clients(embedded_server: EmbeddedServer) -> Clients:
     """Creating boto3 clients costs ~0.6 s; these ten tests share one set (the server is still reset)."""
-    return Clients(Target("local", region="us-east-1", endpoint_url=aws_server))
+    operator = embedded_server.operator
+    keys = (operator.access_key_id, operator.secret_access_key)
+    return Clients(local_target(embedded_server.endpoint_url, keys))
 
 
 @pytest.fixture

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import json
 import random
-import urllib.request
 from collections import Counter
 
 import pytest
 from local_helpers import TUTORIAL_PAYLOAD, deploy_stack, drain, json_events, log_lines, queue_depth, send_all, wait_for
 
+from mlpipe.local.control import admin_request
+
 
 def set_fault(endpoint_url: str, spec: dict[str, object]) -> None:
-    request = urllib.request.Request(f"{endpoint_url}/_mlpipe/faults", data=json.dumps(spec).encode(), method="POST")
-    urllib.request.urlopen(request, timeout=10).read()
+    assert admin_request(endpoint_url, "POST", "/_mlpipe/faults", spec)[0] == 200
 
 
 def status(endpoint_url: str) -> dict[str, object]:
-    return dict(json.loads(urllib.request.urlopen(f"{endpoint_url}/_mlpipe/status", timeout=10).read()))
+    code, body = admin_request(endpoint_url, "GET", "/_mlpipe/status")
+    assert code == 200, body
+    return dict(body)
 
 
 @pytest.mark.slow

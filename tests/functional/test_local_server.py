@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,17 +11,13 @@ import pytest
 from local_helpers import client
 
 from mlpipe.local import registry
+from mlpipe.local.control import admin_request
 from mlpipe.local.registry import AwsApiError, Context
 
 
 def admin(endpoint_url: str, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{endpoint_url}{path}", data=data, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+    status, answer = admin_request(endpoint_url, method, path, body)
+    return status, answer
 
 
 @pytest.fixture
@@ -63,7 +56,9 @@ def test_before_hooks_mutate_params_and_after_hooks_the_response(endpoint_url: s
 
     assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"added-by": "hook"}
     assert sqs.list_queues()["QueueUrls"][-1] == "https://example.invalid/added"
-    assert seen["request_state"] == {}  # fresh per request: CreateQueue's scratch is not visible here
+    # Fresh per request: CreateQueue's scratch is not visible here; only the caller is.
+    assert list(seen["request_state"]) == ["identity"]
+    assert seen["request_state"]["identity"].principal_arn.endswith(":user/mlpipe-operator")
 
 
 def test_overrides_and_aws_errors_on_json_and_rest_protocols(endpoint_url: str, hooks: list[Any]) -> None:
@@ -109,8 +104,6 @@ def test_fault_switch_fails_the_given_fraction_of_calls(endpoint_url: str) -> No
         "sqs",
         region_name="us-east-1",
         endpoint_url=endpoint_url,
-        aws_access_key_id="mlpipe-local",
-        aws_secret_access_key="mlpipe-local-secret",
         config=botocore.config.Config(retries={"total_max_attempts": 1}),
     )
     outcomes = []
@@ -134,7 +127,7 @@ def test_bad_fault_spec_is_refused(endpoint_url: str) -> None:
     assert status == 400 and "between 0 and 1" in body["error"]
 
 
-def test_reset_clears_moto_faults_and_extension_state(aws_server: str) -> None:
+def test_reset_clears_moto_faults_and_extension_state(aws_server: str, operator_keys: tuple[str, str]) -> None:
     calls: list[str] = []
     registry.RESET.append(lambda ctx: calls.append(ctx.endpoint_url))
     try:
@@ -142,7 +135,7 @@ def test_reset_clears_moto_faults_and_extension_state(aws_server: str) -> None:
         sqs.create_queue(QueueName="before-reset")
         admin(aws_server, "POST", "/_mlpipe/faults", {"service": "sqs", "operation": "X", "rate": 1})
 
-        urllib.request.urlopen(urllib.request.Request(f"{aws_server}/moto-api/reset", data=b"", method="POST")).read()
+        assert admin(aws_server, "POST", "/moto-api/reset", b"")[0] == 200
 
         assert sqs.list_queues().get("QueueUrls", []) == []
         assert admin(aws_server, "GET", "/_mlpipe/faults")[1] == {"faults": []}

@@ -49,8 +49,8 @@ def test_the_projects_buildspec_installs_a_small_locked_deploy_path_that_deploys
         "CODEBUILD_BUILD_ID": "slimtest-dev-deploy:test",  # what CodeBuild sets; mlpipe.slim acts only then
         "MLPIPE_STAGE": "dev",
         "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_ACCESS_KEY_ID": "mlpipe-local",
-        "AWS_SECRET_ACCESS_KEY": "mlpipe-local-secret",
+        "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],  # the server's keys (`endpoint_url` exports them)
+        "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
         "AWS_DEFAULT_REGION": "us-east-1",
         **spec.get("env", {}).get("variables", {}),
     }

@@ -4,6 +4,7 @@ a wrong one as S3 does, and every bucket mlpipe creates denies requests not made
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,8 @@ def _raw_s3(endpoint_url: str) -> Any:
         "s3",
         region_name="us-east-1",
         endpoint_url=endpoint_url,
-        aws_access_key_id="mlpipe-local",
-        aws_secret_access_key="mlpipe-local-secret",
+        aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],  # the server's operator keys (`endpoint_url` exports them)
+        aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
     )
 
 

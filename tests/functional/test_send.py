@@ -21,6 +21,7 @@ from send_helpers import (
 )
 
 from mlpipe.errors import DeliveryError, ForeignResourceError, NotDeployedError, UsageError
+from mlpipe.local.control import admin_request
 from mlpipe.ops.send import SendInput, send
 from mlpipe.reporter import ListReporter
 
@@ -246,7 +247,7 @@ def test_ten_thousand_rows_all_arrive_despite_entry_faults(clients, endpoint_url
     result = send(config, clients, ListReporter(), SendInput(text=text, source="big.csv"))
     assert result.rows == 10_000
     assert 1_000 < result.requests < 1_250  # retries re-packed into full batches
-    faults = json.loads(_get(f"{endpoint_url}/_mlpipe/faults"))["faults"]
+    faults = admin_request(endpoint_url, "GET", "/_mlpipe/faults")[1]["faults"]
     assert faults[0]["injected"] > 500  # failures really were injected, and retried
     # Every row exactly once: a lost message plus a duplicate would keep the depth at 10,000.
     received = receive_all(clients, names.trigger_queue)
@@ -255,13 +256,6 @@ def test_ten_thousand_rows_all_arrive_despite_entry_faults(clients, endpoint_url
     assert sorted(int(b["payload"].split(",")[0]) for b in bodies) == list(range(10_000))
     assert len({b["id"] for b in bodies}) == 10_000
     assert {m["MessageId"] for m in received} == set(result.message_ids.values())
-
-
-def _get(url: str) -> str:
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        return str(answer.read().decode())
 
 
 def _fake_handler(clients, names, outcome: str, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from mlpipe.aws.clients import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, Clients, Target, resolve_target
+from mlpipe.aws.clients import Clients, Target, resolve_target
 from mlpipe.config import Config
 from mlpipe.ops.deploy import deploy
 from mlpipe.reporter import ListReporter
@@ -113,7 +113,8 @@ def test_deploy_on_aws_reads_then_creates_with_nothing_local(clients: Clients, a
     assert result.plan.summary()["create"] >= 6  # queues, role, log group, function, mapping, alarm
     assert result.names.account == AWS_ACCOUNT and result.names.region == AWS_REGION
     every_param = json.dumps(sent, default=str)
-    for leak in (local_url, "127.0.0.1", "localhost", LOCAL_ACCOUNT, LOCAL_ACCESS_KEY, "AWS_ENDPOINT_URL"):
+    local_key = clients.target.credentials.access_key_id if clients.target.credentials else "?"
+    for leak in (local_url, "127.0.0.1", "localhost", LOCAL_ACCOUNT, local_key, "AWS_ENDPOINT_URL"):
         assert leak not in every_param, f"{leak!r} reached an AWS call"
     creates = {op for _, op, _ in sent if op.startswith(("Create", "Put"))}
     assert {"CreateQueue", "CreateRole", "CreateFunction", "CreateEventSourceMapping", "PutMetricAlarm"} <= creates
@@ -141,7 +142,7 @@ def test_the_aws_target_uses_standard_retries_and_the_users_profile(monkeypatch:
     attempts = retries.get("total_max_attempts", retries.get("max_attempts", 0))
     assert attempts > 3 and retries["mode"] != "legacy"  # not the emulator's two quick attempts
     assert sqs._request_signer._credentials.access_key == "AKIAPROFILE000000001"
-    assert LOCAL_SECRET_KEY not in json.dumps(vars(sqs._request_signer._credentials), default=str)
+    assert sqs._request_signer._credentials.secret_key == "s"  # the profile's, nothing of the emulator's
 
 
 def test_an_error_on_aws_is_translated_without_local_hints(aws_clients: Clients) -> None:

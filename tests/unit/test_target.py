@@ -26,8 +26,6 @@ def test_local_without_a_running_server_says_how_to_start_it() -> None:
 
 
 def test_local_autostart_starts_the_embedded_aws_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    import urllib.request
-
     from conftest import free_port
     from mlpipe.local import control
 
@@ -36,8 +34,9 @@ def test_local_autostart_starts_the_embedded_aws_when_asked(monkeypatch: pytest.
     try:
         target = resolve_target("local", None, None, None, env=env)
         assert target.endpoint_url == f"http://127.0.0.1:{port}"
-        with urllib.request.urlopen(f"{target.endpoint_url}/_mlpipe/status", timeout=10) as reply:
-            assert reply.status == 200
+        assert target.credentials is not None  # the recorded server's own keys
+        keys = (target.credentials.access_key_id, target.credentials.secret_access_key)
+        assert control.admin_request(target.endpoint_url, "GET", "/_mlpipe/status", credentials=keys)[0] == 200
         assert resolve_target("local", None, None, None, env=env) == target  # found, not started twice
     finally:
         control.stop()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
@@ -21,9 +21,16 @@ from mlpipe import __version__
 from mlpipe.errors import AwsTargetError
 from mlpipe.names import Names
 
-LOCAL_ACCESS_KEY = "mlpipe-local"
-LOCAL_SECRET_KEY = "mlpipe-local-secret"
 DEFAULT_LOCAL_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Explicit keys for a target (the embedded AWS's operator keys); None elsewhere means boto3's chain."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,9 @@ class Target:
     region: str | None = None
     profile: str | None = None
     endpoint_url: str | None = None
+    # Local only: the server's keys. None: boto3's usual chain (AWS_ACCESS_KEY_ID..., as after
+    # `eval "$(mlpipe local env)"`).
+    credentials: Credentials | None = None
 
     @property
     def is_local(self) -> bool:
@@ -74,10 +84,12 @@ def resolve_target(
                 + ")",
             )
     if endpoint_url:
+        endpoint_url = endpoint_url.rstrip("/")
         return Target(
             "local",
             region=region or env.get("AWS_DEFAULT_REGION") or DEFAULT_LOCAL_REGION,
-            endpoint_url=endpoint_url.rstrip("/"),
+            endpoint_url=endpoint_url,
+            credentials=recorded_credentials(endpoint_url),
         )
     # botocore reads AWS_DEFAULT_REGION itself; AWS_REGION is what most other AWS tools set.
     return Target("aws", region=region or env.get("AWS_REGION") or None, profile=profile)
@@ -100,6 +112,20 @@ def known_regions(session: boto3.Session) -> set[str]:
     return regions
 
 
+def recorded_credentials(endpoint_url: str) -> Credentials | None:
+    """The operator keys of the server `mlpipe local up` recorded, if `endpoint_url` is that server.
+
+    They win over AWS_ACCESS_KEY_ID & co., which usually hold real AWS keys the embedded AWS does
+    not know. Any other endpoint (a server started elsewhere, a test's) uses boto3's chain.
+    """
+    from mlpipe.local.state import recorded_server_for
+
+    state = recorded_server_for(endpoint_url)
+    if state is None or not state.access_key_id:
+        return None
+    return Credentials(state.access_key_id, state.secret_access_key)
+
+
 class Clients:
     """Cached boto3 clients for one target, plus the account id and derived names."""
 
@@ -115,9 +141,12 @@ class Clients:
             if t.is_local:
                 # The embedded AWS needs no profile: an AWS_PROFILE meant for AWS must not break it.
                 core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+                if t.credentials is None:  # boto3's chain: AWS_ACCESS_KEY_ID... (`mlpipe local env`)
+                    return boto3.Session(region_name=t.region, botocore_session=core)
                 return boto3.Session(
-                    aws_access_key_id=LOCAL_ACCESS_KEY,
-                    aws_secret_access_key=LOCAL_SECRET_KEY,
+                    aws_access_key_id=t.credentials.access_key_id,
+                    aws_secret_access_key=t.credentials.secret_access_key,
+                    aws_session_token=t.credentials.session_token,
                     region_name=t.region,
                     botocore_session=core,
                 )

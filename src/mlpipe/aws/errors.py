@@ -13,6 +13,40 @@ if TYPE_CHECKING:
     from mlpipe.aws.clients import Target
 
 
+# What the embedded AWS answers a request it cannot authenticate (see mlpipe.local.door).
+LOCAL_AUTH_CODES = frozenset(
+    {
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+        "InvalidAccessKeyId",
+        "MissingAuthenticationToken",
+        "MissingAuthenticationTokenException",
+        "IncompleteSignature",
+        "IncompleteSignatureException",
+        "RequestTimeTooSkewed",
+        "InvalidToken",
+    }
+)
+LOCAL_CREDENTIALS_HINT = (
+    'use the server\'s own keys: `eval "$(mlpipe local env)"` (a server started with `mlpipe local up` '
+    "is found without it)"
+)
+
+
+def _listening(url: str) -> bool:
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=1):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def error_code(exc: BaseException) -> str | None:
     if isinstance(exc, botocore.exceptions.ClientError):
         return str(exc.response.get("Error", {}).get("Code") or "") or None
@@ -22,6 +56,14 @@ def error_code(exc: BaseException) -> str | None:
 def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
     """The one place that knows how botocore fails."""
     local = target is not None and target.is_local
+    if local and isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+        url = target.endpoint_url if target else ""
+        if not _listening(url or ""):  # the first thing to fix: nothing answers there at all
+            return AwsTargetError(
+                f"cannot reach the embedded AWS at {url}",
+                hint="start it with `mlpipe local up`, or check --endpoint-url",
+            )
+        return AwsTargetError(f"no credentials for the embedded AWS at {url}", hint=LOCAL_CREDENTIALS_HINT)
     if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
         return AwsTargetError(
             "no AWS credentials found",
@@ -64,6 +106,11 @@ def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
                 f"{op} is not supported by the embedded AWS ({message})",
                 hint="please report it; mlpipe's emulator should implement every call mlpipe makes",
                 code=code,
+            )
+        if local and code in LOCAL_AUTH_CODES:
+            return AwsTargetError(
+                f"the embedded AWS at {target.endpoint_url if target else ''} rejected the credentials ({code})",
+                hint=LOCAL_CREDENTIALS_HINT,
             )
         if code in (
             "ExpiredToken",

@@ -16,8 +16,16 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     @local.command("up")
     def up(
         ctx: typer.Context,
-        port: int = typer.Option(DEFAULT_PORT, "--port", "-p", help="Port on 127.0.0.1."),
-        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+        port: int | None = typer.Option(
+            None, "--port", "-p", help=f"Port to listen on (default {DEFAULT_PORT}; 0: any free port)."
+        ),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback only by default)."),
+        expose_on_network: bool = typer.Option(
+            False,
+            "--expose-on-network",
+            help="Allow a --host other than loopback: any machine that can reach it and has the server's "
+            "keys (`mlpipe local env`) may use it, over plain HTTP.",
+        ),
         foreground: bool = typer.Option(False, "--foreground", help="Serve in this terminal (Ctrl-C stops)."),
         verbose: bool = typer.Option(False, "--verbose", help="Log every request (with --foreground)."),
     ) -> None:
@@ -30,10 +38,11 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
 
         opts = options(ctx)
         if foreground:
-            stderr.print(f"Embedded AWS on http://{host}:{port} (Ctrl-C to stop)")
-            control.run_foreground(port, host, verbose)
+            control.check_listen_address(host, port, expose_on_network)
+            stderr.print(f"Embedded AWS on http://{host}:{port if port is not None else DEFAULT_PORT} (Ctrl-C to stop)")
+            control.run_foreground(port, host, verbose, expose_on_network)
             return
-        result = control.start_background(port, host)
+        result = control.start_background(port, host, expose_on_network)
         state = result.state
         if opts.json:
             already = result.already_running
@@ -43,6 +52,38 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         else:
             stderr.print(f"[green]✓[/] Embedded AWS running at {state.endpoint_url} (pid {state.pid}).")
             stderr.print("  Use it with --local (or target: local in mlpipe.yaml); stop it with `mlpipe local down`.")
+            stderr.print('  Other tools (aws CLI, boto3): eval "$(mlpipe local env)"')
+
+    @local.command("env")
+    def env(ctx: typer.Context) -> None:
+        """Print the shell lines that point the aws CLI and boto3 at the running embedded AWS.
+
+        Example: eval "$(mlpipe local env)" && aws sqs list-queues
+        """
+        from mlpipe.cli.render import print_json
+        from mlpipe.errors import AwsTargetError
+        from mlpipe.local.state import read_state
+
+        state = read_state()
+        if state is None:
+            raise AwsTargetError("the embedded AWS is not running", hint="start it with `mlpipe local up`")
+        variables = {
+            "AWS_ENDPOINT_URL": state.endpoint_url,
+            "AWS_ACCESS_KEY_ID": state.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": state.secret_access_key,
+            "AWS_DEFAULT_REGION": options(ctx).region or "us-east-1",
+        }
+        if options(ctx).json:
+            print_json(variables)
+            return
+        import shlex
+
+        for name, value in variables.items():
+            print(f"export {name}={shlex.quote(value)}")
+        # Profiles and session tokens of real AWS would override or spoil these keys.
+        print("unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN")
+        print("# aws CLI v1 ignores AWS_ENDPOINT_URL for sqs (aws/aws-cli#8737):")
+        print('#   aws --endpoint-url "$AWS_ENDPOINT_URL" sqs ...')
 
     @local.command("down")
     def down(ctx: typer.Context) -> None:

@@ -28,9 +28,9 @@ from typing import Any
 
 import yaml
 
+from mlpipe.local.credentials import Identity
+
 PHASES = ("install", "pre_build", "build", "post_build")
-LOCAL_KEY_ID = "mlpipe-local"
-LOCAL_SECRET = "mlpipe-local-secret"
 MAX_TIMEOUT_S = 20 * 60
 
 
@@ -101,7 +101,12 @@ def buildspec_of(project: Mapping[str, Any], checkout: Path) -> dict[str, Any]:
 
 
 def build_environment(
-    project: Mapping[str, Any], spec: Mapping[str, Any], build: Build, endpoint_url: str, checkout: Path
+    project: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    build: Build,
+    endpoint_url: str,
+    checkout: Path,
+    identity: Identity,
 ) -> dict[str, str]:
     """Precedence like CodeBuild's: project variables over the buildspec's `env.variables`."""
     from mlpipe.local.build_install import tools_dir
@@ -112,8 +117,9 @@ def build_environment(
         "HOME": str(checkout.parent / "home"),
         "LANG": os.environ.get("LANG", "C.UTF-8"),
         "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_ACCESS_KEY_ID": LOCAL_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET,
+        "AWS_ACCESS_KEY_ID": identity.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": identity.secret_access_key,
+        **({"AWS_SESSION_TOKEN": identity.session_token} if identity.session_token else {}),
         "AWS_REGION": build.region,
         "AWS_DEFAULT_REGION": build.region,
         "CODEBUILD_BUILD_ID": build.build_id,
@@ -155,8 +161,10 @@ class BuildRunner:
             }
         )
 
-    def run(self, project: Mapping[str, Any], files: Mapping[str, bytes], endpoint_url: str) -> Build:
-        scratch = Path(tempfile.mkdtemp(prefix="mlpipe-build-"))
+    def run(
+        self, project: Mapping[str, Any], files: Mapping[str, bytes], endpoint_url: str, identity: Identity
+    ) -> Build:
+        scratch = Path(tempfile.mkdtemp(prefix=f"mlpipe-build-{os.getpid()}-"))
         try:
             checkout = scratch / "src"
             for path, content in files.items():
@@ -171,7 +179,7 @@ class BuildRunner:
             except (ValueError, yaml.YAMLError) as exc:
                 self._say(f"[Container] {exc}")
                 return self._finish("FAILED", "COMPLETED")
-            env = build_environment(project, spec, self.build, endpoint_url, checkout)
+            env = build_environment(project, spec, self.build, endpoint_url, checkout, identity)
             timeout = min(int(project.get("timeoutInMinutes") or 60) * 60, MAX_TIMEOUT_S)
             return self._run_phases(spec, checkout, env, time.monotonic() + timeout)
         finally:

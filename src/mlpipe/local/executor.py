@@ -275,12 +275,16 @@ class LambdaExecutor:
 
     def _worker_env(self, version: FunctionVersion) -> dict[str, str]:
         env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "SYSTEMROOT") if k in os.environ}
+        # Signed as the emulator's internal identity until IAM wiring hands the function its role's
+        # session credentials (CredentialStore.issue(..., session=True)), as Lambda does.
+        identity = self.ctx.state["credentials"].internal
+        if identity.session_token:
+            env["AWS_SESSION_TOKEN"] = identity.session_token
         env.update(
             {
                 "AWS_ENDPOINT_URL": self.ctx.endpoint_url,
-                "AWS_ACCESS_KEY_ID": "mlpipe-local",
-                "AWS_SECRET_ACCESS_KEY": "mlpipe-local-secret",
-                "AWS_SESSION_TOKEN": "mlpipe-local-session",
+                "AWS_ACCESS_KEY_ID": identity.access_key_id,
+                "AWS_SECRET_ACCESS_KEY": identity.secret_access_key,
                 "AWS_REGION": version.region,
                 "AWS_DEFAULT_REGION": version.region,
                 "AWS_EC2_METADATA_DISABLED": "true",
@@ -446,5 +450,6 @@ def batch_item_failures(result: Any, message_ids: set[str]) -> set[str]:
 def _default_cache_root() -> Path:
     import tempfile
 
-    # Per server process: code is cached by CodeSha256 while it runs, removed when it stops.
-    return Path(tempfile.mkdtemp(prefix="mlpipe-lambda-code-"))
+    # Per server process: code is cached by CodeSha256 while it runs, removed when it stops. The pid
+    # in the name lets the next server remove what a killed one left (server.sweep_stale_scratch).
+    return Path(tempfile.mkdtemp(prefix=f"mlpipe-lambda-code-{os.getpid()}-"))

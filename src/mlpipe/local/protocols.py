@@ -1,10 +1,11 @@
 """Wire protocols of the embedded AWS: an HTTP request -> (service, operation, params) and back.
 
-Hooks in `registry` work on the JSON form of a call whatever the protocol. Two protocols matter:
-JSON (an `X-Amz-Target` header: sqs, sagemaker, logs, codecommit, codepipeline, codebuild...) and
-REST-JSON (lambda, sagemaker-runtime), routed here from botocore's own service models so paths,
-headers and payloads are exactly what the SDK sends. Other protocols (query, rest-xml) pass
-through to moto untouched.
+Every AWS API request is parsed (authorizers see each one). Hooks in `registry` work on the JSON
+form of a call: JSON (an `X-Amz-Target` header: sqs, sagemaker, logs, codecommit, codepipeline,
+codebuild...) and REST-JSON (lambda, sagemaker-runtime), routed here from botocore's own service
+models so paths, headers and payloads are exactly what the SDK sends. Query (iam, sts, sns) and
+REST-XML (s3) requests are parsed for their operation and flat parameters (S3: bucket and key from
+the path, query and header members; the body is not read) and otherwise pass to moto untouched.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import base64
 import json
 import re
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
+from xml.sax.saxutils import escape
 
 # X-Amz-Target prefix -> botocore service name (the prefix is the service model's targetPrefix).
 TARGET_PREFIXES = {
@@ -33,7 +36,11 @@ TARGET_PREFIXES = {
 }
 # REST-JSON services we route, by the service name in the request's signature scope.
 REST_SERVICES_BY_SIGNING_NAME = {"lambda": "lambda", "sagemaker": "sagemaker-runtime"}
+# Query-protocol services, by signing name (SQS and CloudWatch still accept the query form).
+QUERY_SERVICES_BY_SIGNING_NAME = {"iam": "iam", "sts": "sts", "sns": "sns", "sqs": "sqs", "monitoring": "cloudwatch"}
 JSON_CONTENT_TYPES = {"sqs": "application/x-amz-json-1.0"}
+# JSON services that keep their query protocol's error codes (botocore metadata awsQueryCompatible).
+QUERY_COMPATIBLE = frozenset({"sqs", "cloudwatch"})
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
@@ -41,8 +48,8 @@ _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 @dataclass
 class ApiRequest:
     service: str
-    operation: str
-    protocol: str  # "json" or "rest-json"
+    operation: str  # "" when the request maps to no operation of the service's model
+    protocol: str  # "json", "rest-json", "query", "rest-xml" or "unknown"
     params: dict[str, Any]
     region: str
     # For REST: which params travel in the body (the others are path, query string or headers).
@@ -58,24 +65,49 @@ def signing_scope(environ: dict[str, Any]) -> tuple[str, str]:
     return (match.group(1), match.group(2)) if match else ("us-east-1", "")
 
 
-def identify(environ: dict[str, Any]) -> tuple[str, str | None, str] | None:
-    """Cheap look at a request: (service, operation or None for REST, region), or None to pass through."""
-    region, signing = signing_scope(environ)
+def classify(environ: dict[str, Any], signing: str) -> tuple[str, str]:
+    """(service, protocol) of a request from its headers and the signing name of its scope."""
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target and "." in target:
-        prefix, operation = target.rsplit(".", 1)
-        service = TARGET_PREFIXES.get(prefix)
-        return (service, operation, region) if service else None
-    service = REST_SERVICES_BY_SIGNING_NAME.get(signing)
-    return (service, None, region) if service else None
+        prefix = target.rsplit(".", 1)[0]
+        return TARGET_PREFIXES.get(prefix) or QUERY_SERVICES_BY_SIGNING_NAME.get(signing, signing), "json"
+    if signing == "s3":
+        return "s3", "rest-xml"
+    if signing in REST_SERVICES_BY_SIGNING_NAME:
+        return REST_SERVICES_BY_SIGNING_NAME[signing], "rest-json"
+    if signing in QUERY_SERVICES_BY_SIGNING_NAME:
+        return QUERY_SERVICES_BY_SIGNING_NAME[signing], "query"
+    if not signing:  # unsigned: guess the shape its error should have
+        if "x-www-form-urlencoded" in str(environ.get("CONTENT_TYPE", "")) or "Action=" in environ.get(
+            "QUERY_STRING", ""
+        ):
+            return "", "query"
+        if environ.get("PATH_INFO", "").startswith("/20"):  # REST-JSON APIs put their version first
+            return "", "rest-json"
+        return "s3", "rest-xml"
+    return signing, "unknown"
 
 
-def parse(environ: dict[str, Any], body: bytes, service: str, region: str) -> ApiRequest | None:
-    if environ.get("HTTP_X_AMZ_TARGET"):
+def parse(environ: dict[str, Any], body: bytes, service: str, protocol: str, region: str) -> ApiRequest | None:
+    """The request as (service, operation, params); None when it matches no operation."""
+    if protocol == "json":
         operation = environ["HTTP_X_AMZ_TARGET"].rsplit(".", 1)[1]
         params = json.loads(body or b"{}")
-        return ApiRequest(service, operation, "json", params, region, fingerprint=_fingerprint(params))
-    return _routes(service).parse(environ, body, region)
+        return ApiRequest(service, operation, "json", params if isinstance(params, dict) else {}, region)
+    if protocol == "query":
+        pairs = parse_qs(body.decode() if body else environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        params = {k: v[0] for k, v in pairs.items()}
+        action = params.pop("Action", "")
+        params.pop("Version", None)
+        return ApiRequest(service, action, "query", params, region) if action else None
+    if protocol in ("rest-json", "rest-xml"):
+        return _routes(service).parse(environ, body, region)
+    return None
+
+
+def snapshot(request: ApiRequest) -> None:
+    """Remember the params before hooks run, so `changed` can tell whether moto needs a new body."""
+    request.fingerprint = _fingerprint(request.params)
 
 
 def changed(request: ApiRequest) -> bool:
@@ -103,11 +135,26 @@ def success_response(request: ApiRequest, output: dict[str, Any]) -> tuple[int, 
 def error_response(
     service: str, protocol: str, code: str, message: str, status: int, extra: dict[str, Any] | None = None
 ) -> tuple[int, list[tuple[str, str]], bytes]:
+    fault = "Sender" if status < 500 else "Receiver"
+    request_id = str(uuid.uuid4())
+    if protocol == "query":
+        xml = (
+            f"<ErrorResponse><Error><Type>{fault}</Type><Code>{escape(code)}</Code>"
+            f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        return status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], xml.encode()
+    if protocol == "rest-xml":
+        members = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in (extra or {}).items())
+        xml = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(code)}</Code>'
+            f"<Message>{escape(message)}</Message>{members}<RequestId>{request_id}</RequestId></Error>"
+        )
+        return status, [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)], xml.encode()
     body = {"__type": code, "message": message, **(extra or {})}
     if protocol == "json":
         headers = [("Content-Type", JSON_CONTENT_TYPES.get(service, "application/x-amz-json-1.1"))]
-        if service == "sqs":  # botocore reads SQS's error code from this header (awsQueryCompatible)
-            headers.append(("x-amzn-query-error", f"{code};{'Sender' if status < 500 else 'Receiver'}"))
+        if service in QUERY_COMPATIBLE:  # botocore reads the error code from this header
+            headers.append(("x-amzn-query-error", f"{code};{fault}"))
         return status, headers, json.dumps(body).encode()
     headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
     return status, headers, json.dumps({**body, "Message": message}).encode()
@@ -130,33 +177,65 @@ class _Routes:
         import botocore.session
 
         self.model = botocore.session.get_session().get_service_model(service)
+        self.protocol = self.model.metadata["protocol"]
         routes = []
         for name in self.model.operation_names:
             op = self.model.operation_model(name)
-            method = op.http["method"]
-            uri = op.http["requestUri"].split("?", 1)[0]
-            pattern = re.sub(r"\{(\w+)\+\}", r"(?P<\1>.+)", uri)
-            pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+            uri, _, query = op.http["requestUri"].partition("?")
+            # Literal query members (?tagging, ?list-type=2) and required query/header members
+            # (?uploadId, x-amz-copy-source) tell operations on one path apart. x-id only names the
+            # operation and some clients leave it out.
+            required = dict(p.partition("=")[::2] for p in query.split("&") if p and not p.startswith("x-id="))
+            headers: list[str] = []
+            shape = op.input_shape
+            for name in shape.required_members if shape is not None else ():
+                member = shape.members[name]
+                wire = member.serialization.get("name", name)
+                if member.serialization.get("location") == "querystring":
+                    required.setdefault(wire, "")
+                elif member.serialization.get("location") == "header":
+                    headers.append("HTTP_" + wire.upper().replace("-", "_"))
+            regex = re.sub(r"\{(\w+)\+\}", r"(?P<\1>.+)", uri)
+            regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
             literal = len(re.sub(r"\{[^}]+\}", "", uri))
-            routes.append((literal, method, re.compile(pattern.rstrip("/") + "/?$"), op))
-        # Most literal characters first: /functions/{F}/code before /functions/{F}.
-        self.routes = sorted(routes, key=lambda r: -r[0])
+            rank = (bool(op.deprecated), -len(required) - len(headers), -literal)
+            pattern = re.compile(regex.rstrip("/") + "/?$")
+            routes.append((rank, op.http["method"], pattern, required, tuple(headers), op))
+        # Most specific first: ?tagging before the bare path, /functions/{F}/code before /functions/{F}.
+        self.routes: dict[str, list[tuple[re.Pattern[str], dict[str, str], tuple[str, ...], Any]]] = {}
+        for _, method, pattern, required, needed, op in sorted(routes, key=lambda r: r[0]):
+            self.routes.setdefault(method, []).append((pattern, required, needed, op))
 
     def parse(self, environ: dict[str, Any], body: bytes, region: str) -> ApiRequest | None:
-        method = environ["REQUEST_METHOD"]
-        path = environ.get("PATH_INFO", "")
-        for _, route_method, pattern, op in self.routes:
-            match = pattern.match(path) if route_method == method else None
+        path = environ.get("PATH_INFO", "") or "/"
+        if self.protocol == "rest-xml":
+            bucket = _virtual_host_bucket(environ.get("HTTP_HOST", ""))
+            path = f"/{bucket}{path}" if bucket else path
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        for pattern, required, headers, op in self.routes.get(environ["REQUEST_METHOD"], ()):
+            if any(k not in query or (v and query[k][0] != v) for k, v in required.items()):
+                continue
+            if any(h not in environ for h in headers):
+                continue
+            match = pattern.match(path)
             if match:
-                return self._parse(op, match, environ, body, region)
+                return self._parse(op, match, environ, body, region, query)
         return None
 
-    def _parse(self, op: Any, match: re.Match[str], environ: dict[str, Any], body: bytes, region: str) -> ApiRequest:
+    def _parse(
+        self,
+        op: Any,
+        match: re.Match[str],
+        environ: dict[str, Any],
+        body: bytes,
+        region: str,
+        query: dict[str, list[str]],
+    ) -> ApiRequest:
         shape = op.input_shape
         params: dict[str, Any] = {}
         body_members: list[str] = []
         payload = shape.serialization.get("payload") if shape is not None else None
-        query = parse_qs(environ.get("QUERY_STRING", ""))
+        xml = self.protocol == "rest-xml"  # S3: the body is data or XML nobody here needs
         for member_name, member in (shape.members if shape is not None else {}).items():
             location = member.serialization.get("location")
             wire = member.serialization.get("name", member_name)
@@ -172,6 +251,8 @@ class _Routes:
                     value = environ.get("CONTENT_TYPE")
                 if value is not None:
                     params[member_name] = _scalar(member.type_name, value)
+            elif xml:
+                continue
             elif member_name == payload:
                 if member.type_name in ("blob", "string"):
                     params[member_name] = body if member.type_name == "blob" else body.decode()
@@ -179,19 +260,18 @@ class _Routes:
                     params[member_name] = json.loads(body)
             else:
                 body_members.append(member_name)
-        if payload is None and body:
+        if payload is None and body and not xml:
             decoded = json.loads(body)
             params.update({k: v for k, v in decoded.items() if k in body_members})
         return ApiRequest(
             service=self.model.service_name,
             operation=op.name,
-            protocol="rest-json",
+            protocol=self.protocol,
             params=params,
             region=region,
             body_members=tuple(body_members),
             payload_member=payload,
             success_status=int(op.http.get("responseCode", 200)),
-            fingerprint=_fingerprint(params),
         )
 
     def serialize_output(
@@ -218,6 +298,12 @@ class _Routes:
             raw = json.dumps(body_json, default=_json_default).encode()
             headers.append(("Content-Type", "application/json"))
         return status, headers, raw
+
+
+def _virtual_host_bucket(host: str) -> str:
+    """`bucket.localhost:4599` -> "bucket" (S3's virtual-hosted style); "" for path style."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name[: -len(".localhost")] if name.endswith(".localhost") else ""
 
 
 def _scalar(type_name: str, value: str) -> Any:

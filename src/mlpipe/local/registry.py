@@ -76,16 +76,33 @@ class Context:
         if key not in cache:
             with _CLIENTS_LOCK:
                 if key not in cache:
+                    # The emulator's own calls sign as its internal identity (the account's root).
+                    internal = self.state["credentials"].internal
                     cache[key] = boto3.client(
                         service,
                         region_name=region,
                         endpoint_url=self.endpoint_url,
-                        aws_access_key_id="mlpipe-local",
-                        aws_secret_access_key="mlpipe-local-secret",
+                        aws_access_key_id=internal.access_key_id,
+                        aws_secret_access_key=internal.secret_access_key,
                         config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 2}),
                     )
         return cache[key]
 
+
+# hook(ctx, identity, request): called for every authenticated AWS API request, before anything
+# else sees it; raise AwsApiError to deny. `identity` is a credentials.Identity, `request` a
+# protocols.ApiRequest (operation "" when the request maps to no operation of the model).
+Authorizer = Callable[[Context, Any, Any], None]
+AUTHORIZERS: list[Authorizer] = []
+# Non-AWS routes by path prefix (e.g. "/v1/repos/" for git smart HTTP): plain WSGI apps, called only
+# after authentication (SigV4 or HTTP Basic with key id and secret); the caller's Identity is in
+# environ["mlpipe.identity"].
+RAW_ROUTES: dict[str, Callable[..., Any]] = {}
+
+# Admin routes of extensions, (method, path) -> handler(ctx, json_body) -> JSON answer, e.g.
+# ("POST", "/_mlpipe/iam"). Operator-signed requests only (like every /_mlpipe/ route); a ValueError
+# from the handler answers 400 with its message.
+ADMIN_ROUTES: dict[tuple[str, str], Callable[[Context, dict[str, Any]], dict[str, Any]]] = {}
 
 Override = Callable[[Context, dict[str, Any]], dict[str, Any]]
 Before = Callable[[Context, dict[str, Any]], None]

@@ -7,11 +7,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 from mlpipe.local import registry
+from mlpipe.local.credentials import CredentialStore, Identity, new_identity, operator_arn
 from mlpipe.local.registry import Context
 from mlpipe.local.state import DEFAULT_PORT
 
@@ -21,32 +24,51 @@ log = logging.getLogger("mlpipe.local")
 class EmbeddedServer:
     """Runs the embedded AWS in a background thread of this process."""
 
-    def __init__(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1", verbose: bool = False) -> None:
+    def __init__(
+        self,
+        port: int = DEFAULT_PORT,
+        host: str = "127.0.0.1",
+        verbose: bool = False,
+        operator: Identity | None = None,
+        expose_on_network: bool = False,
+    ) -> None:
         self.host = host
         self.port = port
         self.verbose = verbose
+        self.expose_on_network = expose_on_network
+        # The keys the CLI signs with: given (`local up` keeps them across restarts) or fresh.
+        self.credentials = CredentialStore(operator or new_identity(operator_arn()))
         self.ctx: Context | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def operator(self) -> Identity:
+        return self.credentials.operator
 
     def start(self) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from moto.moto_server import werkzeug_app
         from werkzeug.serving import make_server
 
         from mlpipe.local.middleware import Middleware
 
+        werkzeug_app.DISABLE_GLOBAL_CORS = True  # moto's server would grant CORS to any origin
+
         registry.load_extensions()
+        sweep_stale_scratch()
         # Bind first (the app needs the real port for its Context), then plug the app in.
         self._server = make_server(
             self.host, self.port, _not_ready, threaded=True, request_handler=_handler_class(self.verbose)
         )
         self.port = int(self._server.server_address[1])  # port 0 = any free port
-        self.ctx = Context(endpoint_url=self.endpoint_url)
-        self.middleware = Middleware(DomainDispatcherApplication(create_backend_app), self.ctx)
+        self.ctx = Context(endpoint_url=self.endpoint_url, state={"credentials": self.credentials})
+        moto_app = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
+        self.middleware = Middleware(moto_app, self.ctx, expose_on_network=self.expose_on_network)
         self._server.app = self.middleware
         self._thread = threading.Thread(target=self._server.serve_forever, name="mlpipe-aws", daemon=True)
         self._thread.start()
@@ -78,6 +100,41 @@ class EmbeddedServer:
             stopped.wait()
         finally:
             self.stop()
+
+
+SCRATCH_PREFIXES = ("mlpipe-lambda-code-", "mlpipe-build-")
+
+
+def sweep_stale_scratch(root: Path | None = None) -> list[Path]:
+    """Remove the scratch directories (function code, build checkouts) of servers that are gone.
+
+    A server removes its own when it stops; one that was killed cannot. Names carry the owner's
+    pid (`mlpipe-lambda-code-<pid>-…`); directories of live processes are left alone.
+    """
+    import shutil
+    import tempfile
+
+    removed = []
+    for path in (root or Path(tempfile.gettempdir())).iterdir():
+        prefix = next((p for p in SCRATCH_PREFIXES if path.name.startswith(p)), None)
+        if prefix is None or not path.is_dir() or path.stat().st_uid != os.getuid():
+            continue
+        pid = path.name[len(prefix) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue  # pid-less names are older mlpipe versions': maybe still running, left alone
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _not_ready(environ: dict[str, Any], start_response: Any) -> list[bytes]:

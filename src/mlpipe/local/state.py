@@ -1,16 +1,19 @@
-"""Where the running embedded AWS is recorded (pid and port), so `--local` commands find it.
+"""Where the running embedded AWS is recorded (pid, port, the operator's keys), so `--local`
+commands find it and can sign their requests.
 
-Kept free of heavy imports: `--local` commands read it on every start.
+Kept free of heavy imports: `--local` commands read it on every start. The file holds a secret:
+it is written 0600 in a 0700 directory.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 DEFAULT_PORT = 4599  # not 4566 (LocalStack) or 5000 (moto's default, Flask, AirPlay)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def cache_dir() -> Path:
@@ -47,16 +50,24 @@ def state_file() -> Path:
     return cache_dir() / "local.json"
 
 
+def credentials_file() -> Path:
+    """The operator's keys, kept across restarts (unlike the state file, removed on `local down`)."""
+    return cache_dir() / "credentials.json"
+
+
 @dataclass(frozen=True)
 class ServerState:
     pid: int
     port: int
     host: str = "127.0.0.1"
     log_file: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = field(default="", repr=False)
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
 
 def read_state() -> ServerState | None:
@@ -76,11 +87,9 @@ def read_state() -> ServerState | None:
 
 
 def write_state(state: ServerState) -> None:
-    path = state_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(state)))
-    tmp.replace(path)
+    from mlpipe.local.credentials import write_private
+
+    write_private(state_file(), json.dumps(asdict(state)))
 
 
 def clear_state() -> None:
@@ -90,3 +99,20 @@ def clear_state() -> None:
 def running_endpoint_url() -> str | None:
     state = read_state()
     return state.endpoint_url if state else None
+
+
+def recorded_server_for(endpoint_url: str) -> ServerState | None:
+    """The recorded server if `endpoint_url` points at it (any loopback spelling of its host)."""
+    from urllib.parse import urlsplit
+
+    state = read_state()
+    if state is None:
+        return None
+    try:
+        parts = urlsplit(endpoint_url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    same_host = host == state.host or (host in LOOPBACK_HOSTS and state.host in LOOPBACK_HOSTS)
+    return state if same_host and port == state.port else None

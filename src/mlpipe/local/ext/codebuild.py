@@ -115,7 +115,10 @@ def run_build(
         build = Build(project_name, region, ctx.account_id, source_version, initiator, group, number=number)
         state.by_id[build.build_id] = build
     shipper = _LogShipper(ctx, region, group, build.build_uuid)
-    BuildRunner(build, shipper.put, state.cancelled).run(metadata, files, ctx.endpoint_url)
+    # The build's calls sign as the emulator's internal identity until IAM wiring gives it the
+    # project's service role (CredentialStore.issue).
+    identity = ctx.state["credentials"].internal
+    BuildRunner(build, shipper.put, state.cancelled).run(metadata, files, ctx.endpoint_url, identity)
     return build
 
 
