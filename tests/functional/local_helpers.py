@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 import time
 import zipfile
@@ -24,11 +25,14 @@ FEATURES = 13
 
 
 def client(endpoint_url: str, service: str, **options: Any) -> Any:
-    """A plain boto3 client; keys from the environment, where the `endpoint_url` fixture put the server's."""
+    """A plain boto3 client with the keys in the environment now (the `endpoint_url` fixture exports the
+    server's; read here because boto3's default session caches the first keys it resolved)."""
     return boto3.client(
         service,
         region_name="us-east-1",
         endpoint_url=endpoint_url,
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
         config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 2}, **options),
     )
 

@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import http.client
 import io
+import json
 import os
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -46,6 +47,9 @@ EXPECTED = {
 def raw_client(endpoint_url: str, service: str, **kwargs: Any) -> Any:
     options = {k: kwargs.pop(k) for k in ("signature_version",) if k in kwargs}
     config = botocore.config.Config(retries={"total_max_attempts": 1}, **options)
+    if "aws_access_key_id" not in kwargs and options.get("signature_version") is not UNSIGNED:
+        kwargs["aws_access_key_id"] = os.environ["AWS_ACCESS_KEY_ID"]  # not boto3's session cache: the keys now
+        kwargs.setdefault("aws_secret_access_key", os.environ["AWS_SECRET_ACCESS_KEY"])
     return boto3.client(service, region_name="us-east-1", endpoint_url=endpoint_url, config=config, **kwargs)
 
 
@@ -99,7 +103,20 @@ def test_s3_uploads_presigned_urls_and_session_credentials(endpoint_url: str, em
     assert http_get(url) == (200, b"hello")
     assert http_get(url.replace("door-bucket/a", "door-bucket/A"))[0] == 403  # another key, same signature
 
-    role = embedded_server.credentials.issue("arn:aws:sts::123456789012:assumed-role/r/s", session=True)
+    iam = client(endpoint_url, "iam")  # a role that may read objects, as IAM enforcement requires
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    iam.create_role(RoleName="door-reader", AssumeRolePolicyDocument=json.dumps(trust))
+    read = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListAllMyBuckets"], "Resource": "*"}],
+    }
+    iam.put_role_policy(RoleName="door-reader", PolicyName="read", PolicyDocument=json.dumps(read))
+    role = embedded_server.credentials.issue("arn:aws:sts::123456789012:assumed-role/door-reader/s", session=True)
     keys = {"aws_access_key_id": role.access_key_id, "aws_secret_access_key": role.secret_access_key}
     with_token = raw_client(endpoint_url, "s3", aws_session_token=role.session_token, **keys)
     assert with_token.head_object(Bucket="door-bucket", Key="big")["ContentLength"] == 9 * 1024 * 1024

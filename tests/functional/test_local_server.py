@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -104,6 +105,8 @@ def test_fault_switch_fails_the_given_fraction_of_calls(endpoint_url: str) -> No
         "sqs",
         region_name="us-east-1",
         endpoint_url=endpoint_url,
+        aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
         config=botocore.config.Config(retries={"total_max_attempts": 1}),
     )
     outcomes = []
