@@ -132,6 +132,9 @@ def run_case(
     argv = [fill(a) for a in case.argv]
     capsys.readouterr()
     with pytest.MonkeyPatch.context() as environment:
+        if not case.local and "--endpoint-url" not in case.argv:  # on AWS: not the keys `endpoint_url` exported
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+                environment.delenv(name, raising=False)
         for name, value in case.env.items():
             environment.setenv(name, fill(value))
         code = run([*prefix, *argv])
