@@ -88,3 +88,22 @@ def test_an_unwritable_metrics_file_fails_before_aws_changes(
     assert "mlpipe-metrics.json: cannot write the metrics" in capsys.readouterr().err
     assert clients.client("sagemaker").list_endpoints()["Endpoints"] == []
     assert clients.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_classifier_cli_shows_the_confusion_table_and_dry_run_names_the_dataset(
+    project: Path, endpoint_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    rows = [",".join([*map(str, x), iris.target_names[t]]) for x, t in zip(iris.data, iris.target, strict=True)]
+    (project / "iris.csv").write_text("sl;sw;pl;pw;species\n".replace(";", ",") + "\n".join(rows) + "\n")
+    dry = ["--endpoint-url", endpoint_url, "train", "--data", "iris.csv", "--objective", "multi:softprob", "--dry-run"]
+    assert run(dry) == 0
+    assert "dataset: iris.csv (150 rows, 4 features)" in capsys.readouterr().out
+    assert run(dry[:-1]) == 0
+    out = capsys.readouterr().out
+    assert "validation confusion (rows: actual, columns: predicted)" in out and "versicolor" in out
+    assert {"accuracy", "mlogloss"} <= set(json.loads((project / "mlpipe-metrics.json").read_text())["metrics"])
+    assert run(["--endpoint-url", endpoint_url, "train", "--objective", "multi:hinge"]) == 2
+    assert "--objective multi:hinge: unknown objective" in capsys.readouterr().err
