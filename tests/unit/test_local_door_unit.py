@@ -143,3 +143,28 @@ def test_scratch_of_gone_servers_is_swept_and_live_ones_kept(tmp_path: Path) -> 
         (path / "code").mkdir(parents=True)
     assert sorted(sweep_stale_scratch(tmp_path)) == sorted(dead)
     assert [p.exists() for p in dead + kept] == [False, False, True, True, True]
+
+
+def test_a_port_in_time_wait_counts_as_free() -> None:
+    """`local down && local up`: the old server's closed connections leave the port in TIME_WAIT."""
+    import socket
+
+    from mlpipe.local.control import port_free
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server side closes first: its end of the connection goes to TIME_WAIT
+    client.recv(1)
+    client.close()
+    server.close()
+
+    plain = socket.socket()  # what the probe did before: no SO_REUSEADDR, "in use" for a minute
+    with pytest.raises(OSError):
+        plain.bind(("127.0.0.1", port))
+    plain.close()
+    assert port_free("127.0.0.1", port)

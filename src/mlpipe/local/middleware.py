@@ -92,7 +92,8 @@ class Middleware:
     # -- the door -----------------------------------------------------------------------------
     def _refuse(self, environ: dict[str, Any], path: str, raw: bool, failure: AuthFailure) -> Response:
         log.info("refused %s %s: %s", environ.get("REQUEST_METHOD"), path, failure.message)
-        if raw:  # git and other HTTP clients ask for credentials after a 401 with a Basic challenge
+        basic = str(environ.get("HTTP_AUTHORIZATION", "")).startswith("Basic ")
+        if raw and (basic or failure.kind == "missing"):  # git asks for credentials after a Basic challenge
             return 401, [("WWW-Authenticate", 'Basic realm="mlpipe embedded AWS"')], failure.message.encode()
         if path.startswith(ADMIN_PREFIXES):
             return door.refusal("", "json", failure)
