@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from botocore.auth import S3SigV4QueryAuth, SigV4Auth
+from botocore.auth import HmacV1QueryAuth, S3SigV4QueryAuth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -93,6 +93,19 @@ def test_presigned_s3_urls_expire() -> None:
     S3SigV4QueryAuth(KEYS, "s3", "us-east-1", expires=60).add_auth(request)
     environ, body = environ_of(request)
     assert verify(environ, body, STORE.lookup).service == "s3"
+    with pytest.raises(AuthFailure) as info:
+        verify(environ, body, STORE.lookup, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=61))
+    assert info.value.kind == "expired"
+
+
+def test_signature_version_2_presigned_urls_verify_and_expire() -> None:
+    request = AWSRequest("GET", "http://127.0.0.1:4599/bucket/a%20b.txt?versionId=3")
+    HmacV1QueryAuth(KEYS, expires=60).add_auth(request)
+    environ, body = environ_of(request)
+    assert verify(environ, body, STORE.lookup).identity == STORE.operator
+    with pytest.raises(AuthFailure) as info:
+        verify({**environ, "RAW_URI": environ["RAW_URI"].replace("a%20b", "c")}, body, STORE.lookup)
+    assert info.value.kind == "bad_signature"
     with pytest.raises(AuthFailure) as info:
         verify(environ, body, STORE.lookup, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=61))
     assert info.value.kind == "expired"

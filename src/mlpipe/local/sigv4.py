@@ -71,6 +71,9 @@ def verify(
     now: dt.datetime | None = None,
 ) -> Verified:
     """The identity that signed this request, or AuthFailure."""
+    query = str(environ.get("QUERY_STRING", ""))
+    if "AWSAccessKeyId=" in query and "Signature=" in query and "X-Amz-Signature=" not in query:
+        return _verify_v2_query(environ, dict(_split_query(query)), lookup, now or dt.datetime.now(dt.UTC))
     claim = _claim(environ)
     identity = lookup(claim.key_id)
     if identity is None:
@@ -102,6 +105,42 @@ def verify(
             "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         )
     return Verified(identity, claim.region, claim.service)
+
+
+def _verify_v2_query(
+    environ: dict[str, object], params: dict[str, str], lookup: Callable[[str], Identity | None], now: dt.datetime
+) -> Verified:
+    """An S3 URL presigned with Signature Version 2 (what botocore's generate_presigned_url makes for
+    S3 unless told `signature_version="s3v4"`): HMAC-SHA1 over method, Expires and the resource."""
+    import base64
+    from urllib.parse import urlsplit
+
+    from botocore.auth import HmacV1Auth
+
+    identity = lookup(params.get("AWSAccessKeyId", ""))
+    if identity is None:
+        raise AuthFailure("unknown_key", f"unknown access key id {params.get('AWSAccessKeyId')}")
+    if params.get("x-amz-security-token") != identity.session_token:
+        raise AuthFailure("bad_token", "The security token included in the request is invalid.")
+    expires = params.get("Expires", "")
+    if not expires.isdigit():
+        raise AuthFailure("incomplete", "Expires must be a number of seconds since the epoch")
+    if now.timestamp() > int(expires):
+        raise AuthFailure("expired", f"Request has expired (Expires {expires})")
+    raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "/")
+    amz = sorted((k.lower(), v) for k, v in params.items() if k.lower().startswith("x-amz-"))
+    string_to_sign = (
+        f"{str(environ.get('REQUEST_METHOD', 'GET')).upper()}\n"
+        f"{params.get('content-md5', '')}\n{params.get('content-type', '')}\n{expires}\n"
+        + "".join(f"{k}:{v}\n" for k, v in amz)
+        + HmacV1Auth.canonical_resource(HmacV1Auth(None), urlsplit(raw))
+    )
+    digest = hmac.new(identity.secret_access_key.encode(), string_to_sign.encode(), hashlib.sha1).digest()
+    if not hmac.compare_digest(base64.b64encode(digest).decode(), params.get("Signature", "")):
+        raise AuthFailure(
+            "bad_signature", "The request signature we calculated does not match the signature you provided."
+        )
+    return Verified(identity, "us-east-1", "s3")
 
 
 _KEYS: dict[tuple[str, str, str, str], bytes] = {}
