@@ -351,13 +351,15 @@ def _stage(
 
 
 def _send(config: Any, clients: Any, reporter: Reporter, rows: list[tuple[str, float]]) -> list[RowOutcome]:
-    """The rows (checked against the model like `mlpipe send --file`), then one malformed body as is."""
+    """The rows (checked against the model like `mlpipe send --file`), then one malformed body as is
+    (unchecked, like `send --no-validate`)."""
     from mlpipe.ops.send import SendInput, send
 
     sent = send(config, clients, reporter, SendInput(text="\n".join(r for r, _ in rows), source="demo rows"))
     ids = list(sent.message_ids.values())
     outcomes = [RowOutcome(f"row {i + 1}", row, ids[i], actual=actual) for i, (row, actual) in enumerate(rows)]
     body = json.dumps({"payload": MALFORMED_PAYLOAD})
-    bad = send(config, clients, reporter, SendInput(json_body=body, source="--json"))
+    # send refuses what the function would dead-letter: --no-validate lets the demo's one through.
+    bad = send(config, clients, reporter, SendInput(json_body=body, source="--json", validate=False))
     outcomes.append(RowOutcome("malformed", body, next(iter(bad.message_ids.values()))))
     return outcomes

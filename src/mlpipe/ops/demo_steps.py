@@ -136,7 +136,7 @@ def commands_by_hand(
         ("queues, function, mapping, alarm", "mlpipe deploy"),
         ("CI/CD: CodeCommit -> CodeBuild -> CodePipeline", "mlpipe bootstrap-pipeline --push"),
         send,
-        ("send a malformed message", f'mlpipe send --json \'{{"payload": "{MALFORMED_PAYLOAD}"}}\''),
+        ("send a malformed message", f'mlpipe send --no-validate --json \'{{"payload": "{MALFORMED_PAYLOAD}"}}\''),
         ("the predictions in the logs", "mlpipe tail logs --since 10m"),
         ("the dead-letter queue, with reasons", "mlpipe tail dlq"),
         ("the pipeline's runs", "mlpipe tail pipeline"),
