@@ -52,12 +52,11 @@ class EmbeddedServer:
         return self.credentials.operator
 
     def start(self) -> None:
-        from moto.moto_server import werkzeug_app
         from werkzeug.serving import make_server
 
         from mlpipe.local.middleware import Middleware
 
-        werkzeug_app.DISABLE_GLOBAL_CORS = True  # moto's server would grant CORS to any origin
+        werkzeug_app = moto_server_module()
 
         registry.load_extensions()
         sweep_stale_scratch()
@@ -100,6 +99,31 @@ class EmbeddedServer:
             stopped.wait()
         finally:
             self.stop()
+
+
+def moto_server_module() -> Any:
+    """moto's WSGI server module, with its global CORS grant off (AWS's APIs send no CORS headers).
+
+    The module imports flask_cors only to make that grant; mlpipe does not install it, so a stand-in
+    satisfies the import when it is absent (it is never called: the grant is switched off first).
+    """
+    import sys
+    import types
+
+    try:
+        import flask_cors  # noqa: F401
+    except ImportError:
+        stand_in = types.ModuleType("flask_cors")
+        stand_in.CORS = _no_cors  # type: ignore[attr-defined]
+        sys.modules["flask_cors"] = stand_in
+    from moto.moto_server import werkzeug_app
+
+    werkzeug_app.DISABLE_GLOBAL_CORS = True
+    return werkzeug_app
+
+
+def _no_cors(app: Any, *args: Any, **kwargs: Any) -> None:
+    raise RuntimeError("moto's global CORS must stay off in the embedded AWS")
 
 
 SCRATCH_PREFIXES = ("mlpipe-lambda-code-", "mlpipe-build-")
