@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
-from mlpipe.cli.render import stdout
+from mlpipe.cli import render
 from mlpipe.plan.model import Plan
 
 SYMBOLS = {"create": "+ create", "update": "~ update", "delete": "- delete", "noop": "  ok"}
 
 
 def plan_table(title: str, plan: Plan, show_noop: bool = True) -> None:
-    t = Table(title=title, header_style="bold")
-    # Action and resource stay on one line; long names and details fold rather than vanish.
-    t.add_column("action", no_wrap=True, min_width=8)
-    t.add_column("resource", no_wrap=True, min_width=9)
-    t.add_column("name", overflow="fold", ratio=3)
-    t.add_column("detail", overflow="fold", ratio=2)
+    rows = []
     for change in plan.changes:
         absent = change.action == "noop" and change.detail == "absent"  # nothing there, nothing wanted
         if (show_noop and not absent) or change.action != "noop":
-            t.add_row(SYMBOLS[change.action], change.kind, change.name, change.detail)
-    stdout.print(t)
+            rows.append((SYMBOLS[change.action], change.kind, change.name, change.detail))
+    render.table(title, ["action", "resource", "name", "detail"], rows)
 
 
 def summary_line(plan: Plan) -> str:
@@ -33,9 +26,9 @@ def show_plan_outcome(subject: str, plan: Plan, dry_run: bool, verb: str, next_s
     """What deploy and bootstrap-pipeline print: the plan (dry run), 'up to date', or what changed."""
     if dry_run:
         plan_table(f"Plan for {subject} (dry run: nothing changed)", plan)
-        stdout.print(summary_line(plan))
+        render.stdout.print(summary_line(plan))
     elif plan.is_empty:
-        stdout.print(f"{subject} is up to date: nothing to change")
+        render.stdout.print(f"{subject} is up to date: nothing to change")
     else:
         plan_table(f"{verb} {subject}", plan, show_noop=False)
-        stdout.print(f"{summary_line(plan).replace(' to ', ' ')}; {next_step}")
+        render.stdout.print(f"{summary_line(plan).replace(' to ', ' ')}; {next_step}")

@@ -55,12 +55,52 @@ def print_json(data: Any) -> None:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    t = Table(title=title, show_lines=False, header_style="bold")
-    for col in columns:
-        t.add_column(col)
+    """A table that never cuts a name or a time: boxed on a terminal when it fits; one row per row
+    block, wrapped at spaces only, when it does not; off a terminal (CI logs, pipes), one plain line
+    per row, aligned, however long."""
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    if not stdout.is_terminal:
+        stdout.print(escape("\n".join(plain_table(title, columns, cells))), highlight=False, soft_wrap=True)
+        return
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    if sum(widths) + 3 * len(columns) + 1 <= stdout.width:
+        t = Table(title=title, show_lines=False, header_style="bold")
+        for col in columns:
+            t.add_column(col, no_wrap=True)
+        for row in cells:
+            t.add_row(*row)
+        stdout.print(t)
+        return
+    stdout.print(escape("\n".join(stacked_table(title, columns, cells, stdout.width))), highlight=False)
+
+
+def plain_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Header and one line per row, columns aligned with two spaces, nothing shortened."""
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    lines = [title] if title else []
+    for row in [list(columns), *rows]:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return lines
+
+
+def stacked_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> list[str]:
+    """Too wide for the terminal: each row as a block, `column: value`, wrapped at spaces only (a
+    name like house-prices-dev-trigger is never split)."""
+    import textwrap
+
+    label = max(len(c) for c in columns)
+    lines = [title] if title else []
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
-    stdout.print(t)
+        for i, (column, cell) in enumerate(zip(columns, row, strict=True)):
+            if not cell:
+                continue
+            prefix = ("- " if i == 0 else "  ") + f"{column}:".ljust(label + 1) + " "
+            wrapped = textwrap.wrap(
+                cell, max(20, width - len(prefix)), break_long_words=False, break_on_hyphens=False
+            ) or [""]
+            lines.append(prefix + wrapped[0])
+            lines += [" " * len(prefix) + more for more in wrapped[1:]]
+    return lines
 
 
 def error(message: str, hint: str | None) -> None:
