@@ -32,6 +32,7 @@ docs: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/mlpipe demo
+	@echo "mlpipe is installed in $(VENV): run 'source $(VENV)/bin/activate' to have it on your PATH (or type $(VENV)/bin/mlpipe)."
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

@@ -115,3 +115,20 @@ def test_the_readme_documents_what_users_need() -> None:
         "## Troubleshooting",
     ):
         assert needle in TEXT, needle
+
+
+def test_after_make_demo_the_user_is_told_how_to_get_mlpipe_on_path(tmp_path: Path) -> None:
+    from mlpipe.cli.demo import path_hint
+
+    makefile = (README.parent / "Makefile").read_text()
+    demo_rule = makefile[makefile.index("\ndemo:") :].split("\n\n")[0]
+    assert "source $(VENV)/bin/activate" in demo_rule and "$(VENV)/bin/mlpipe" in demo_rule
+    assert "source .venv/bin/activate" in TEXT and ".venv/bin/mlpipe" in TEXT
+    venv_python = str(tmp_path / ".venv" / "bin" / "python")
+    hint = path_hint(which=lambda name: None, executable=venv_python, cwd=tmp_path)
+    assert hint == (
+        "`mlpipe` is not on your PATH: run `source .venv/bin/activate` first "
+        "(or type .venv/bin/mlpipe instead of mlpipe)"
+    )
+    on_path = str(tmp_path / ".venv" / "bin" / "mlpipe")
+    assert path_hint(which=lambda name: on_path, executable=venv_python, cwd=tmp_path) is None

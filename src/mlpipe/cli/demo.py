@@ -259,6 +259,10 @@ def _summary(result: DemoResult) -> None:
             f"dead-letter queue; function {status.function_state}; endpoint {status.endpoint_status}, "
             f"model {status.model_version}"
         )
+    hint = path_hint()
+    if hint:
+        stdout.print()
+        stdout.print(escape(hint))
     _commands("Each step by hand, on the embedded AWS:", result.by_hand)
     _commands("The same project on AWS (endpoints cost money until `mlpipe destroy`):", result.on_aws)
     stdout.print()
@@ -284,3 +288,24 @@ def _commands(title: str, commands: list[tuple[str, str]]) -> None:
     width = max(len(command) for _, command in commands)
     for what, command in commands:
         stdout.print(f"  {escape(command.ljust(width))}  [dim]# {escape(what)}[/]", highlight=False)
+
+
+def path_hint(which: Any = None, executable: str | None = None, cwd: Path | None = None) -> str | None:
+    """How to run the printed commands when `mlpipe` is not on PATH (after `make demo`, it lives
+    in .venv/bin): None when it is."""
+    import shutil
+    import sys
+
+    which = which or shutil.which
+    here = Path(executable or sys.executable).parent
+    found = which("mlpipe")
+    if found and Path(found).resolve().parent == here.resolve():
+        return None
+    script = here / "mlpipe"
+    try:
+        shown = script.relative_to(cwd or Path.cwd())
+    except ValueError:
+        shown = script
+    return (
+        f"`mlpipe` is not on your PATH: run `source {shown.parent}/activate` first (or type {shown} instead of mlpipe)"
+    )
