@@ -27,7 +27,7 @@ def _text(node: ast.AST) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
-        return "".join(v.value if isinstance(v, ast.Constant) else "x" for v in node.values)  # type: ignore[misc]
+        return "".join(v.value if isinstance(v, ast.Constant) else "1" for v in node.values)  # type: ignore[misc]
     return None
 
 
@@ -65,7 +65,7 @@ COMMANDS = set(typer.main.get_command(app).commands)  # type: ignore[attr-define
 def _names_a_command(line: str) -> bool:
     """`mlpipe deploy ...` or `mlpipe --stage x ...`, not prose such as "mlpipe never adopts..."."""
     words = line.split()
-    return len(words) == 1 or words[1] in COMMANDS or words[1].startswith("-")
+    return len(words) > 1 and (words[1] in COMMANDS or words[1].startswith("-"))
 
 
 def _demo_steps() -> list[tuple[str, str]]:
