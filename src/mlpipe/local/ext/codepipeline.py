@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlpipe.local.ext import codebuild, codecommit
+from mlpipe.local.iam.actors import require, role_client
 from mlpipe.local.registry import AwsApiError, Context, after, on_reset, on_shutdown, override
 
 STATE_KEY = "codepipeline"
 APPROVAL_TIMEOUT_S = 3600
+PIPELINE_SESSION = "CodePipeline"  # the role session the pipeline acts as
 
 
 @dataclass
@@ -161,7 +163,11 @@ def _act(
 ) -> dict[str, bytes]:
     kind = (spec["actionTypeId"]["category"], spec["actionTypeId"]["provider"])
     config = spec.get("configuration") or {}
+    role = str(_pipeline(ctx, execution.region, execution.pipeline).get("roleArn") or "")
     if kind == ("Source", "CodeCommit"):
+        repository = f"arn:aws:codecommit:{execution.region}:{ctx.account_id}:{config['RepositoryName']}"
+        for needed in ("codecommit:GetBranch", "codecommit:GetCommit", "codecommit:UploadArchive"):
+            _as_pipeline_role(ctx, role, needed, repository)
         head = codecommit.head_files(ctx, execution.region, config["RepositoryName"], config["BranchName"])
         if head is None:
             raise RuntimeError(f"branch {config['BranchName']} of {config['RepositoryName']} has no commit")
@@ -173,6 +179,9 @@ def _act(
     if kind == ("Build", "CodeBuild"):
         revision = (execution.revision or {}).get("revisionId", "")
         initiator = f"codepipeline/{execution.pipeline}"
+        project = f"arn:aws:codebuild:{execution.region}:{ctx.account_id}:project/{config['ProjectName']}"
+        for needed in ("codebuild:StartBuild", "codebuild:BatchGetBuilds"):
+            _as_pipeline_role(ctx, role, needed, project)
         build = codebuild.run_build(ctx, execution.region, config["ProjectName"], files, revision, initiator)
         action.external_id = build.build_id
         action.status = "Succeeded" if build.status == "SUCCEEDED" else "Failed"
@@ -209,7 +218,17 @@ def _store_source_artifact(ctx: Context, execution: Execution, files: dict[str, 
         for path, content in sorted(files.items()):
             archive.writestr(path, content)
     key = f"{execution.pipeline[:20]}/SourceOutput/{execution.execution_id[:8]}.zip"
-    ctx.client("s3", execution.region).put_object(Bucket=store["location"], Key=key, Body=buffer.getvalue())
+    role = _pipeline(ctx, execution.region, execution.pipeline).get("roleArn")
+    s3 = (
+        role_client(ctx, role, PIPELINE_SESSION, "s3", execution.region) if role else ctx.client("s3", execution.region)
+    )
+    s3.put_object(Bucket=store["location"], Key=key, Body=buffer.getvalue())
+
+
+def _as_pipeline_role(ctx: Context, role: str, action: str, resource: str) -> None:
+    """CodePipeline reads the source and starts builds as the pipeline's role: check it like AWS."""
+    if role:
+        require(ctx, role, PIPELINE_SESSION, action, resource)
 
 
 def _on_commit(ctx: Context, region: str, repository: str, branch: str, commit: str) -> None:

@@ -1,5 +1,5 @@
 """IAM for every caller of the embedded AWS (mlpipe.local.iam): registers the authorizer, puts the
-server's IAM settings back on reset, and answers `GET/POST /_mlpipe/iam` (operator only)."""
+server's IAM settings back on reset, and reports them in `GET /_mlpipe/status`."""
 
 from __future__ import annotations
 
@@ -25,18 +25,3 @@ def describe(ctx: Context) -> dict[str, Any]:
     operator = "full" if iam.operator_policy is None else f"policy ({len(iam.operator_policy['Statement'])} statements)"
     return {"iam": {"enabled": iam.enabled, "operator": operator}}
 
-
-def set_settings(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    """POST /_mlpipe/iam {"enabled": bool, "operator_policy": {...} | "full"}: change them live."""
-    iam = settings(ctx)
-    if "enabled" in body:
-        iam.enabled = bool(body["enabled"])
-    if "operator_policy" in body:
-        policy = body["operator_policy"]
-        if policy in (None, "full"):
-            iam.operator_policy = None
-        elif isinstance(policy, dict) and "Statement" in policy:
-            iam.operator_policy = policy
-        else:
-            raise ValueError('operator_policy: an IAM policy document (with Statement) or "full"')
-    return describe(ctx)["iam"]

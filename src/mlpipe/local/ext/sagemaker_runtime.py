@@ -2,7 +2,8 @@
 
 endpoint -> endpoint config -> model -> ModelDataUrl -> model.tar.gz in the emulated S3, loaded
 the way the SageMaker XGBoost container loads it (mlpipe.model.serving) and cached by the
-artifact's location and ETag, so a retrained artifact under the same key is picked up.
+artifact's location and ETag, so a retrained artifact under the same key is picked up. The artifact
+is read as the model's execution role, as SageMaker does (its policy must allow s3:GetObject).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 from mlpipe.local.registry import AwsApiError, Context, on_reset, on_startup, override
 
-_configs: dict[tuple[str, str], tuple[str, str]] = {}  # (region, config name) -> (artifact url, variant)
+# (region, config name) -> (artifact url, variant, the model's execution role ARN)
+_configs: dict[tuple[str, str], tuple[str, str, str]] = {}
 _models: dict[tuple[str, str], Any] = {}  # (artifact url, etag) -> LoadedModel
 _etags: dict[tuple[str, str], tuple[str, float]] = {}  # (bucket, key) -> (etag, when checked)
 ETAG_TTL_S = 1.0
@@ -25,8 +27,8 @@ def invoke_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     from mlpipe.model.serving import ServingError, predict
 
     name = params["EndpointName"]
-    artifact_url, variant = _resolve(ctx, name)
-    model = _model(ctx, artifact_url)
+    artifact_url, variant, role = _resolve(ctx, name)
+    model = _model(ctx, artifact_url, role)
     try:
         body, content_type = predict(model, params.get("Body") or b"", params.get("ContentType"), params.get("Accept"))
     except ServingError as exc:
@@ -65,7 +67,7 @@ def forget(ctx: Context) -> None:
         _etags.clear()
 
 
-def _resolve(ctx: Context, name: str) -> tuple[str, str]:
+def _resolve(ctx: Context, name: str) -> tuple[str, str, str]:
     config_name, status = _endpoint(ctx, name)
     if status not in ("InService", "Updating", "SystemUpdating"):
         raise AwsApiError("ValidationError", f"Endpoint {name} is not in service (status {status}).", 400)
@@ -81,7 +83,7 @@ def _resolve(ctx: Context, name: str) -> tuple[str, str]:
     url = container.get("ModelDataUrl") or (container.get("ModelDataSource", {}).get("S3DataSource", {}).get("S3Uri"))
     if not url:
         raise AwsApiError("ModelError", f"model {variant['ModelName']} has no ModelDataUrl", 424)
-    resolved = (str(url), str(variant.get("VariantName", "AllTraffic")))
+    resolved = (str(url), str(variant.get("VariantName", "AllTraffic")), str(model.get("ExecutionRoleArn") or ""))
     with _lock:
         _configs[key] = resolved
     return resolved
@@ -101,7 +103,25 @@ def _endpoint(ctx: Context, name: str) -> tuple[str, str]:
     return str(endpoint.endpoint_config_name), str(endpoint.endpoint_status)
 
 
-def _etag(ctx: Context, bucket: str, key: str) -> str:
+def _s3(ctx: Context, role: str) -> Any:
+    """S3 as the model's execution role (the emulator's own identity when a model names none)."""
+    if not role:
+        return ctx.client("s3", ctx.region)
+    from mlpipe.local.iam.actors import role_client
+
+    return role_client(ctx, role, "SageMaker", "s3", ctx.region)
+
+
+def _download_error(bucket: str, key: str, exc: Any) -> AwsApiError:
+    code = exc.response.get("Error", {}).get("Code", "") if hasattr(exc, "response") else ""
+    if code in ("AccessDenied", "403"):
+        reason = f"access denied to the model's execution role ({exc.response['Error'].get('Message', '')})"
+    else:
+        reason = "the object does not exist."
+    return AwsApiError("ModelError", f"Failed to download model data from s3://{bucket}/{key}: {reason}", 424)
+
+
+def _etag(ctx: Context, bucket: str, key: str, role: str) -> str:
     """The artifact's ETag, re-checked at most every ETAG_TTL_S (a retrained artifact under the same
     key is noticed within that time)."""
     now = time.monotonic()
@@ -109,26 +129,24 @@ def _etag(ctx: Context, bucket: str, key: str) -> str:
         cached = _etags.get((bucket, key))
     if cached is not None and now - cached[1] < ETAG_TTL_S:
         return cached[0]
-    s3 = ctx.client("s3", ctx.region)
+    s3 = _s3(ctx, role)
     try:
         etag = str(s3.head_object(Bucket=bucket, Key=key)["ETag"])
-    except s3.exceptions.ClientError:
-        raise AwsApiError(
-            "ModelError", f"Failed to download model data from s3://{bucket}/{key}: the object does not exist.", 424
-        ) from None
+    except s3.exceptions.ClientError as exc:
+        raise _download_error(bucket, key, exc) from None
     with _lock:
         _etags[(bucket, key)] = (etag, now)
     return etag
 
 
-def _model(ctx: Context, url: str) -> Any:
+def _model(ctx: Context, url: str, role: str) -> Any:
     from mlpipe.model.serving import ServingError, load_artifact
 
     if not url.startswith("s3://"):
         raise AwsApiError("ModelError", f"ModelDataUrl {url} is not an s3:// URL", 424)
     bucket, _, key = url[len("s3://") :].partition("/")
-    etag = _etag(ctx, bucket, key)
-    s3 = ctx.client("s3", ctx.region)
+    etag = _etag(ctx, bucket, key, role)
+    s3 = _s3(ctx, role)
     with _lock:
         cached = _models.get((url, etag))
         if cached is not None:

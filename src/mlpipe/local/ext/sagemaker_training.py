@@ -12,6 +12,7 @@ import io
 import time
 from typing import Any
 
+from mlpipe.local.iam.actors import role_client
 from mlpipe.local.registry import Context, after
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -133,7 +134,8 @@ def run_training_job(ctx: Context, params: dict[str, Any], response: dict[str, A
     arn = response["TrainingJobArn"]
     _, _, _, region, account, _ = arn.split(":", 5)
     job = sagemaker_backends[account][region].training_jobs[params["TrainingJobName"]]
-    s3 = ctx.client("s3", region)
+    # The job reads its data and writes its model as its execution role, as SageMaker does.
+    s3 = role_client(ctx, params["RoleArn"], "SageMaker", "s3", region)
     try:
         archive, metrics, lines = _train(s3, params)
         bucket, key = _split_uri(job.model_artifacts["S3ModelArtifacts"])
