@@ -102,6 +102,9 @@ def create_endpoint(endpoint_url: str, name: str, seed: int = 0) -> Any:
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="models/v1/model.tar.gz", Body=artifact)
     role = iam.create_role(RoleName=f"{name}-sm", AssumeRolePolicyDocument=_trust("sagemaker.amazonaws.com"))
+    # SageMaker reads the artifact as this role: it needs s3:GetObject, as on AWS.
+    read = _allow(("s3:GetObject",), (f"arn:aws:s3:::{bucket}/*",))
+    iam.put_role_policy(RoleName=f"{name}-sm", PolicyName="read-model", PolicyDocument=read)
     image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
     sm.create_model(
         ModelName=f"{name}-v1",
@@ -122,9 +125,14 @@ def create_endpoint(endpoint_url: str, name: str, seed: int = 0) -> Any:
     return booster
 
 
-def create_function(endpoint_url: str, name: str, env: dict[str, str], timeout: int, code: bytes) -> str:
+def create_function(
+    endpoint_url: str, name: str, env: dict[str, str], timeout: int, code: bytes, policy: str | None = None
+) -> str:
+    """A function whose role has `policy` (the handler runs with that role's credentials)."""
     iam, lam = client(endpoint_url, "iam"), client(endpoint_url, "lambda")
     role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=_trust("lambda.amazonaws.com"))
+    if policy is not None:
+        iam.put_role_policy(RoleName=f"{name}-role", PolicyName="handler", PolicyDocument=policy)
     lam.create_function(
         FunctionName=name,
         Runtime="python3.12",
@@ -178,7 +186,9 @@ def deploy_stack(
         "MLPIPE_DLQ_URL": dlq_url,
         "MLPIPE_RESULTS_QUEUE_URL": "",
     }
-    function = create_function(endpoint_url, f"{app}-predict", env, timeout, code or handler_zip())
+    function = create_function(
+        endpoint_url, f"{app}-predict", env, timeout, code or handler_zip(), handler_policy(trigger_arn, dlq_arn, app)
+    )
     mapping = lam.create_event_source_mapping(
         EventSourceArn=trigger_arn,
         FunctionName=function,
@@ -271,6 +281,28 @@ def queue_depth(sqs: Any, queue_url: str) -> int:
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def handler_policy(trigger_arn: str, dlq_arn: str, endpoint: str) -> str:
+    """What the handler's role needs (as mlpipe's own Lambda policy grants): the handler's calls are
+    checked against it."""
+    region, account = trigger_arn.split(":")[3:5]
+    return _allow(
+        ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
+        (trigger_arn,),
+        ("sqs:SendMessage",),
+        (dlq_arn,),
+        ("sagemaker:InvokeEndpoint",),
+        (f"arn:aws:sagemaker:{region}:{account}:endpoint/{endpoint.lower()}",),
+    )
+
+
+def _allow(*pairs: tuple[str, ...]) -> str:
+    """A policy document from (actions, resources) pairs."""
+    statements = [
+        {"Effect": "Allow", "Action": list(pairs[i]), "Resource": list(pairs[i + 1])} for i in range(0, len(pairs), 2)
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 def _trust(service: str) -> str:

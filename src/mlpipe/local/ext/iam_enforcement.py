@@ -7,7 +7,7 @@ from typing import Any
 
 from mlpipe.local import registry
 from mlpipe.local.iam.authorizer import IamSettings, authorize, settings
-from mlpipe.local.registry import Context, on_reset, on_status
+from mlpipe.local.registry import Context, on_reset, on_startup, on_status
 
 if authorize not in getattr(registry, "AUTHORIZERS", []):
     getattr(registry, "AUTHORIZERS", []).append(authorize)
@@ -25,3 +25,13 @@ def describe(ctx: Context) -> dict[str, Any]:
     operator = "full" if iam.operator_policy is None else f"policy ({len(iam.operator_policy['Statement'])} statements)"
     return {"iam": {"enabled": iam.enabled, "operator": operator}}
 
+
+
+@on_startup
+def answer_sts_for_our_identities(ctx: Context) -> None:
+    """GetCallerIdentity names the caller; AssumeRole issues keys this server knows (iam/sts.py)."""
+    store = ctx.state.get("credentials")
+    if store is not None:
+        from mlpipe.local.iam import sts
+
+        sts.install(store)

@@ -112,10 +112,13 @@ def _s3(ctx: Context, role: str) -> Any:
     return role_client(ctx, role, "SageMaker", "s3", ctx.region)
 
 
-def _download_error(bucket: str, key: str, exc: Any) -> AwsApiError:
+def _download_error(bucket: str, key: str, role: str, exc: Any) -> AwsApiError:
     code = exc.response.get("Error", {}).get("Code", "") if hasattr(exc, "response") else ""
-    if code in ("AccessDenied", "403"):
-        reason = f"access denied to the model's execution role ({exc.response['Error'].get('Message', '')})"
+    if code in ("AccessDenied", "403"):  # a HEAD's 403 has no body: say what SageMaker says
+        reason = (
+            f'access denied. Ensure that the role "{role}" has "s3:GetObject" permission on '
+            f"arn:aws:s3:::{bucket}/{key} (SageMaker reads the model as the model's execution role)."
+        )
     else:
         reason = "the object does not exist."
     return AwsApiError("ModelError", f"Failed to download model data from s3://{bucket}/{key}: {reason}", 424)
@@ -133,7 +136,7 @@ def _etag(ctx: Context, bucket: str, key: str, role: str) -> str:
     try:
         etag = str(s3.head_object(Bucket=bucket, Key=key)["ETag"])
     except s3.exceptions.ClientError as exc:
-        raise _download_error(bucket, key, exc) from None
+        raise _download_error(bucket, key, role, exc) from None
     with _lock:
         _etags[(bucket, key)] = (etag, now)
     return etag

@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
-from mlpipe.local.iam.evaluator import Decision, evaluate
+from mlpipe.local.iam.evaluator import Decision, allows_principal, evaluate
 from mlpipe.local.iam.resources import Check, checks_for
 from mlpipe.local.registry import AwsApiError, Context
 
@@ -119,15 +119,24 @@ def decide(ctx: Context, subject: Subject, check: Check, service: str = "", regi
     }
     if ":user/" in subject.principal_arn:
         context["aws:username"] = subject.principal_arn.rsplit("/", 1)[-1]
-    return evaluate(
+    policy = resource_policy(ctx.account_id, check, region or ctx.region)
+    decision = evaluate(
         check.action,
         check.resource,
         identity_policies=subject.policies,
         boundary=subject.boundary,
-        resource_policy=resource_policy(ctx.account_id, check, region or ctx.region),
+        resource_policy=policy,
         principal_arn=subject.principal_arn,
         context=context,
     )
+    if decision.allowed and check.action == "sts:AssumeRole":
+        # The role's trust policy must name the caller (or its account), whatever identity policies say.
+        trusted = policy is not None and allows_principal(
+            policy, check.action, check.resource, principal_arn=subject.principal_arn, context=context
+        )
+        if not trusted:
+            return Decision(False, "because no resource-based policy allows the sts:AssumeRole action")
+    return decision
 
 
 def _denied(request: Any, message: str) -> AwsApiError:
@@ -237,9 +246,12 @@ class MotoFacts:
 
 
 def resource_policy(account: str, check: Check, region: str) -> Mapping[str, Any] | None:
-    """The bucket policy (S3) or queue policy (SQS) of the resource checked, if it has one."""
+    """The bucket policy (S3), queue policy (SQS) or trust policy (AssumeRole) of the resource checked."""
     service = check.action.split(":", 1)[0]
     try:
+        if check.action == "sts:AssumeRole":  # the role's trust policy
+            role = next((r for r in _iam_backend(account).roles.values() if r.arn == check.resource), None)
+            return parse_document(role.assume_role_policy_document) if role is not None else None
         if service == "s3" and check.resource.startswith("arn:aws:s3:::"):
             from moto.s3.models import s3_backends
 

@@ -76,6 +76,20 @@ def evaluate(
     return Decision(False, f"because no identity-based policy allows the {action} action")
 
 
+def allows_principal(
+    policy: Mapping[str, Any],
+    action: str,
+    resource: str,
+    *,
+    principal_arn: str,
+    context: Mapping[str, ContextValue] = {},
+) -> bool:
+    """Whether an Allow of a resource policy covers this principal at all (naming its account counts):
+    a role's trust policy must, for sts:AssumeRole, whatever the caller's identity policies allow."""
+    request = _Request(action, resource, principal_arn, context)
+    return any(_effect(s) == "Allow" and request.matches(s, True) for s in _statements([policy]))
+
+
 class _Request:
     def __init__(self, action: str, resource: str, principal_arn: str, context: Mapping[str, ContextValue]) -> None:
         self.action = action

@@ -42,6 +42,8 @@ _S3_VERSIONED = {"GetObject": "GetObjectVersion", "DeleteObject": "DeleteObjectV
 @service("s3")
 def _s3(req: Req) -> list[Check] | None:
     op = req.operation
+    if op in ("CopyObject", "UploadPartCopy") and not req.get("CopySource"):
+        op = "PutObject" if op == "CopyObject" else "UploadPart"  # one route: the copy-source header tells
     context = {"s3:ResourceAccount": req.account, "aws:ResourceAccount": req.account}
     if op == "ListBuckets":
         return one("s3:ListAllMyBuckets", "*")

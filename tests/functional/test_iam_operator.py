@@ -1,0 +1,83 @@
+"""A least-privilege operator on the embedded AWS: with the operator limited to exactly what
+`mlpipe iam-policy` prints, every command works and anything else is denied as AWS denies it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+import pytest
+from local_helpers import client
+
+from mlpipe.config import load_config
+from mlpipe.local.iam.authorizer import IamSettings
+from mlpipe.local.iam.operator_setting import iam_policy_document
+from mlpipe.reporter import ListReporter
+
+
+@pytest.fixture
+def narrowed_operator(
+    embedded_server: Any, endpoint_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """The server's operator limited to `mlpipe iam-policy`'s document for the app in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlpipe.yaml").write_text("app: house\n")
+    config = load_config(tmp_path / "mlpipe.yaml").config
+    state = embedded_server.ctx.state
+    state["iam"] = IamSettings(operator_policy=iam_policy_document(config, "us-east-1"))
+    try:
+        yield config
+    finally:
+        state["iam"] = IamSettings.from_environment()
+
+
+@pytest.mark.slow
+def test_every_command_works_with_the_iam_policy_and_nothing_else_does(narrowed_operator: Any, clients: Any) -> None:
+    from mlpipe.ops.deploy import deploy
+    from mlpipe.ops.destroy import destroy
+    from mlpipe.ops.send import SendInput, send
+    from mlpipe.ops.status import status
+    from mlpipe.ops.tail import tail_dlq, tail_logs
+    from mlpipe.ops.train import train
+
+    config, r = narrowed_operator, ListReporter()
+    train(config, clients, r)
+    deploy(config, clients, r)
+    # The Lambda, under its own role, invokes the endpoint: the prediction comes back.
+    sent = send(config, clients, r, SendInput(payload=",".join(["0.01"] * 10)), wait=True)
+    assert [o.status for o in sent.outcomes] == ["prediction"], sent.outcomes
+    tail_dlq(config, clients, r)
+    lines: list[Any] = []
+    tail_logs(config, clients, r, lines.append, 0, follow=True, max_seconds=0.5)
+    assert lines
+    report = status(config, clients)
+    assert report is not None
+    destroy(config, clients, r, force=True)
+
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        clients.client("iam").create_user(UserName="mallory")
+    error = caught.value.response["Error"]
+    assert error["Code"] == "AccessDenied"
+    assert (
+        "is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::123456789012:user/mallory"
+        in error["Message"]
+    )
+
+
+def test_the_operator_has_full_access_by_default(endpoint_url: str) -> None:
+    iam = client(endpoint_url, "iam")
+    iam.create_user(UserName="someone")
+    assert iam.get_user(UserName="someone")["User"]["UserName"] == "someone"
+
+
+def test_a_narrowed_operator_is_denied_outside_its_policy(narrowed_operator: Any, endpoint_url: str) -> None:
+    sqs = client(endpoint_url, "sqs")
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        sqs.create_queue(QueueName="not-the-apps")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    started = time.monotonic()
+    sqs.create_queue(QueueName="house-dev-trigger", tags={"mlpipe:app": "house", "mlpipe:stage": "dev"})
+    assert time.monotonic() - started < 5
