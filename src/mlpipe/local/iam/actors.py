@@ -70,13 +70,9 @@ def role_client(ctx: Context, role_arn: str, session: str, service: str, region:
 def require(ctx: Context, role_arn: str, session: str, action: str, resource: str) -> None:
     """A check an AWS service makes as the role without an API call here (e.g. CodePipeline reading
     its CodeCommit source, or starting a build): PermissionError with AWS's message when denied."""
-    from mlpipe.local.iam.authorizer import decide, settings, subject_of
-    from mlpipe.local.iam.resources import Check
+    from mlpipe.local.iam.authorizer import authorize_action
 
-    iam = settings(ctx)
-    if not iam.enabled:
-        return
     principal = session_arn(role_arn, session)
-    decision = decide(ctx, subject_of(ctx, principal, iam), Check(action, resource))
+    decision = authorize_action(ctx, principal, action, resource)
     if not decision.allowed:
         raise PermissionError(decision.message(principal, action, resource))

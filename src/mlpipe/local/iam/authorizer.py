@@ -105,6 +105,17 @@ def authorize(ctx: Context, identity: Any, request: Any) -> None:
             raise _denied(request, decision.message(subject.principal_arn, check.action, check.resource))
 
 
+def authorize_action(ctx: Context, principal_arn: str, action: str, resource: str) -> Decision:
+    """One check outside an API call (git push as codecommit:GitPush, a service acting as a role)."""
+    iam = settings(ctx)
+    if not iam.enabled:
+        return Decision(True, "IAM enforcement is off")
+    subject = subject_of(ctx, principal_arn, iam)
+    if subject.full_access:
+        return Decision(True, "full access")
+    return decide(ctx, subject, Check(action, resource))
+
+
 def decide(ctx: Context, subject: Subject, check: Check, service: str = "", region: str = "") -> Decision:
     """One check for one subject, with the request context AWS would build."""
     now = time.time()
