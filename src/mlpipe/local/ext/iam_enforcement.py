@@ -26,7 +26,6 @@ def describe(ctx: Context) -> dict[str, Any]:
     return {"iam": {"enabled": iam.enabled, "operator": operator}}
 
 
-
 @on_startup
 def answer_sts_for_our_identities(ctx: Context) -> None:
     """GetCallerIdentity names the caller; AssumeRole issues keys this server knows (iam/sts.py)."""
