@@ -50,5 +50,6 @@ def iam_policy_document(config: Any, region: str | None) -> dict[str, Any]:
     from mlpipe.names import Names
     from mlpipe.policies.operator import operator_policy
 
-    names = Names(app=config.app, stage=config.stage, region=region or "us-east-1", account=LOCAL_ACCOUNT)
+    region = region or getattr(config, "region", None) or "us-east-1"
+    names = Names(app=config.app, stage=config.stage, region=region, account=LOCAL_ACCOUNT)
     return operator_policy(config, names).to_dict()
