@@ -38,6 +38,7 @@ def narrowed_operator(
 def test_every_command_works_with_the_iam_policy_and_nothing_else_does(narrowed_operator: Any, clients: Any) -> None:
     from mlpipe.ops.deploy import deploy
     from mlpipe.ops.destroy import destroy
+    from mlpipe.ops.redrive import redrive
     from mlpipe.ops.send import SendInput, send
     from mlpipe.ops.status import status
     from mlpipe.ops.tail import tail_dlq, tail_logs
@@ -55,6 +56,7 @@ def test_every_command_works_with_the_iam_policy_and_nothing_else_does(narrowed_
     assert lines
     report = status(config, clients)
     assert report is not None
+    redrive(config, clients, r)
     destroy(config, clients, r, force=True)
 
     with pytest.raises(botocore.exceptions.ClientError) as caught:
@@ -65,6 +67,20 @@ def test_every_command_works_with_the_iam_policy_and_nothing_else_does(narrowed_
         "is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::123456789012:user/mallory"
         in error["Message"]
     )
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("pypi")  # bootstrap-pipeline builds the wheelhouse from PyPI
+def test_the_pipeline_commands_work_with_the_iam_policy(narrowed_operator: Any, clients: Any, tmp_path: Path) -> None:
+    from mlpipe.ops.bootstrap import bootstrap
+    from mlpipe.ops.destroy import destroy
+    from mlpipe.ops.pipeline_status import pipeline_status
+
+    config, r = narrowed_operator, ListReporter()
+    bootstrap(config, clients, r, push=True, config_path=tmp_path / "mlpipe.yaml")
+    bootstrap(config, clients, r, push=True, config_path=tmp_path / "mlpipe.yaml")
+    assert pipeline_status(config, clients) is not None
+    destroy(config, clients, r, pipeline=True, force=True)
 
 
 def test_the_operator_has_full_access_by_default(endpoint_url: str) -> None:
