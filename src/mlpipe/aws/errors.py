@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import botocore.exceptions
@@ -51,6 +53,22 @@ def error_code(exc: BaseException) -> str | None:
     if isinstance(exc, botocore.exceptions.ClientError):
         return str(exc.response.get("Error", {}).get("Code") or "") or None
     return None
+
+
+def access_denied_hint(message: str, env: Mapping[str, str] | None = None) -> str:
+    """What to do about an AccessDenied: in the pipeline's build, its role is bootstrap's to change."""
+    env = os.environ if env is None else env
+    if not env.get("CODEBUILD_BUILD_ID"):
+        return "see `mlpipe iam-policy` for the permissions mlpipe needs"
+    if "perform: iam:" in message:
+        return (
+            "the pipeline's build role may not change IAM roles (by design): run `mlpipe bootstrap-pipeline` "
+            "with this mlpipe.yaml (it updates the stages' Lambda roles), then run the pipeline again"
+        )
+    return (
+        "the pipeline's build role does not allow this: run `mlpipe bootstrap-pipeline` with this mlpipe.yaml "
+        "(it rewrites the build role's policy), then run the pipeline again"
+    )
 
 
 def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
@@ -125,11 +143,7 @@ def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
                 hint="refresh them: `aws sso login` or `aws configure`",
             )
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
-            return AwsError(
-                f"{op}: access denied: {message}",
-                hint="see `mlpipe iam-policy` for the permissions mlpipe needs",
-                code=code,
-            )
+            return AwsError(f"{op}: access denied: {message}", hint=access_denied_hint(message), code=code)
         return AwsError(f"{op} failed: {code}: {message}", code=code)
     if isinstance(exc, botocore.exceptions.BotoCoreError):
         return AwsError(one_line(str(exc)))

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import typer
 
 from mlpipe.cli.context import options
 from mlpipe.local.state import DEFAULT_PORT
+
+
+def _iam_settings(opts: Any, operator_policy: str | None, no_iam: bool) -> None:
+    """The server reads its IAM settings from its environment (the background server inherits ours)."""
+    import os
+
+    from mlpipe.local.iam.operator_setting import operator_environment
+    from mlpipe.local.state import cache_dir
+
+    if operator_policy is None and not no_iam:
+        return
+    region = opts.region or None
+
+    def config() -> Any:
+        return opts.load().config
+
+    env = operator_environment(operator_policy, not no_iam, config, region, cache_dir())
+    os.environ.update(env if no_iam else {k: v for k, v in env.items() if k != "MLPIPE_LOCAL_IAM"})
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
@@ -28,6 +47,15 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         ),
         foreground: bool = typer.Option(False, "--foreground", help="Serve in this terminal (Ctrl-C stops)."),
         verbose: bool = typer.Option(False, "--verbose", help="Log every request (with --foreground)."),
+        operator_policy: str | None = typer.Option(
+            None,
+            "--operator-policy",
+            help="What the CLI's own calls may do: full (default), iam-policy (exactly what `mlpipe iam-policy` "
+            "prints for this mlpipe.yaml: rehearse a least-privilege user) or a JSON policy file.",
+        ),
+        no_iam: bool = typer.Option(
+            False, "--no-iam", help="Do not enforce IAM (for debugging; MLPIPE_LOCAL_IAM=off does the same)."
+        ),
     ) -> None:
         """Start the embedded AWS in the background.
 
@@ -37,6 +65,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         from mlpipe.local import control
 
         opts = options(ctx)
+        _iam_settings(opts, operator_policy, no_iam)
         if foreground:
             control.check_listen_address(host, port, expose_on_network)
             stderr.print(f"Embedded AWS on http://{host}:{port if port is not None else DEFAULT_PORT} (Ctrl-C to stop)")

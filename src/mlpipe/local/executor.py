@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlpipe.local.iam.actors import credentials_for
 from mlpipe.local.lambda_invoke import Outcome, invoke, write_logs  # noqa: F401  (re-exported)
 from mlpipe.local.lambda_pool import (
     FunctionVersion,
@@ -143,6 +144,7 @@ def function_version(mapping: _Mapping) -> tuple[FunctionVersion, bytes] | None:
         timeout_s=int(fn.timeout or 3),
         memory_mb=int(fn.memory_size or 128),
         environment=env,
+        role=str(fn.role or ""),
     )
     return version, bytes(fn.code_bytes or b"")
 
@@ -275,9 +277,12 @@ class LambdaExecutor:
 
     def _worker_env(self, version: FunctionVersion) -> dict[str, str]:
         env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "SYSTEMROOT") if k in os.environ}
-        # Signed as the emulator's internal identity until IAM wiring hands the function its role's
-        # session credentials (CredentialStore.issue(..., session=True)), as Lambda does.
-        identity = self.ctx.state["credentials"].internal
+        # Lambda hands the handler its execution role's session credentials (session = function name).
+        identity = (
+            credentials_for(self.ctx, version.role, version.name)
+            if version.role
+            else self.ctx.state["credentials"].internal
+        )
         if identity.session_token:
             env["AWS_SESSION_TOKEN"] = identity.session_token
         env.update(

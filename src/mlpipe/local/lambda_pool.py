@@ -40,6 +40,7 @@ class FunctionVersion:
     timeout_s: int
     memory_mb: int
     environment: tuple[tuple[str, str], ...]
+    role: str = ""  # the execution role: the handler runs with its session's credentials
 
     @property
     def log_group(self) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlpipe.local.buildrun import Build, BuildRunner
+from mlpipe.local.iam.actors import credentials_for
 from mlpipe.local.registry import AwsApiError, Context, before, on_reset, on_shutdown, override
 
 STATE_KEY = "codebuild"
@@ -115,9 +116,11 @@ def run_build(
         build = Build(project_name, region, ctx.account_id, source_version, initiator, group, number=number)
         state.by_id[build.build_id] = build
     shipper = _LogShipper(ctx, region, group, build.build_uuid)
-    # The build's calls sign as the emulator's internal identity until IAM wiring gives it the
-    # project's service role (CredentialStore.issue).
-    identity = ctx.state["credentials"].internal
+    # The build runs as the project's service role, in a session named like CodeBuild's.
+    role = str(metadata.get("serviceRole") or "")
+    identity = (
+        credentials_for(ctx, role, f"AWSCodeBuild-{build.build_uuid}") if role else ctx.state["credentials"].internal
+    )
     BuildRunner(build, shipper.put, state.cancelled).run(metadata, files, ctx.endpoint_url, identity)
     return build
 
