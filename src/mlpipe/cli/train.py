@@ -11,6 +11,7 @@ import typer
 from mlpipe.cli.context import options
 
 if TYPE_CHECKING:
+    from mlpipe.model.data import CsvOptions
     from mlpipe.ops.train import TrainResult
 
 HELP = """Train an XGBoost model and serve it from the stage's SageMaker endpoint.
@@ -67,6 +68,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         opts = options(ctx)
         if rollback and (data or target or param or seed is not None or remote):
             raise UsageError("--rollback trains nothing: drop --data/--target/--param/--seed/--remote")
+        csv, objective = _read_options(delimiter, decimal, header), _objective(objective)  # before any AWS call
         loaded = opts.load()
         metrics_path = metrics_out or (loaded.path.parent if loaded.path else Path.cwd()) / METRICS_FILE
         if not (rollback or dry_run):
@@ -78,14 +80,11 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
 
             result = rollback_use_case(loaded.config, clients, reporter, no_wait=no_wait, dry_run=dry_run)
         else:
-            from mlpipe.model.data import CsvOptions
             from mlpipe.ops.train import TrainRequest, train
-            from mlpipe.tabular import decimal_option, delimiter_option
 
             data = data or _config_data_path(loaded.config.model.data, loaded.path)
-            csv = CsvOptions(delimiter=delimiter_option(delimiter), decimal=decimal_option(decimal), header=header)
             request = TrainRequest(
-                data, target, tuple(param), seed, remote, no_wait, dry_run, objective=_objective(objective), csv=csv
+                data, target, tuple(param), seed, remote, no_wait, dry_run, objective=objective, csv=csv
             )
             result = train(loaded.config, clients, reporter, request)
         if result.metrics and not dry_run:
@@ -96,6 +95,13 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             print_json(result.to_dict())
             return
         _render(result)
+
+
+def _read_options(delimiter: str | None, decimal: str | None, header: bool | None) -> CsvOptions:
+    from mlpipe.model.data import CsvOptions
+    from mlpipe.tabular import decimal_option, delimiter_option
+
+    return CsvOptions(delimiter=delimiter_option(delimiter), decimal=decimal_option(decimal), header=header)
 
 
 def _objective(value: str | None) -> str | None:
