@@ -511,3 +511,30 @@ def test_more_poison_than_one_sqs_batch_holds_goes_to_the_dlq_in_batches_of_ten(
     assert result == {"batchItemFailures": []} and runtime.calls == []
     assert [len(batch["Entries"]) for batch in sqs.batches] == [10, 10, 3]
     assert sorted(dead_ids(sqs)) == sorted(r["messageId"] for r in event["Records"])
+
+
+def test_hostile_bodies_are_poison_with_a_reason_never_retried(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10 item 8 / issue 12 item 24: these were retried as transient failures, then dead-lettered
+    by SQS without a reason (RecursionError, OverflowError), or named the wrong problem."""
+    monkeypatch.setenv("MLPIPE_MAX_ROWS", "100")
+    row = [float(v) for v in TUTORIAL.split(",")]
+    hostile = {
+        "nested too deeply": '{"instances": ' + "[" * 100_000 + "]" * 100_000 + ', "id": "deep"}',
+        "overflows a float": json.dumps({"instances": [[*row[:12], 10**4000]]}),
+        "too long": '{"instances": [[' + "9" * 5000 + "]]}",
+        "malformed JSON": json.dumps({"payload": TUTORIAL, "id": "cut"})[:-10],
+        "over the limit of 100": json.dumps({"instances": [row] * 101}),
+        "feature 3 overflows a float: '1e999'": TUTORIAL.replace("18.1", "1e999"),
+    }
+    handler, runtime, sqs = load_handler(), FakeRuntime(), FakeSqs()
+
+    result = run(handler, event_with([*hostile.values(), TUTORIAL]), runtime, sqs)
+
+    assert result == {"batchItemFailures": []}  # nothing left for SQS to retry
+    reasons = [e["MessageAttributes"]["mlpipe-reason"]["StringValue"] for e in sqs.sent()]
+    assert len(reasons) == len(hostile)
+    for expected, reason in zip(hostile, reasons, strict=True):
+        assert expected in reason, (expected, reason)
+    assert len(log_events(capsys, "prediction")) == 1  # the good row of the same batch is predicted
