@@ -11,6 +11,8 @@ class MlpipeError(Exception):
     """Base of every error mlpipe reports to the user."""
 
     exit_code = 1
+    # True when the same call may well succeed if made again (the network or the service blinked).
+    transient = False
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -44,9 +46,10 @@ class AwsError(MlpipeError):
 
     exit_code = 5
 
-    def __init__(self, message: str, hint: str | None = None, code: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, code: str | None = None, aws_message: str = "") -> None:
         super().__init__(message, hint)
         self.code = code
+        self.aws_message = aws_message  # the service's own message, for callers that match on it
 
 
 class NotSupportedByEmulator(AwsError):

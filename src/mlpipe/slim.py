@@ -8,6 +8,7 @@ embedded AWS's local builds (MLPIPE_LOCAL_BUILD set), which share the developer'
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -42,9 +43,12 @@ def main() -> int:
     if not os.environ.get("CODEBUILD_BUILD_ID") or os.environ.get("MLPIPE_LOCAL_BUILD"):
         sys.stderr.write("mlpipe.slim: not in a CodeBuild container: nothing removed\n")
         return 0
-    import botocore
-
-    data_dir = Path(botocore.__file__).parent / "data"
+    # Located, not imported: this prunes botocore's files and makes no AWS call.
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or spec.origin is None:
+        sys.stderr.write("mlpipe.slim: botocore is not installed: nothing removed\n")
+        return 0
+    data_dir = Path(spec.origin).parent / "data"
     removed = removable_models(data_dir)
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)

@@ -112,7 +112,8 @@ def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
         code = str(err.get("Code") or "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         op = exc.operation_name
-        message = one_line(str(err.get("Message") or code or exc))
+        raw = str(err.get("Message") or "")
+        message = one_line(raw or code or str(exc))
         if local and message.lstrip().startswith("<"):  # an HTML page, not an AWS error
             return AwsTargetError(
                 f"{op}: {target.endpoint_url if target else 'the endpoint'} answered HTTP {status} with a web page, "
@@ -124,6 +125,7 @@ def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
                 f"{op} is not supported by the embedded AWS ({message})",
                 hint="please report it; mlpipe's emulator should implement every call mlpipe makes",
                 code=code,
+                aws_message=raw,
             )
         if local and code in LOCAL_AUTH_CODES:
             return AwsTargetError(
@@ -143,8 +145,10 @@ def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
                 hint="refresh them: `aws sso login` or `aws configure`",
             )
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
-            return AwsError(f"{op}: access denied: {message}", hint=access_denied_hint(message), code=code)
-        return AwsError(f"{op} failed: {code}: {message}", code=code)
+            return AwsError(
+                f"{op}: access denied: {message}", hint=access_denied_hint(message), code=code, aws_message=raw
+            )
+        return AwsError(f"{op} failed: {code}: {message}", code=code, aws_message=raw)
     if isinstance(exc, botocore.exceptions.BotoCoreError):
         return AwsError(one_line(str(exc)))
     return MlpipeError(one_line(str(exc)))

@@ -75,7 +75,7 @@ def tail_alarms(config: Config, clients: Clients, since_ms: int, limit: int = 20
     for alarm in result.alarms:
         history = read(
             clients,
-            lambda a=alarm: cw.describe_alarm_history(AlarmName=a.name, StartDate=start, MaxRecords=limit),  # type: ignore[misc]
+            lambda a=alarm: cw.describe_alarm_history(AlarmName=a.name, StartDate=start, MaxRecords=limit),
             MISSING,
         )
         for item in (history or {}).get("AlarmHistoryItems", []):

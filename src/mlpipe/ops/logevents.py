@@ -10,8 +10,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from mlpipe.aws.calls import call
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import error_code, translate
+from mlpipe.errors import AwsError
 
 # Events can be ingested a little after their timestamp: each sweep looks back this far and
 # drops what it has already seen.
@@ -66,8 +67,6 @@ class LogPoller:
         self.requests = 0
 
     def poll(self) -> list[LogEvent]:
-        import botocore.exceptions
-
         logs = self.clients.client("logs")
         params: dict[str, Any] = {
             "logGroupName": self.group,
@@ -81,20 +80,19 @@ class LogPoller:
         try:
             while True:
                 self.requests += 1
-                page = logs.filter_log_events(**params)
+                page = call(self.clients, logs.filter_log_events, **params)
                 fresh.extend(self.accept(page.get("events", [])))
                 token = page.get("nextToken")
                 if not token or token == params.get("nextToken"):
                     break
                 params["nextToken"] = token
-        except botocore.exceptions.ClientError as exc:
-            code = error_code(exc)
-            if code in MISSING:
+        except AwsError as exc:
+            if exc.code in MISSING:
                 self.missing = True
-            elif code in THROTTLED:
+            elif exc.code in THROTTLED:
                 self.throttled = True
             else:
-                raise translate(exc, self.clients.target) from exc
+                raise
         # Stable, on the timestamp only: events of one millisecond keep the service's order (a
         # function's END and REPORT lines come after its own output; event ids are opaque strings).
         fresh.sort(key=lambda e: e.timestamp)

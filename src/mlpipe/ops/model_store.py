@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mlpipe.aws.calls import read
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import error_code, translate
 from mlpipe.names import Names
 
 CURRENT_KEY = "models/current.json"
@@ -30,15 +30,17 @@ def metadata_key(version: str) -> str:
 
 def read_current(clients: Clients, names: Names) -> dict[str, Any] | None:
     """The current model's metadata, or None when no model was trained for this app and stage."""
-    import botocore.exceptions
-
-    try:
-        body = clients.client("s3").get_object(Bucket=names.model_bucket, Key=CURRENT_KEY)["Body"].read()
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) in ("NoSuchBucket", "NoSuchKey", "404", "AccessDenied"):
-            return None
-        raise translate(exc, clients.target) from exc
-    data: dict[str, Any] = json.loads(body)
+    s3 = clients.client("s3")
+    found = read(
+        clients,
+        s3.get_object,
+        Bucket=names.model_bucket,
+        Key=CURRENT_KEY,
+        missing=("NoSuchBucket", "NoSuchKey", "404", "AccessDenied"),
+    )
+    if found is None:
+        return None
+    data: dict[str, Any] = json.loads(found["Body"].read())
     return data
 
 

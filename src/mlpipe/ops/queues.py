@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlpipe.aws.calls import call, read
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import error_code, translate
 from mlpipe.errors import ForeignResourceError, NotDeployedError
 from mlpipe.names import Names
 
@@ -21,20 +21,16 @@ class QueueRef:
 
 def owned_queue(clients: Clients, names: Names, queue_name: str) -> QueueRef:
     """URL and ARN of one of this deployment's queues; NotDeployedError / ForeignResourceError otherwise."""
-    import botocore.exceptions
-
     sqs = clients.client("sqs")
-    try:
-        url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-        tags = sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) in _MISSING:
-            raise NotDeployedError(
-                f"app '{names.app}' stage '{names.stage}' is not deployed on {clients.target.description} "
-                f"(no queue {queue_name})",
-                hint=f"run `mlpipe --stage {names.stage} deploy` first",
-            ) from None
-        raise translate(exc, clients.target) from exc
+    found = read(clients, sqs.get_queue_url, QueueName=queue_name, missing=_MISSING)
+    if found is None:
+        raise NotDeployedError(
+            f"app '{names.app}' stage '{names.stage}' is not deployed on {clients.target.description} "
+            f"(no queue {queue_name})",
+            hint=f"run `mlpipe --stage {names.stage} deploy` first",
+        )
+    url = found["QueueUrl"]
+    tags = call(clients, sqs.list_queue_tags, QueueUrl=url).get("Tags", {})
     if not names.owns(tags):
         raise ForeignResourceError(
             f"queue {queue_name} exists but is not tagged as app '{names.app}' stage '{names.stage}'",

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mlpipe.aws.calls import call
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import translate
 from mlpipe.config import Config
 from mlpipe.errors import AwsError, UsageError
 from mlpipe.ops.queues import owned_queue
@@ -52,40 +52,27 @@ def redrive(
         raise UsageError(f"--rate {rate}: must be between 1 and {MAX_RATE} messages per second")
     if timeout_s < 0:
         raise UsageError(f"--timeout {timeout_s:g}: must not be negative")
-    import botocore.exceptions
-
     names = clients.names(config.app, config.stage)
     dlq = owned_queue(clients, names, names.dlq)
     trigger = owned_queue(clients, names, names.trigger_queue)
     sqs = clients.client("sqs")
-    try:
-        running = [t for t in _tasks(sqs, dlq.arn) if t.get("Status") in ACTIVE]
-        if running:
-            task = running[0]
-            raise UsageError(
-                f"a message move task is already running on {dlq.name} "
-                f"({task.get('ApproximateNumberOfMessagesMoved', 0)} of "
-                f"{task.get('ApproximateNumberOfMessagesToMove', '?')} moved)",
-                hint="wait for it to finish (`mlpipe tail dlq` shows what is left), then run redrive again",
-            )
-        depth = int(
-            sqs.get_queue_attributes(QueueUrl=dlq.url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
-                "ApproximateNumberOfMessages"
-            ]
-        )
-        if depth == 0:
-            reporter.done(f"{dlq.name} is empty: nothing to redrive")
-            return RedriveResult(dlq.name, trigger.name, 0, 0, "NOTHING")
-        params: dict[str, Any] = {"SourceArn": dlq.arn, "DestinationArn": trigger.arn}
-        if rate is not None:
-            params["MaxNumberOfMessagesPerSecond"] = rate
-        reporter.step(f"moving ~{depth} message(s) from {dlq.name} to {trigger.name}")
-        handle = sqs.start_message_move_task(**params)["TaskHandle"]
-        if not wait:
-            return RedriveResult(dlq.name, trigger.name, depth, 0, "RUNNING", handle)
-        task = _wait(sqs, dlq.arn, handle, reporter, timeout_s, sleep, clock)
-    except botocore.exceptions.ClientError as exc:
-        raise translate(exc, clients.target) from exc
+    _refuse_a_second_task(clients, dlq.name, dlq.arn)
+    depth = int(
+        call(clients, sqs.get_queue_attributes, QueueUrl=dlq.url, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"
+        ]["ApproximateNumberOfMessages"]
+    )
+    if depth == 0:
+        reporter.done(f"{dlq.name} is empty: nothing to redrive")
+        return RedriveResult(dlq.name, trigger.name, 0, 0, "NOTHING")
+    params: dict[str, Any] = {"SourceArn": dlq.arn, "DestinationArn": trigger.arn}
+    if rate is not None:
+        params["MaxNumberOfMessagesPerSecond"] = rate
+    reporter.step(f"moving ~{depth} message(s) from {dlq.name} to {trigger.name}")
+    handle = call(clients, sqs.start_message_move_task, **params)["TaskHandle"]
+    if not wait:
+        return RedriveResult(dlq.name, trigger.name, depth, 0, "RUNNING", handle)
+    task = _wait(clients, dlq.arn, handle, reporter, timeout_s, sleep, clock)
     result = RedriveResult(
         dlq.name,
         trigger.name,
@@ -103,12 +90,26 @@ def redrive(
     return result
 
 
-def _tasks(sqs: Any, source_arn: str) -> list[dict[str, Any]]:
-    return list(sqs.list_message_move_tasks(SourceArn=source_arn, MaxResults=10).get("Results", []))
+def _refuse_a_second_task(clients: Clients, dlq_name: str, dlq_arn: str) -> None:
+    """SQS allows one active move task per queue: say so before asking for another."""
+    running = [t for t in _tasks(clients, dlq_arn) if t.get("Status") in ACTIVE]
+    if running:
+        task = running[0]
+        raise UsageError(
+            f"a message move task is already running on {dlq_name} "
+            f"({task.get('ApproximateNumberOfMessagesMoved', 0)} of "
+            f"{task.get('ApproximateNumberOfMessagesToMove', '?')} moved)",
+            hint="wait for it to finish (`mlpipe tail dlq` shows what is left), then run redrive again",
+        )
+
+
+def _tasks(clients: Clients, source_arn: str) -> list[dict[str, Any]]:
+    sqs = clients.client("sqs")
+    return list(call(clients, sqs.list_message_move_tasks, SourceArn=source_arn, MaxResults=10).get("Results", []))
 
 
 def _wait(
-    sqs: Any,
+    clients: Clients,
     source_arn: str,
     handle: str,
     reporter: Reporter,
@@ -121,7 +122,7 @@ def _wait(
     deadline = clock() + timeout_s
     delay = 0.2
     while True:
-        tasks = _tasks(sqs, source_arn)
+        tasks = _tasks(clients, source_arn)
         ours = next((t for t in tasks if t.get("TaskHandle") == handle), tasks[0] if tasks else {})
         moved = int(ours.get("ApproximateNumberOfMessagesMoved", 0))
         total = ours.get("ApproximateNumberOfMessagesToMove")

@@ -317,14 +317,12 @@ class _DlqWatch:
 
     def find(self, open_ids: set[str], clock: Callable[[], float]) -> dict[str, DlqMessage]:
         """Open correlation ids found in the DLQ: by the handler's attribute, or the body's `id`."""
-        import botocore.exceptions
-
         self.last_peek = clock()
         self.peeks += 1
         try:
             dlq = owned_queue(self.clients, self.names, self.names.dlq)
             peeked = peek_dlq(self.clients, dlq.url, dlq.name, self.reporter, limit=DLQ_PEEK_LIMIT)
-        except (MlpipeError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        except MlpipeError as exc:
             # The log's results still count: say (once) why DLQ outcomes may be missing, try again later.
             self._warn_once("error", f"cannot look in the dead-letter queue {self.names.dlq}: {exc}")
             return {}

@@ -13,8 +13,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlpipe.aws.calls import call
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import error_code, translate
 from mlpipe.errors import MlpipeError
 from mlpipe.ops.rows import MAX_MESSAGE_BYTES, Message
 from mlpipe.reporter import Reporter
@@ -30,14 +30,6 @@ RETRYABLE_CALL_ERRORS = (
     "InternalFailure",
     "KmsThrottled",
 )
-
-
-def _connection_errors() -> tuple[type[Exception], ...]:
-    import botocore.exceptions
-
-    # Connection-level failures (ReadTimeout, ConnectionClosed, EndpointConnection, ConnectTimeout...):
-    # the network or the service blinked; worth the same backoff as throttling.
-    return (botocore.exceptions.HTTPClientError, botocore.exceptions.ConnectionError)
 
 
 @dataclass
@@ -161,7 +153,8 @@ class BatchSender:
 
     def _call(self, messages: Sequence[Message], group: list[int]) -> dict[str, Any]:
         entries = [{"Id": str(i), "MessageBody": messages[i].body} for i in group]
-        answer: dict[str, Any] = self.clients.client("sqs").send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        sqs = self.clients.client("sqs")
+        answer: dict[str, Any] = call(self.clients, sqs.send_message_batch, QueueUrl=self.queue_url, Entries=entries)
         return answer
 
     def _settle(
@@ -172,19 +165,17 @@ class BatchSender:
         last_error: dict[int, tuple[str, str]],
     ) -> _Settled:
         """Record one call's outcome."""
-        import botocore.exceptions
-
         try:
             answer = future.result()
-        except botocore.exceptions.ClientError as exc:
-            code = error_code(exc) or "ClientError"
+        except MlpipeError as exc:
+            if exc.transient:
+                # Connection-level (a read timeout, a closed connection): the request may or may not
+                # have reached SQS; sending again can duplicate, never lose - at-least-once anyway.
+                return self._call_failed(group, last_error, type(exc.__cause__).__name__, exc, fatal=False)
+            code = getattr(exc, "code", None) or type(exc).__name__
             return self._call_failed(group, last_error, code, exc, fatal=code not in RETRYABLE_CALL_ERRORS)
-        except _connection_errors() as exc:
-            # The request may or may not have reached SQS (a read timeout): sending again can
-            # duplicate, never lose - SQS standard queues deliver at least once anyway.
-            return self._call_failed(group, last_error, type(exc).__name__, exc, fatal=False)
         except Exception as exc:  # anything else must still report what was sent
-            return self._call_failed(group, last_error, type(exc).__name__, exc, fatal=True)
+            return self._call_failed(group, last_error, type(exc).__name__, MlpipeError(str(exc)), fatal=True)
         retry = []
         for ok in answer.get("Successful", []):
             delivery.message_ids[int(ok["Id"])] = ok["MessageId"]
@@ -199,9 +190,8 @@ class BatchSender:
         return _Settled(retry)
 
     def _call_failed(
-        self, group: list[int], last_error: dict[int, tuple[str, str]], code: str, exc: Exception, fatal: bool
+        self, group: list[int], last_error: dict[int, tuple[str, str]], code: str, error: MlpipeError, fatal: bool
     ) -> _Settled:
-        error = translate(exc, self.clients.target)
         reason = (code, error.message)
         for index in group:
             last_error[index] = reason

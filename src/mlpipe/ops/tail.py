@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mlpipe.aws.calls import call, iterate
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import translate
 from mlpipe.config import Config
+from mlpipe.errors import MlpipeError
 from mlpipe.ops.logevents import LogEvent, LogPoller, content_key, next_delay
 from mlpipe.ops.queues import owned_queue
 from mlpipe.reporter import Reporter
@@ -76,14 +77,12 @@ def tail_logs(
 
 def _start_live_tail(clients: Clients, group_arn: str, pattern: str | None) -> Any | None:
     """The live tail event stream, or None where the target cannot do it (we try, and fall back)."""
-    import botocore.exceptions
-
     params: dict[str, Any] = {"logGroupIdentifiers": [group_arn]}
     if pattern:
         params["logEventFilterPattern"] = pattern
     try:
-        return clients.client("logs").start_live_tail(**params)["responseStream"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
+        return call(clients, clients.client("logs").start_live_tail, **params)["responseStream"]
+    except MlpipeError:
         return None
 
 
@@ -95,17 +94,15 @@ def _follow_live(
     clock: Callable[[], float],
 ) -> bool:
     """Read the live tail until the deadline; False when it broke off (the caller then polls)."""
-    import botocore.exceptions
-
     try:
-        for update in stream:
+        for update in iterate(poller.clients, stream):
             results = update.get("sessionUpdate", {}).get("sessionResults", [])
             # Live results carry no event id: key them by content, next to the history's ids.
             deliver(poller.accept([{**r, "eventId": content_key(r)} for r in results]))
             if deadline is not None and clock() >= deadline:
                 return True
         return False  # the session ended (AWS closes them after 3 h): go on polling
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+    except MlpipeError:
         return False
     finally:
         stream.close()
@@ -147,20 +144,20 @@ def tail_dlq(config: Config, clients: Clients, reporter: Reporter, limit: int = 
 
 def peek_dlq(clients: Clients, url: str, name: str, reporter: Reporter, limit: int = 10, peek_s: int = 30) -> DlqResult:
     """`tail_dlq` on a queue already resolved (and checked to be ours): read, then release at once."""
-    import botocore.exceptions
-
     sqs = clients.client("sqs")
     found: dict[str, DlqMessage] = {}
     handles: list[str] = []
     try:
         depth = int(
-            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
-                "ApproximateNumberOfMessages"
-            ]
+            call(clients, sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+                "Attributes"
+            ]["ApproximateNumberOfMessages"]
         )
         empty_receives = 0
         while len(found) < min(limit, depth) and empty_receives < 2:
-            batch = sqs.receive_message(
+            batch = call(
+                clients,
+                sqs.receive_message,
                 QueueUrl=url,
                 MaxNumberOfMessages=min(10, limit - len(found)),
                 VisibilityTimeout=peek_s,
@@ -184,8 +181,6 @@ def peek_dlq(clients: Clients, url: str, name: str, reporter: Reporter, limit: i
                         body=m.get("Body", ""),
                     ),
                 )
-    except botocore.exceptions.ClientError as exc:
-        raise translate(exc, clients.target) from exc
     finally:
         _release(sqs, url, handles, reporter)
     messages = sorted(found.values(), key=lambda m: m.sent_ms)[:limit]

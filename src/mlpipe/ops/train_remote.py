@@ -10,10 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import botocore.exceptions
-
+from mlpipe.aws.calls import read
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import error_code, translate
 from mlpipe.config import Config
 from mlpipe.errors import ModelError
 from mlpipe.model.data import Dataset
@@ -192,12 +190,10 @@ def _new_log_lines(clients: Clients, job_name: str, token: dict[str, Any]) -> li
     params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": f"{job_name}/"}
     if "start" in token:
         params["startTime"] = token["start"]
-    try:
-        events = clients.client("logs").filter_log_events(**params).get("events", [])
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            return []  # the job has not written logs yet
-        raise translate(exc, clients.target) from exc
+    found = read(clients, clients.client("logs").filter_log_events, missing=("ResourceNotFoundException",), **params)
+    if found is None:
+        return []  # the job has not written logs yet
+    events = found.get("events", [])
     seen = token.setdefault("ids", set())
     lines = []
     for event in events:

@@ -11,10 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore.exceptions
-
+from mlpipe.aws.calls import call, iterate
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import error_code, translate
 from mlpipe.config import Config
 from mlpipe.errors import AwsError, ForeignResourceError
 from mlpipe.names import Names
@@ -28,11 +26,8 @@ Clock = Callable[[], float]
 
 
 def aws(clients: Clients, service: str, operation: str, **params: Any) -> Any:
-    """One read call, with botocore's failures turned into mlpipe errors."""
-    try:
-        return getattr(clients.client(service), operation)(**params)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        raise translate(exc, clients.target) from exc
+    """One read call by operation name (the call layer turns failures into mlpipe errors)."""
+    return call(clients, getattr(clients.client(service), operation), **params)
 
 
 def _tag_list(names: Names) -> list[dict[str, str]]:
@@ -71,26 +66,21 @@ def observe(clients: Clients, names: Names) -> Observed:
     _observe_endpoint(clients, names, seen)
     pattern = version_pattern(names)
     sm = clients.client("sagemaker")
-    try:
-        for page in sm.get_paginator("list_endpoint_configs").paginate(NameContains=names.prefix):
-            seen.versions |= {
-                m.group(1) for c in page["EndpointConfigs"] if (m := pattern.match(c["EndpointConfigName"]))
-            }
-        for page in sm.get_paginator("list_models").paginate(NameContains=names.prefix):
-            seen.versions |= {m.group(1) for c in page["Models"] if (m := pattern.match(c["ModelName"]))}
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        raise translate(exc, clients.target) from exc
+    for page in iterate(clients, sm.get_paginator("list_endpoint_configs").paginate(NameContains=names.prefix)):
+        seen.versions |= {m.group(1) for c in page["EndpointConfigs"] if (m := pattern.match(c["EndpointConfigName"]))}
+    for page in iterate(clients, sm.get_paginator("list_models").paginate(NameContains=names.prefix)):
+        seen.versions |= {m.group(1) for c in page["Models"] if (m := pattern.match(c["ModelName"]))}
     return seen
 
 
 def _observe_endpoint(clients: Clients, names: Names, seen: Observed) -> None:
     sm = clients.client("sagemaker")
     try:
-        endpoint = sm.describe_endpoint(EndpointName=names.endpoint)
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) == "ValidationException" and "Could not find" in str(exc):
+        endpoint = call(clients, sm.describe_endpoint, EndpointName=names.endpoint)
+    except AwsError as exc:
+        if exc.code == "ValidationException" and "Could not find" in exc.aws_message:
             return
-        raise translate(exc, clients.target) from exc
+        raise
     tags = _tag_dict(aws(clients, "sagemaker", "list_tags", ResourceArn=endpoint["EndpointArn"])["Tags"])
     if not names.owns(tags):
         raise _foreign("SageMaker endpoint", names.endpoint, names, tags)

@@ -49,16 +49,12 @@ def split_uri(uri: str) -> tuple[str, str]:
 
 
 def _objects(clients: Clients, uri: str, bucket: str, prefix: str) -> list[dict[str, Any]]:
-    import botocore.exceptions
-
-    from mlpipe.aws.errors import translate
+    from mlpipe.aws.calls import iterate
 
     found: list[dict[str, Any]] = []
-    try:
-        for page in clients.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            found += [o for o in page.get("Contents", []) if o["Size"] > 0 and not o["Key"].endswith("/")]
-    except botocore.exceptions.ClientError as exc:
-        raise translate(exc, clients.target) from exc
+    pages = clients.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    for page in iterate(clients, pages):
+        found += [o for o in page.get("Contents", []) if o["Size"] > 0 and not o["Key"].endswith("/")]
     return sorted(found, key=lambda o: o["Key"])
 
 

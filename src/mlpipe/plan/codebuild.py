@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mlpipe.aws.calls import call
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import translate
 from mlpipe.names import Names
 from mlpipe.plan.common import normalized, require_owned, tag_dict
 from mlpipe.plan.model import Call, Change
@@ -65,12 +65,7 @@ def _subset_differs(current: Any, desired: Any) -> bool:
 
 
 def project(clients: Clients, name: str) -> dict[str, Any] | None:
-    import botocore.exceptions
-
-    try:
-        found = clients.client("codebuild").batch_get_projects(names=[name]).get("projects", [])
-    except botocore.exceptions.ClientError as exc:
-        raise translate(exc, clients.target) from exc
+    found = call(clients, clients.client("codebuild").batch_get_projects, names=[name]).get("projects", [])
     return found[0] if found else None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mlpipe.aws.calls import read
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import error_code, translate
 from mlpipe.errors import UsageError
 from mlpipe.names import Names
 from mlpipe.plan.common import require_owned, tag_dict
@@ -19,15 +19,10 @@ COMMIT_AUTHOR = "mlpipe"
 
 
 def _get(clients: Clients, operation: str, absent: tuple[str, ...], **params: Any) -> dict[str, Any] | None:
-    import botocore.exceptions
-
-    try:
-        response: dict[str, Any] = getattr(clients.client("codecommit"), operation)(**params)
-        return response
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) in absent:
-            return None
-        raise translate(exc, clients.target) from exc
+    found: dict[str, Any] | None = read(
+        clients, getattr(clients.client("codecommit"), operation), missing=absent, **params
+    )
+    return found
 
 
 def repository(clients: Clients, name: str) -> dict[str, Any] | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlpipe.aws.calls import call, read
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import error_code, translate
 from mlpipe.config import PipelineConfig
 from mlpipe.names import Names
 from mlpipe.plan.codebuild import _subset_differs
@@ -84,24 +84,14 @@ def declaration(pipeline: PipelineConfig, names: Names, role_arn: str) -> dict[s
 
 
 def get_pipeline(clients: Clients, name: str) -> dict[str, Any] | None:
-    import botocore.exceptions
-
-    try:
-        response: dict[str, Any] = clients.client("codepipeline").get_pipeline(name=name)
-        return response
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) == "PipelineNotFoundException":
-            return None
-        raise translate(exc, clients.target) from exc
+    found: dict[str, Any] | None = read(
+        clients, clients.client("codepipeline").get_pipeline, name=name, missing=("PipelineNotFoundException",)
+    )
+    return found
 
 
 def _tags(clients: Clients, arn: str) -> dict[str, str]:
-    import botocore.exceptions
-
-    try:
-        return tag_dict(clients.client("codepipeline").list_tags_for_resource(resourceArn=arn).get("tags"))
-    except botocore.exceptions.ClientError as exc:
-        raise translate(exc, clients.target) from exc
+    return tag_dict(call(clients, clients.client("codepipeline").list_tags_for_resource, resourceArn=arn).get("tags"))
 
 
 def plan_pipeline(pipeline: PipelineConfig, clients: Clients, names: Names, role_arn: str) -> Change:

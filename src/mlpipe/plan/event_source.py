@@ -54,7 +54,7 @@ def find_mappings(clients: Clients, queue_arn: str, function: str) -> list[dict[
     marker: str | None = None
     while True:
         kwargs = {"EventSourceArn": queue_arn, **({"Marker": marker} if marker else {})}
-        page = read(clients, lambda kw=kwargs: lam.list_event_source_mappings(**kw)) or {}  # type: ignore[misc]
+        page = read(clients, lambda kw=kwargs: lam.list_event_source_mappings(**kw)) or {}
         for mapping in page.get("EventSourceMappings", []):
             arn = str(mapping.get("FunctionArn", ""))
             if arn.split(":function:")[-1].split(":")[0] == function:

@@ -8,10 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore.exceptions
-
+from mlpipe.aws.calls import call
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import error_code, translate
 from mlpipe.errors import AwsError
 from mlpipe.plan.model import Call, Change, Plan, Ref, Wait
 from mlpipe.reporter import Reporter
@@ -96,21 +94,18 @@ def _call(
     while True:
         try:
             result.calls += 1
-            response = method(**params)
+            response = call(clients, method, **params)
             break
-        except botocore.exceptions.ClientError as exc:
-            code = error_code(exc)
-            if code in step.ok_on:
+        except AwsError as exc:
+            if exc.code in step.ok_on:
                 return
             if _matches(exc, step.retry_on) and time.monotonic() < deadline:
                 sleep(delay + random.uniform(0, delay / 2))
                 delay = min(delay * 2, 10.0)
                 continue
-            if code in RACE_CODES:
-                raise _raced(step, change, code) from exc
-            raise translate(exc, clients.target) from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise translate(exc, clients.target) from exc
+            if exc.code in RACE_CODES:
+                raise _raced(step, change, exc.code) from exc
+            raise
     for var, key in step.save.items():
         result.vars[var] = response[key]
 
@@ -124,9 +119,9 @@ def _raced(step: Call, change: Change, code: str) -> AwsError:
     )
 
 
-def _matches(exc: botocore.exceptions.ClientError, patterns: tuple[str, ...]) -> bool:
-    code = error_code(exc) or ""
-    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+def _matches(exc: AwsError, patterns: tuple[str, ...]) -> bool:
+    code = exc.code or ""
+    message = exc.aws_message.lower()
     for pattern in patterns:
         wanted, _, fragment = pattern.partition(":")
         if code == wanted and fragment.lower() in message:
@@ -147,10 +142,7 @@ def _wait(step: Wait, clients: Clients, variables: dict[str, Any], sleep: Sleep)
     deadline = time.monotonic() + step.timeout_s
     delay = 0.2
     while True:
-        try:
-            status = _dig(method(**params), step.path)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            raise translate(exc, clients.target) from exc
+        status = _dig(call(clients, method, **params), step.path)
         if status in step.until:
             return
         if status in step.fail_on:

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from mlpipe.aws.calls import read
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import error_code, translate
 from mlpipe.names import Names
 from mlpipe.plan.common import normalized, require_owned, tag_dict, tag_list
 from mlpipe.plan.model import Call, Change
@@ -31,26 +31,14 @@ class RoleSpec:
 
 
 def _get_role(clients: Clients, name: str) -> dict[str, Any] | None:
-    import botocore.exceptions
-
-    try:
-        role: dict[str, Any] = clients.client("iam").get_role(RoleName=name)["Role"]
-        return role
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) == "NoSuchEntity":
-            return None
-        raise translate(exc, clients.target) from exc
+    found = read(clients, clients.client("iam").get_role, RoleName=name, missing=("NoSuchEntity",))
+    return found["Role"] if found else None
 
 
 def _inline_policy(clients: Clients, name: str) -> Any:
-    import botocore.exceptions
-
-    try:
-        return clients.client("iam").get_role_policy(RoleName=name, PolicyName=INLINE_POLICY)["PolicyDocument"]
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) == "NoSuchEntity":
-            return None
-        raise translate(exc, clients.target) from exc
+    iam = clients.client("iam")
+    found = read(clients, iam.get_role_policy, RoleName=name, PolicyName=INLINE_POLICY, missing=("NoSuchEntity",))
+    return found["PolicyDocument"] if found else None
 
 
 def _role_tags(clients: Clients, role: dict[str, Any]) -> dict[str, str]:

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from mlpipe.aws.clients import Clients
+# Planners read through the one call layer; `read` is re-exported here for them.
+from mlpipe.aws.calls import read
 
-T = TypeVar("T")
-
-
-def read(clients: Clients, call: Callable[[], T], missing: tuple[str, ...] = ()) -> T | None:
-    """Run one read call; None when AWS answers with one of the `missing` error codes."""
-    import botocore.exceptions
-
-    from mlpipe.aws.errors import error_code, translate
-
-    try:
-        return call()
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) in missing:
-            return None
-        raise translate(exc, clients.target) from exc
-    except botocore.exceptions.BotoCoreError as exc:
-        raise translate(exc, clients.target) from exc
+__all__ = ["flat", "read"]
 
 
 def flat(value: Any) -> Any:

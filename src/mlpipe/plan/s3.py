@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from mlpipe.aws.calls import read
 from mlpipe.aws.clients import Clients
-from mlpipe.aws.errors import error_code, translate
-from mlpipe.errors import ForeignResourceError
+from mlpipe.errors import AwsError, ForeignResourceError
 from mlpipe.names import Names
 from mlpipe.plan.common import normalized, require_owned, tag_dict, tag_list
 from mlpipe.plan.model import Call, Change
@@ -53,30 +53,19 @@ def lifecycle(spec: BucketSpec) -> dict[str, Any]:
 
 
 def _read(clients: Clients, operation: str, key: str, absent: tuple[str, ...], **params: Any) -> Any:
-    import botocore.exceptions
-
-    try:
-        return getattr(clients.client("s3"), operation)(**params).get(key)
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) in absent:
-            return None
-        raise translate(exc, clients.target) from exc
+    found = read(clients, getattr(clients.client("s3"), operation), missing=absent, **params)
+    return None if found is None else found.get(key)
 
 
 def bucket_exists(clients: Clients, name: str) -> bool:
-    import botocore.exceptions
-
     try:
-        clients.client("s3").head_bucket(Bucket=name)
-        return True
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) in MISSING:
-            return False
-        if error_code(exc) in ("403", "AccessDenied"):  # bucket names are global: another account has it
+        return read(clients, clients.client("s3").head_bucket, Bucket=name, missing=MISSING) is not None
+    except AwsError as exc:
+        if exc.code in ("403", "AccessDenied"):  # bucket names are global: another account has it
             raise ForeignResourceError(
                 f"S3 bucket '{name}' belongs to another AWS account", hint="change app or stage in mlpipe.yaml"
             ) from None
-        raise translate(exc, clients.target) from exc
+        raise
 
 
 def bucket_tags(clients: Clients, name: str) -> dict[str, str]:

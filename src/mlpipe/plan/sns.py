@@ -52,7 +52,7 @@ def subscribed(clients: Clients, arn: str) -> list[dict[str, Any]]:
     token = None
     while True:
         kwargs = {"TopicArn": arn, **({"NextToken": token} if token else {})}
-        page = read(clients, lambda kw=kwargs: sns.list_subscriptions_by_topic(**kw), MISSING) or {}  # type: ignore[misc]
+        page = read(clients, lambda kw=kwargs: sns.list_subscriptions_by_topic(**kw), MISSING) or {}
         out += page.get("Subscriptions", [])
         token = page.get("NextToken")
         if not token:
