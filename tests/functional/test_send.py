@@ -116,7 +116,7 @@ def test_not_deployed_names_app_stage_and_the_fix(clients) -> None:  # type: ign
     with pytest.raises(NotDeployedError) as caught:
         send(config, clients, ListReporter(), SendInput(payload="1"))
     assert "app 'nothere' stage 'qa' is not deployed" in caught.value.message
-    assert caught.value.hint and "mlpipe deploy --stage qa" in caught.value.hint
+    assert caught.value.hint and "mlpipe --stage qa deploy" in caught.value.hint
 
 
 def test_a_foreign_queue_is_not_used(clients) -> None:  # type: ignore[no-untyped-def]
