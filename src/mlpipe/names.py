@@ -157,6 +157,19 @@ class Names:
     def artifact_bucket(self) -> str:
         return f"{self.app}-pipeline-{self.account}-{self.region}"
 
+    @property
+    def events_rule(self) -> str:
+        """The EventBridge rule that starts the pipeline on a push to the CodeCommit branch."""
+        return f"{self.app}-pipeline-trigger"
+
+    @property
+    def events_role(self) -> str:
+        """The role EventBridge uses to start the pipeline (codepipeline:StartPipelineExecution only)."""
+        return f"{self.app}-events-role"
+
+    def events_rule_arn(self) -> str:
+        return f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{self.events_rule}"
+
     def build_project(self, stage: str) -> str:
         return f"{self.app}-{stage}-deploy"
 
@@ -224,6 +237,7 @@ class Names:
             ("codepipeline", self.pipeline),
             ("iam", self.pipeline_role),
             ("iam", self.build_role),
+            ("iam", self.events_role),
             ("s3", self.artifact_bucket),
             ("codebuild", self.build_project(self.stage)),
         ]

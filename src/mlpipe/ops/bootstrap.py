@@ -31,6 +31,7 @@ from mlpipe.plan.codecommit import (
     require_branch,
 )
 from mlpipe.plan.codepipeline import plan_pipeline, plan_pipeline_deletion
+from mlpipe.plan.events import events_role_spec, plan_rule, plan_rule_deletion
 from mlpipe.plan.executor import ApplyResult, execute
 from mlpipe.plan.iam import RoleSpec, plan_role, plan_role_deletion
 from mlpipe.plan.logs import plan_log_group, plan_log_group_deletion
@@ -143,6 +144,9 @@ def plan_bootstrap(
         require_branch(clients, names.repository, pipeline.branch)
     changes += [plan_project(project_spec(config, names, stage, ref), clients, names) for stage in pipeline.stages]
     changes.append(plan_pipeline(pipeline, clients, names, names.role_arn(names.pipeline_role)))
+    if pipeline.source == "codecommit":  # runs start from an EventBridge rule, not from polling
+        changes.append(plan_role(events_role_spec(names), clients, names))
+        changes.append(plan_rule(pipeline, clients, names))
     if files is not None:
         changes.append(plan_commit(names.repository, pipeline.branch, files, clients, COMMIT_MESSAGE))
     return Plan(tuple(changes))
@@ -177,7 +181,7 @@ def plan_pipeline_destroy(config: Config, clients: Clients, names: Names, force:
     """Remove the CI/CD resources. The bucket and the repository (which hold data) only when empty or
     with `force`. The Lambda roles stay: they belong to each stage's deployment (`destroy` removes them)."""
     names = _scoped(names)
-    changes = [plan_pipeline_deletion(clients, names)]
+    changes = [plan_rule_deletion(clients, names), plan_pipeline_deletion(clients, names)]
     for stage in config.pipeline.stages:
         changes.append(plan_project_deletion(names.build_project(stage), clients, names))
         changes.append(plan_log_group_deletion(names.build_log_group(stage), clients, names))
@@ -185,6 +189,7 @@ def plan_pipeline_destroy(config: Config, clients: Clients, names: Names, force:
         changes.append(_repository_deletion(clients, names, force))
     changes.append(plan_role_deletion(names.pipeline_role, clients, names))
     changes.append(plan_role_deletion(names.build_role, clients, names))
+    changes.append(plan_role_deletion(names.events_role, clients, names))
     changes.append(plan_bucket_deletion(names.artifact_bucket, clients, names, force))
     return Plan(tuple(changes))
 

@@ -31,11 +31,11 @@ def _action(name: str, category: str, provider: str, configuration: dict[str, st
 def _source_action(pipeline: PipelineConfig, names: Names) -> dict[str, Any]:
     output = {"outputArtifacts": [{"name": SOURCE_OUTPUT}]}
     if pipeline.source == "codecommit":
-        # Polling keeps the pipeline self-contained (no EventBridge rule and role to manage).
+        # No polling (AWS stops it after 30 idle days): the EventBridge rule of plan/events.py starts runs.
         config = {
             "RepositoryName": names.repository,
             "BranchName": pipeline.branch,
-            "PollForSourceChanges": "true",
+            "PollForSourceChanges": "false",
             "OutputArtifactFormat": "CODE_ZIP",
         }
         return _action(SOURCE_ACTION, "Source", "CodeCommit", config, **output)
