@@ -30,6 +30,8 @@ KEPT_SERVICES = frozenset(
         "codebuild",
         "codecommit",
         "resourcegroupstaggingapi",
+        "sns",
+        "events",
     }
 )
 

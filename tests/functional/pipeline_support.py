@@ -12,7 +12,7 @@ import yaml
 from mlpipe.aws.clients import Clients
 from mlpipe.package import handler_dir
 
-SERVICES = ("s3", "logs", "iam", "sts", "codecommit", "codebuild", "codepipeline")
+SERVICES = ("s3", "logs", "iam", "sts", "codecommit", "codebuild", "codepipeline", "events")
 READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet")
 
 

@@ -81,7 +81,7 @@ def test_second_bootstrap_makes_no_mutating_call(tmp_path: Path, clients: Client
     config_path = make_project(tmp_path / "project", {**APP, "pipeline": {"stages": ["dev", "prod"]}})
     config = load_config(config_path).config
     first = bootstrap(config, clients, ListReporter(), push=True, config_path=config_path)
-    assert first.plan.summary()["create"] == 13 and first.applied is not None
+    assert first.plan.summary()["create"] == 15 and first.applied is not None
     wait_for_run(clients, PIPELINE, 1, until=("InProgress",))  # the push started a run
 
     calls = CallLog().attach(clients)
@@ -100,8 +100,9 @@ def test_dry_run_creates_nothing(
     assert cli(config_path, endpoint_url, "--output", "json", "bootstrap-pipeline", "--dry-run", "--push") == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["dry_run"] is True and shown["api_calls"] == 0
-    assert shown["plan"]["summary"] == {"create": 10, "update": 0, "delete": 0, "noop": 0}
-    assert [c["kind"] for c in shown["plan"]["changes"]][-2:] == ["codepipeline", "codecommit-commit"]
+    assert shown["plan"]["summary"] == {"create": 12, "update": 0, "delete": 0, "noop": 0}
+    kinds = [c["kind"] for c in shown["plan"]["changes"]]
+    assert kinds[-4:] == ["codepipeline", "iam-role", "events-rule", "codecommit-commit"]
     assert all(not found for found in inventory(clients).values())
 
 

@@ -80,7 +80,11 @@ def cicd_kinds(config: Config, names: Names) -> list[CiCd]:
         ),
         CiCd(
             "CiCdRoles",
-            (scoped.role_arn(scoped.build_role), scoped.role_arn(scoped.pipeline_role)),
+            (
+                scoped.role_arn(scoped.build_role),
+                scoped.role_arn(scoped.pipeline_role),
+                *((scoped.role_arn(scoped.events_role),) if config.pipeline.source == "codecommit" else ()),
+            ),
             (
                 "iam:GetRole",
                 "iam:GetRolePolicy",
@@ -132,6 +136,16 @@ def cicd_kinds(config: Config, names: Names) -> list[CiCd]:
                 ("codecommit:DeleteRepository",),
             )
         )
+        # The EventBridge rule that starts the pipeline on a push (plan/events.py).
+        kinds.append(
+            CiCd(
+                "PipelineTrigger",
+                (scoped.events_rule_arn(),),
+                ("events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"),
+                ("events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:TagResource"),
+                ("events:DeleteRule", "events:RemoveTargets"),
+            )
+        )
     return kinds
 
 
@@ -153,4 +167,9 @@ def bootstrap_statements(config: Config, names: Names) -> list[Statement]:
         role_management("BootstrapStageRoles", lambda_roles),
         pass_role("BootstrapPassBuildRole", [build_role], "codebuild.amazonaws.com"),
         pass_role("BootstrapPassPipelineRole", [pipeline_role], "codepipeline.amazonaws.com"),
+        *(
+            [pass_role("BootstrapPassEventsRole", [scoped.role_arn(scoped.events_role)], "events.amazonaws.com")]
+            if config.pipeline.source == "codecommit"
+            else []
+        ),
     ]

@@ -232,7 +232,11 @@ def _as_pipeline_role(ctx: Context, role: str, action: str, resource: str) -> No
 
 
 def _on_commit(ctx: Context, region: str, repository: str, branch: str, commit: str) -> None:
+    """A push: pipelines that poll the branch (PollForSourceChanges, AWS's default when absent) start as
+    CodePipeline's poller would; the branch event goes to EventBridge, whose rules start the others."""
     from moto.codepipeline.models import codepipeline_backends
+
+    from mlpipe.local.ext import events_delivery
 
     for name, pipeline in list(codepipeline_backends[ctx.account_id][region].pipelines.items()):
         source = pipeline.pipeline["stages"][0]["actions"][0]
@@ -241,8 +245,12 @@ def _on_commit(ctx: Context, region: str, repository: str, branch: str, commit: 
             config.get("RepositoryName"),
             config.get("BranchName"),
         ) == (repository, branch)
-        if tracked:
-            start(ctx, region, name, "CloudWatchEvent", f"codecommit {repository}@{branch} {commit[:8]}")
+        if tracked and str(config.get("PollForSourceChanges", "true")).lower() == "true":
+            start(ctx, region, name, "PollForSourceChanges", f"codecommit {repository}@{branch} {commit[:8]}")
+    created = not codecommit.repository(ctx, repository).commits[commit].parents
+    events_delivery.publish(
+        ctx, region, events_delivery.codecommit_event(ctx, region, repository, branch, commit, created)
+    )
 
 
 codecommit.COMMIT_LISTENERS.append(_on_commit)
@@ -250,7 +258,10 @@ codecommit.COMMIT_LISTENERS.append(_on_commit)
 
 @override("codepipeline", "StartPipelineExecution")
 def start_pipeline_execution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    execution = start(ctx, ctx.region, params["name"], "StartPipelineExecution", "mlpipe")
+    caller = str(getattr(ctx.request_state.get("identity"), "principal_arn", "") or "")
+    events = ":assumed-role/" in caller and caller.endswith("/events")  # an EventBridge rule's target role
+    trigger, detail = ("CloudWatchEvent", caller) if events else ("StartPipelineExecution", "mlpipe")
+    execution = start(ctx, ctx.region, params["name"], trigger, detail)
     return {"pipelineExecutionId": execution.execution_id}
 
 
