@@ -62,6 +62,13 @@ def _modules_after(argv: list[str], env: dict[str, str] | None = None) -> dict[s
     return result
 
 
+def _light_env(home: Path) -> dict[str, str]:
+    """A bare environment plus the embedded AWS's keys (exported by the `endpoint_url` fixture)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "NO_COLOR": "1", "AWS_EC2_METADATA_DISABLED": "true"}
+    keep = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PYTHONPATH")  # PYTHONPATH: a worktree's sources
+    return env | {name: os.environ[name] for name in keep if name in os.environ}
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["deploy", "--help"], ["destroy", "--help"]])
 def test_help_imports_no_heavy_package(argv: list[str]) -> None:
     assert _modules_after(argv) == {"rc": 0, "heavy": []}
@@ -71,7 +78,7 @@ def test_help_imports_no_heavy_package(argv: list[str]) -> None:
 def test_deploy_path_imports_no_heavy_package(endpoint_url: str, tmp_path: Path) -> None:
     config = tmp_path / "mlpipe.yaml"
     config.write_text("app: light\n")
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "NO_COLOR": "1", "AWS_EC2_METADATA_DISABLED": "true"}
+    env = _light_env(tmp_path)
     result = _modules_after(["--endpoint-url", endpoint_url, "--config", str(config), "deploy", "--dry-run"], env)
     assert result == {"rc": 0, "heavy": []}
 
@@ -115,8 +122,7 @@ def test_send_path_imports_no_heavy_package(endpoint_url: str, tmp_path: Path) -
     config.write_text("app: light\ntarget: local\n")
     rows = tmp_path / "rows.csv"
     rows.write_text("a;b;c\n1,5;NA;3\n")
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "NO_COLOR": "1", "AWS_EC2_METADATA_DISABLED": "true"}
-    env |= {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}  # a worktree's sources
+    env = _light_env(tmp_path)
     common = ["--endpoint-url", endpoint_url, "--config", str(config)]
     assert _modules_after([*common, "deploy"], env)["rc"] == 0
     assert _modules_after([*common, "send", "--file", str(rows)], env) == {"rc": 0, "heavy": []}
