@@ -163,11 +163,14 @@ def _render(result: TrainResult) -> None:
     if result.plan is not None:
         rows = [(c["action"], c["kind"], c["name"], c["detail"]) for c in result.plan["changes"]]
         table("mlpipe train --dry-run: nothing was changed", ["action", "resource", "name", "detail"], rows)
-        stdout.print(f"dataset: {result.data_source} ({result.rows} rows, {len(result.feature_names)} features)")
+        size = f"{result.rows} rows" if result.rows else "read by the training job"
+        stdout.print(f"dataset: {result.data_source} ({size}, {len(result.feature_names)} features)")
         return
     if result.metrics:
         table(
-            f"validation metrics ({result.valid_rows} of {result.rows} rows held out)",
+            f"validation metrics ({result.valid_rows} of {result.rows} rows held out)"
+            if result.rows
+            else f"metrics of training job {result.training_job} (data in S3: no validation channel)",
             ["metric", "value"],
             [(name, f"{value:.5g}") for name, value in result.metrics.items()],
         )
