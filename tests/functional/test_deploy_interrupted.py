@@ -17,9 +17,11 @@ from mlpipe.ops.deploy import deploy
 from mlpipe.ops.destroy import destroy
 from mlpipe.reporter import ListReporter
 
-# A fresh deploy of this config makes 9 mutating calls (2 queues, role + policy, log group +
-# retention, function, mapping, alarm); the test checks that count so a new call is not missed.
-FRESH_MUTATING_CALLS = 9
+# A fresh deploy of this config makes 12 mutating calls (2 queues, role + policy, log group +
+# retention, function, mapping, alarm topic, 3 alarms); the test checks that count so a new call is
+# not missed. They leave 10 tagged resources (the policy and the retention are parts of others).
+FRESH_MUTATING_CALLS = 12
+TAGGED_RESOURCES = 10
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +85,7 @@ def test_interrupted_deploy_converges_and_destroy_removes_everything(
     assert deploy(config(), clients, ListReporter()).plan.is_empty
     assert check.mutating == []
     names = resumed.names
-    assert len(tagged_inventory(clients, names)) == 7
+    assert len(tagged_inventory(clients, names)) == TAGGED_RESOURCES
 
     destroy(config(), clients, ListReporter())
     assert tagged_inventory(clients, names) == []
