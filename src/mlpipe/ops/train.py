@@ -27,8 +27,7 @@ from mlpipe.model.data import CsvOptions
 from mlpipe.model.training import parse_param_options, settings_from
 from mlpipe.names import Names
 from mlpipe.ops import model_store
-from mlpipe.ops.train_data import data_source, label_metadata
-from mlpipe.ops.train_data import prepare as prepare_data
+from mlpipe.ops.train_data import label_metadata, training_data
 from mlpipe.ops.train_resources import (
     SETTLING,
     Clock,
@@ -42,7 +41,6 @@ from mlpipe.ops.train_resources import (
     version_pattern,
     wait_endpoint,
 )
-from mlpipe.ops.train_s3 import is_s3, prepare_s3
 from mlpipe.plan.executor import execute
 from mlpipe.plan.iam import RoleSpec, plan_role
 from mlpipe.plan.logs import SAGEMAKER_TRAINING_LOG_GROUP, plan_service_log_group, sagemaker_endpoint_log_group
@@ -126,13 +124,7 @@ def train(
         model_config.seed if request.seed is None else request.seed,
     )
     names = clients.names(config.app, config.stage)
-    source = data_source(config, clients, names, request.data)
-    s3_data = None
-    if is_s3(source):
-        shards = config.training.instance_count
-        s3_data, prepared = prepare_s3(clients, settings, str(source), request.target, request.remote, shards)
-    else:
-        prepared = prepare_data(config, settings, source, request.target, request.csv)
+    prepared, s3_data = training_data(config, clients, names, settings, request)
     dataset, settings = prepared.dataset, prepared.settings
     for note in prepared.notes:
         reporter.warn(note)

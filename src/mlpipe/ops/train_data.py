@@ -62,3 +62,18 @@ def label_metadata(prepared: Prepared) -> dict[str, Any]:
     if not prepared.labels:
         return {}
     return {"labels": list(prepared.labels), "num_class": len(prepared.labels)}
+
+
+def training_data(
+    config: Config, clients: Clients, names: Names, settings: TrainSettings, request: Any
+) -> tuple[Prepared, Any]:
+    """(Prepared, S3Data or None) for a TrainRequest: a local file or the bundled set read here, or
+    S3 data checked on a sample (read by the training job)."""
+    from mlpipe.ops.train_s3 import is_s3, prepare_s3
+
+    source = data_source(config, clients, names, request.data)
+    if is_s3(source):
+        shards = config.training.instance_count
+        data, prepared = prepare_s3(clients, settings, str(source), request.target, request.remote, shards)
+        return prepared, data
+    return prepare(config, settings, source, request.target, request.csv), None
