@@ -103,7 +103,7 @@ def _is_value(cell: str, rules: Any, dialect: Dialect) -> bool:
 def looks_like_header(cells: list[str], rules: Any, dialect: Dialect, following: list[str] | None = None) -> bool:
     """Words (with integers at most: ",0,CRIM" from a saved DataFrame) make a header; numbers are
     data, except the run of integers 0..n-1 that numpy and pandas write as names of unnamed columns
-    (above decimals)."""
+    (when the next row has decimals, or after an empty first cell)."""
     stripped = [c.strip() for c in cells]
     if any(c and not _is_value(c, rules, dialect) for c in stripped):
         # Names may be integers (",0,CRIM" from a saved DataFrame) but not decimals: "0.1,abc" is data.
