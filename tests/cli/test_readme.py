@@ -132,3 +132,24 @@ def test_after_make_demo_the_user_is_told_how_to_get_mlpipe_on_path(tmp_path: Pa
     )
     on_path = str(tmp_path / ".venv" / "bin" / "mlpipe")
     assert path_hint(which=lambda name: on_path, executable=venv_python, cwd=tmp_path) is None
+
+
+def test_the_policy_size_claim_is_true(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README says the whole policy is too long for one managed policy and that iam-policy
+    says how to split it: both as a real run prints them."""
+    assert "longer than one customer managed policy may hold (6,144" in TEXT
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlpipe.yaml").write_text("app: house\n")
+    assert run(["--region", "eu-west-1", "iam-policy", "--account", "123456789012"]) == 0
+    out, err = capsys.readouterr()
+    assert len(out) > 6144 and "over the 6144 one managed policy may hold" in err and "--commands" in err
+
+
+def test_local_logs_claims_only_what_the_log_holds(capsys: pytest.CaptureFixture[str]) -> None:
+    """The server's log file has start-up lines, warnings and errors; requests are printed only in
+    the terminal of `local up --foreground --verbose` (the background server runs without it)."""
+    assert run(["local", "logs", "--help"]) == 0
+    assert "(not each request)" in " ".join(capsys.readouterr().out.split())
+    assert "every request only with\n`mlpipe local up --foreground --verbose`" in TEXT

@@ -46,11 +46,12 @@ def _demo(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str],
 @pytest.mark.slow
 def test_demo_shows_predictions_and_the_malformed_message_in_the_dlq(tmp_path: Path) -> None:
     port = free_port()
-    done, _ = _demo(tmp_path, "demo", "--port", str(port), "--rows", "3")
+    done, _ = _demo(tmp_path, "demo", "--port", str(port))  # as the README shows it: the default rows
     out = done.stdout
     assert done.returncode == 0, done.stderr + out
     predictions = re.findall(r"prediction row (\d): (-?\d+(?:\.\d+)?(?:e[-+]?\d+)?) \(actual", out)
-    assert [row for row, _ in predictions] == ["1", "2", "3"]
+    assert sorted(row for row, _ in predictions) == ["1", "2", "3", "4", "5"]
+    _check_readme_block(out)
     assert all(0 < float(value) < 400 for _, value in predictions)  # diabetes progression is 25..346
     assert re.search(r"dead-letter queue \(\d+ message\(s\)\): \{\"payload\": \"14.05,not-a-number\"\}", out)
     assert "reason: row 1 has 2 value(s), expected 10 features" in out
@@ -92,6 +93,20 @@ def test_demo_keep_leaves_a_project_the_printed_commands_work_in(tmp_path: Path)
     finally:
         subprocess.run([sys.executable, "-m", "mlpipe", "local", "down"], env=env, timeout=30, check=False)
     assert not (tmp_path / "cache" / "local.json").exists()
+
+
+def _check_readme_block(out: str) -> None:
+    """Every line of the README's demo block (elided lines aside) is one this run printed."""
+    from test_readme_examples import README, normalize, shown_lines
+
+    text = README.read_text(encoding="utf-8")
+    assert "sends five rows" in text and DemoRequest().rows == 5
+    block = text[text.index("## What `make demo` shows") :]
+    block = block[block.index("```text\n") + 8 :]
+    block = block[: block.index("```")]
+    got = {normalize(line) for line in out.splitlines()}
+    missing = [line for line in shown_lines(block) if normalize(line) not in got]
+    assert not missing, "README demo lines no real run printed:\n" + "\n".join(missing)
 
 
 class _AlreadyRunning:

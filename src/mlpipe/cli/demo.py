@@ -37,6 +37,7 @@ Examples:
 """
 
 FEATURES_SHOWN = 44  # characters of a row's features in the predictions table
+COMMAND_COLUMN = 72  # by-hand commands longer than this get their comment on a line of its own
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
@@ -285,9 +286,15 @@ def _commands(title: str, commands: list[tuple[str, str]]) -> None:
 
     stdout.print()
     stdout.print(f"[bold]{title}[/]")
-    width = max(len(command) for _, command in commands)
+    # Comments line up after the commands, unless a command is long (a row of features): then the
+    # comment goes on its own line above it, so that no line is padded to the longest.
+    width = max((len(command) for _, command in commands if len(command) <= COMMAND_COLUMN), default=0)
     for what, command in commands:
-        stdout.print(f"  {escape(command.ljust(width))}  [dim]# {escape(what)}[/]", highlight=False)
+        if len(command) > COMMAND_COLUMN:
+            stdout.print(f"  [dim]# {escape(what)}[/]", highlight=False)
+            stdout.print(f"  {escape(command)}", highlight=False)
+        else:
+            stdout.print(f"  {escape(command.ljust(width))}  [dim]# {escape(what)}[/]", highlight=False)
 
 
 def path_hint(which: Any = None, executable: str | None = None, cwd: Path | None = None) -> str | None:

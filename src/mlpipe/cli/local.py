@@ -182,7 +182,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         lines: int = typer.Option(50, "--lines", "-n", help="How many of the last lines to show."),
         follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
     ) -> None:
-        """Show the embedded AWS's own log (requests, executor errors).
+        """Show the embedded AWS's own log: start-up, warnings and errors (not each request).
 
         Example: mlpipe local logs -f
         """
