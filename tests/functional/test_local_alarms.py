@@ -159,3 +159,28 @@ def test_an_alarm_cannot_publish_to_a_topic_encrypted_with_the_aws_managed_key(e
         'access the SNS topic encryption key."'
     )
     assert cw.describe_alarms(AlarmNames=["sealed-alarm"])["MetricAlarms"][0]["StateValue"] == "ALARM"
+
+
+def test_an_alarm_on_a_custom_metric_put_through_the_api_is_evaluated(endpoint_url: str) -> None:
+    cw = client(endpoint_url, "cloudwatch")
+    dims = [{"Name": "Shop", "Value": "north"}]
+    cw.put_metric_alarm(
+        AlarmName="orders-low",
+        Namespace="Shop",
+        MetricName="Orders",
+        Dimensions=dims,
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=10,
+        ComparisonOperator="LessThanThreshold",
+    )
+    assert cw.describe_alarms(AlarmNames=["orders-low"])["MetricAlarms"][0]["StateValue"] == "INSUFFICIENT_DATA"
+
+    cw.put_metric_data(Namespace="Shop", MetricData=[{"MetricName": "Orders", "Dimensions": dims, "Value": 3}])
+
+    wait_for(
+        lambda: cw.describe_alarms(AlarmNames=["orders-low"])["MetricAlarms"][0]["StateValue"] == "ALARM", 30, "ALARM"
+    )
+    items = cw.describe_alarm_history(AlarmName="orders-low", HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+    assert items[0]["HistorySummary"] == "Alarm updated from INSUFFICIENT_DATA to ALARM"

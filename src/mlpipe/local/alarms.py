@@ -86,13 +86,14 @@ class AlarmHistory:
 
 
 def moto_metric_alarms() -> Iterator[tuple[str, str, Any, Any]]:
-    """(account, region, backend, alarm) for every metric alarm on a single metric."""
+    """(account, region, backend, alarm) for every alarm on one metric and a plain statistic (not a
+    percentile, metric math, anomaly band or composite alarm: those are not evaluated)."""
     from moto.cloudwatch.models import cloudwatch_backends
 
     for account, regions in list(cloudwatch_backends.items()):
         for region, backend in list(regions.items()):
             for alarm in list(backend.alarms.values()):
-                if alarm.metric_name and not alarm.metric_data_queries and not alarm.rule:
+                if alarm.metric_name and alarm.statistic and not alarm.metric_data_queries and not alarm.rule:
                     yield account, region, backend, alarm
 
 

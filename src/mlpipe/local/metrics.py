@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-RETENTION_S = 3 * 3600
+RETENTION_S = 3600
 SERVICE_NAMESPACES = ("AWS/SQS", "AWS/Lambda")
 _LOCK = threading.Lock()
+# The same service datapoints, indexed by (account, region, namespace, metric, dimensions), so the
+# evaluator reads one series instead of scanning moto's whole list on every tick.
+SeriesKey = tuple[str, str, str, str, frozenset[tuple[str, str]]]
+_SERIES: dict[SeriesKey, deque[tuple[float, float]]] = {}
 
 
 def _utc(epoch: float) -> datetime:
@@ -44,8 +49,11 @@ def put(
         {"MetricName": name, "Value": float(value), "Unit": unit, "Dimensions": dims, "Timestamp": _utc(at)}
         for name, (value, unit) in values.items()
     ]
+    dims_key = frozenset(dimensions.items())
     with _LOCK:
         cloudwatch_backends[account][region].put_metric_data(namespace, data)
+        for name, (value, _) in values.items():
+            _SERIES.setdefault((account, region, namespace, name, dims_key), deque()).append((at, float(value)))
 
 
 def record_invocation(
@@ -91,20 +99,31 @@ def samples(
     """(epoch, value) of one metric's data since `since`, for the evaluator."""
     from moto.cloudwatch.models import cloudwatch_backends
 
-    backend = cloudwatch_backends[account][region]
+    with _LOCK:
+        series = _SERIES.get((account, region, namespace, metric, frozenset(dimensions.items())))
+        if series is not None or namespace in SERVICE_NAMESPACES:
+            return [(t, v) for t, v in (series or ()) if t >= since]
+    backend = cloudwatch_backends[account][region]  # a metric put through the API: scan moto's data
     wanted = {(k, v) for k, v in dimensions.items()}
-    cutoff = _utc(since)
     out = []
     with _LOCK:
         data = list(backend.metric_data)
     for datum in data:
-        if datum.namespace != namespace or datum.name != metric or datum.timestamp < cutoff:
+        if datum.namespace != namespace or datum.name != metric or not hasattr(datum, "value"):
             continue
-        if {(d.name, d.value) for d in datum.dimensions} != wanted or not hasattr(datum, "value"):
+        if {(d.name, d.value) for d in datum.dimensions} != wanted:
             continue
-        stamp = datum.timestamp.replace(tzinfo=UTC).timestamp()
-        out.append((stamp, float(datum.value)))
+        when = datum.timestamp
+        stamp = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()  # moto keeps both kinds
+        if stamp >= since:
+            out.append((stamp, float(datum.value)))
     return out
+
+
+def forget() -> None:
+    """On reset: moto's CloudWatch is emptied, so is the index."""
+    with _LOCK:
+        _SERIES.clear()
 
 
 def prune(now: float) -> None:
@@ -113,6 +132,11 @@ def prune(now: float) -> None:
 
     cutoff = _utc(now - RETENTION_S)
     with _LOCK:
+        for key, series in list(_SERIES.items()):
+            while series and series[0][0] < now - RETENTION_S:
+                series.popleft()
+            if not series:
+                del _SERIES[key]
         for regions in list(cloudwatch_backends.values()):
             for backend in list(regions.values()):
                 backend.metric_data = [

@@ -32,7 +32,10 @@ def start(ctx: Context) -> None:
 
 @on_reset
 def reset(ctx: Context) -> None:
+    from mlpipe.local import metrics
+
     _history(ctx).clear()
+    metrics.forget()
 
 
 @on_shutdown
