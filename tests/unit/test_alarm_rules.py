@@ -74,3 +74,17 @@ def test_statistics_and_comparisons() -> None:
         assert datapoints(samples, spec, NOW + 5)[0] == (expected,)
     low = AlarmSpec(period=60, evaluation_periods=1, threshold=2, comparison="LessThanThreshold", statistic="Minimum")
     assert decide(samples, low, NOW + 5, "OK").state == "ALARM"
+
+
+def test_a_datapoint_just_before_the_period_boundary_is_still_evaluated() -> None:
+    """A single event (one function error) at the end of a period, evaluated after the boundary."""
+    errors = AlarmSpec(
+        period=10,
+        evaluation_periods=1,
+        threshold=1,
+        comparison="GreaterThanOrEqualToThreshold",
+        statistic="Sum",
+        treat_missing_data="notBreaching",
+    )
+    assert decide([(NOW - 0.5, 1.0)], errors, NOW + 1, "OK").state == "ALARM"
+    assert decide([(NOW - 0.5, 1.0)], errors, NOW + 11, "ALARM").state == "OK"  # two periods on: recovered

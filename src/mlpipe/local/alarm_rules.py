@@ -1,8 +1,9 @@
 """How CloudWatch decides a metric alarm's state: pure functions, no moto, no clock of their own.
 
 Datapoints are the alarm's statistic over consecutive periods aligned on the epoch (as CloudWatch
-aligns them), the newest one being the period that holds `now` (CloudWatch evaluates the latest
-datapoints as they arrive). Of the last EvaluationPeriods datapoints, DatapointsToAlarm (default:
+aligns them), the newest one being the period that holds `now` when it has data already (CloudWatch
+evaluates the latest datapoints as they arrive), else the period before it (a datapoint published
+just before a period boundary is still evaluated once). Of the last EvaluationPeriods datapoints, DatapointsToAlarm (default:
 all of them) breaching the threshold means ALARM. Missing datapoints follow TreatMissingData:
 missing (the default: only the present ones count; none at all -> INSUFFICIENT_DATA), breaching,
 notBreaching, ignore (none at all -> keep the current state).
@@ -58,12 +59,13 @@ def datapoints(
 ) -> tuple[tuple[float | None, ...], tuple[float, ...]]:
     """The statistic per period for the last EvaluationPeriods periods up to `now` (None: no data)."""
     newest = math.floor(now / spec.period) * spec.period
-    starts = tuple(newest - spec.period * i for i in range(spec.evaluation_periods - 1, -1, -1))
+    starts = tuple(newest - spec.period * i for i in range(spec.evaluation_periods, -1, -1))  # one extra
     buckets: dict[float, list[float]] = {start: [] for start in starts}
     for timestamp, value in samples:
         start = math.floor(timestamp / spec.period) * spec.period
         if start in buckets:
             buckets[start].append(value)
+    starts = starts[1:] if buckets[newest] else starts[:-1]
     return tuple(statistic(buckets[s], spec.statistic) if buckets[s] else None for s in starts), starts
 
 
