@@ -3,10 +3,10 @@
 Datapoints are the alarm's statistic over consecutive periods aligned on the epoch (as CloudWatch
 aligns them), the newest one being the period that holds `now` when it has data already (CloudWatch
 evaluates the latest datapoints as they arrive), else the period before it (a datapoint published
-just before a period boundary is still evaluated once). Of the last EvaluationPeriods datapoints, DatapointsToAlarm (default:
-all of them) breaching the threshold means ALARM. Missing datapoints follow TreatMissingData:
-missing (the default: only the present ones count; none at all -> INSUFFICIENT_DATA), breaching,
-notBreaching, ignore (none at all -> keep the current state).
+just before a period boundary is still evaluated once). Of the last EvaluationPeriods datapoints,
+DatapointsToAlarm (default: all of them) breaching the threshold means ALARM. Missing datapoints
+follow TreatMissingData: missing (the default: only the present ones count; none at all ->
+INSUFFICIENT_DATA), breaching, notBreaching, ignore (none at all -> keep the current state).
 """
 
 from __future__ import annotations
