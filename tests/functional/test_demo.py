@@ -44,6 +44,7 @@ def _demo(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str],
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("pypi")  # its bootstrap-pipeline step builds the wheelhouse from PyPI
 def test_demo_shows_predictions_and_the_malformed_message_in_the_dlq(tmp_path: Path) -> None:
     port = free_port()
     done, _ = _demo(tmp_path, "demo", "--port", str(port))  # as the README shows it: the default rows
@@ -67,6 +68,7 @@ def test_demo_shows_predictions_and_the_malformed_message_in_the_dlq(tmp_path: P
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("pypi")  # its bootstrap-pipeline step builds the wheelhouse from PyPI
 def test_demo_keep_leaves_a_project_the_printed_commands_work_in(tmp_path: Path) -> None:
     project = tmp_path / "project"
     done, env = _demo(tmp_path, "-o", "json", "demo", "--keep", "--dir", str(project), "--port", "0", "--rows", "2")
@@ -141,6 +143,7 @@ class _Listener:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("pypi")  # its bootstrap-pipeline step builds the wheelhouse from PyPI
 def test_demo_uses_a_running_server_and_leaves_it_running(
     endpoint_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -178,6 +181,7 @@ def _demo_resources(endpoint_url: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("pypi")  # its bootstrap-pipeline step builds the wheelhouse from PyPI
 def test_a_second_demo_on_a_running_server_starts_afresh(
     endpoint_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
