@@ -1,4 +1,4 @@
-"""`mlpipe init`: scaffold a commented mlpipe.yaml (and the pipeline's buildspec.yml)."""
+"""`mlpipe init`: scaffold a commented mlpipe.yaml."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import typer
 
 from mlpipe.cli.context import options
 
-HELP = """Write a commented mlpipe.yaml with every setting and its default (and buildspec.yml for the
-CI/CD pipeline) into the current directory. Existing files are kept unless --force.
+HELP = """Write a commented mlpipe.yaml with every setting and its default into the current directory.
+An existing file is kept unless --force. (The pipeline's buildspec is not a file of the project:
+bootstrap-pipeline sets it on the CodeBuild project.)
 
 Examples:
 

@@ -12,10 +12,12 @@ if TYPE_CHECKING:
     from mlpipe.ops.pipeline_status import PipelineStatus
 
 BOOTSTRAP_HELP = """Create or update the CI/CD that runs `mlpipe deploy` on every commit: an artifact
-bucket, the source (a CodeCommit repository, or your CodeConnections connection), the Lambda role
-of every pipeline stage, least-privilege build and pipeline roles, one CodeBuild project per stage
-and a CodePipeline V2 (Source -> Deploy-<stage> [-> approval -> Deploy-<stage 2>]). Idempotent:
-a second run changes nothing.
+bucket holding the build's wheelhouse (this mlpipe's wheel and its dependencies, locked by sha256),
+the source (a CodeCommit repository, started by an EventBridge rule on a push, or your
+CodeConnections connection), the Lambda role of every pipeline stage, least-privilege build and
+pipeline roles, one CodeBuild project per stage (its buildspec installs the wheelhouse with
+--require-hashes) and a CodePipeline V2 (Source -> Deploy-<stage> [-> approval -> Deploy-<stage 2>]).
+Idempotent: a second run changes nothing. Building a new wheelhouse needs the package index.
 
 Examples:
 
@@ -42,7 +44,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     def bootstrap_command(
         ctx: typer.Context,
         push: bool = typer.Option(
-            False, "--push", help="Commit mlpipe.yaml, the buildspec and the handler to the CodeCommit repository."
+            False, "--push", help="Commit mlpipe.yaml and the handler to the CodeCommit repository."
         ),
         dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Show the plan; make read calls only."),
     ) -> None:
