@@ -21,7 +21,7 @@ from mlpipe.errors import AwsError, ForeignResourceError, MlpipeError, ModelErro
 from mlpipe.names import Names
 from mlpipe.ops import model_store
 from mlpipe.ops.train import TrainRequest, rollback, train
-from mlpipe.ops.train_resources import wait_endpoint
+from mlpipe.ops.train_endpoint import wait_endpoint
 from mlpipe.reporter import ListReporter
 
 BOSTON = TrainRequest(data=str(BOSTON_CSV), target="0", params=("num_round=40",))

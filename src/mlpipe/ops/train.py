@@ -18,34 +18,25 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mlpipe.aws.calls import call
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
-from mlpipe.errors import AwsError, NotDeployedError
+from mlpipe.errors import NotDeployedError
 from mlpipe.model.artifact import build_metadata, model_bytes, package
 from mlpipe.model.containers import container_version, image_uri, installed_xgboost_version
 from mlpipe.model.data import CsvOptions
 from mlpipe.model.training import parse_param_options, settings_from
 from mlpipe.names import Names
 from mlpipe.ops import model_store
-from mlpipe.ops.train_data import label_metadata, training_data
-from mlpipe.ops.train_resources import (
-    SETTLING,
-    Clock,
-    Observed,
-    Sleep,
-    aws,
-    cleanup,
-    observe,
-    serving_changes,
-    upload_change,
-    version_pattern,
-    wait_endpoint,
-)
+from mlpipe.ops.train_data import Prepared, label_metadata, training_data
+from mlpipe.ops.train_endpoint import Clock, Sleep, finish, settled
 from mlpipe.plan.executor import execute
 from mlpipe.plan.iam import RoleSpec, plan_role
 from mlpipe.plan.logs import SAGEMAKER_TRAINING_LOG_GROUP, plan_service_log_group, sagemaker_endpoint_log_group
-from mlpipe.plan.model import Call, Change, Plan
+from mlpipe.plan.model import Change, Plan
 from mlpipe.plan.s3 import BucketSpec, plan_bucket
+from mlpipe.plan.sagemaker import Observed, ServingSpec, endpoint_change, new_version, serving_changes, upload_change
+from mlpipe.plan.sagemaker import version_of as _version_of
 from mlpipe.policies.sagemaker_role import sagemaker_policy
 from mlpipe.reporter import Reporter
 
@@ -100,6 +91,26 @@ class TrainResult:
         return out
 
 
+@dataclass
+class _Run:
+    """Everything `train` decided before its first change: checked inputs and the observed state."""
+
+    request: TrainRequest
+    names: Names
+    prepared: Prepared
+    s3_data: Any  # S3Data when --data s3://..., read by the training job
+    seen: Observed
+    version: str
+    image: str
+    role_arn: str
+    setup: list[Change]
+    metadata: dict[str, Any]  # of the new version, without metrics and training
+
+    @property
+    def role_is_new(self) -> bool:
+        return any(c.kind == "iam-role" and c.action == "create" for c in self.setup)
+
+
 def train(
     config: Config,
     clients: Clients,
@@ -108,9 +119,33 @@ def train(
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
 ) -> TrainResult:
+    """prepare (every check, before any change) -> plan -> apply -> wait, record, clean up."""
     request = request or TrainRequest()
     start = clock()
-    # Every input check comes before the first AWS call.
+    run = _prepare(config, clients, reporter, request, sleep, clock)
+    result = _result(run)
+    if request.remote:
+        changes = _train_remote(config, clients, reporter, run, result, sleep, clock)
+    else:
+        changes = _train_local(run, result, reporter)
+    if changes is not None:
+        plan = Plan((*changes, *_serving(config, run, result.artifact_uri)))
+        if request.dry_run:
+            result.plan = plan.to_dict()
+        else:
+            execute(plan, clients, reporter, sleep=sleep)
+            updating = run.seen.endpoint_status is not None
+            timeout = request.wait_timeout_s
+            finish(clients, run.names, reporter, result, run.metadata, updating, request.no_wait, timeout, sleep, clock)
+            result.action = "updated" if updating else "created"
+    result.seconds = clock() - start
+    return result
+
+
+def _prepare(
+    config: Config, clients: Clients, reporter: Reporter, request: TrainRequest, sleep: Sleep, clock: Clock
+) -> _Run:
+    """Every input check comes before the first AWS change."""
     xgb_version = request.xgboost_version or installed_xgboost_version()
     container = container_version(xgb_version)
     model_config = config.model
@@ -125,22 +160,38 @@ def train(
     )
     names = clients.names(config.app, config.stage)
     prepared, s3_data = training_data(config, clients, names, settings, request)
-    dataset, settings = prepared.dataset, prepared.settings
     for note in prepared.notes:
         reporter.warn(note)
-
     image = image_uri(names.region, container)
-    seen = _settled(clients, names, reporter, sleep, clock, request)
-    version = _new_version(seen)
-    previous = _version_of(names, seen.endpoint_config)
+    seen = settled(clients, names, reporter, sleep, clock, request.dry_run, request.wait_timeout_s)
+    version = new_version(seen, datetime.now(UTC))
+    dataset = prepared.dataset
+    metadata = {
+        "version": version,
+        "feature_names": dataset.feature_names,
+        "target_name": dataset.target_name,
+        "objective": prepared.settings.objective,
+        "xgboost_version": xgb_version,
+        "container_version": container,
+        "image_uri": image,
+        "data_source": dataset.source,
+        "data_sha256": dataset.sha256,
+        "hyperparameters": prepared.settings.hyperparameters(),
+    }
     role_arn = config.training.role_arn or names.role_arn(names.sagemaker_role)
+    setup = _setup(config, clients, names, request.remote, image, s3_data)
+    return _Run(request, names, prepared, s3_data, seen, version, image, role_arn, setup, metadata)
+
+
+def _setup(config: Config, clients: Clients, names: Names, remote: bool, image: str, s3_data: Any) -> list[Change]:
+    """The model bucket, the log groups and (unless training.role_arn names one) the execution role."""
     retention = config.function.log_retention_days
     setup = [
         plan_bucket(BucketSpec(names.model_bucket), clients, names),
         # Before the endpoint, so SageMaker writes into a group that expires (it creates one that never does).
         plan_service_log_group(sagemaker_endpoint_log_group(names.endpoint), retention, clients, names),
     ]
-    if request.remote:
+    if remote:
         setup.append(plan_service_log_group(SAGEMAKER_TRAINING_LOG_GROUP, retention, clients, names, shared=True))
     if config.training.role_arn is None:
         spec = RoleSpec(
@@ -150,100 +201,95 @@ def train(
             f"SageMaker execution role of mlpipe {names.app}/{names.stage}",
         )
         setup.append(plan_role(spec, clients, names))
-    role_is_new = any(c.kind == "iam-role" and c.action == "create" for c in setup)
+    return setup
 
-    result = TrainResult(
+
+def _result(run: _Run) -> TrainResult:
+    names, dataset = run.names, run.prepared.dataset
+    return TrainResult(
         action="planned",
         endpoint=names.endpoint,
-        endpoint_status=seen.endpoint_status,
-        version=version,
-        previous_version=previous,
-        model_name=names.model_name(version),
-        image_uri=image,
-        objective=settings.objective,
+        endpoint_status=run.seen.endpoint_status,
+        version=run.version,
+        previous_version=_version_of(names, run.seen.endpoint_config),
+        model_name=names.model_name(run.version),
+        image_uri=run.image,
+        objective=run.prepared.settings.objective,
         feature_names=list(dataset.feature_names),
         data_source=dataset.source,
         rows=dataset.rows,
-        warnings=list(prepared.notes),
-        labels=list(prepared.labels),
+        warnings=list(run.prepared.notes),
+        labels=list(run.prepared.labels),
     )
-    metadata_args: dict[str, Any] = {
-        "version": version,
-        "feature_names": dataset.feature_names,
-        "target_name": dataset.target_name,
-        "objective": settings.objective,
-        "xgboost_version": xgb_version,
-        "container_version": container,
-        "image_uri": image,
-        "data_source": dataset.source,
-        "data_sha256": dataset.sha256,
-        "hyperparameters": settings.hyperparameters(),
-    }
-    extra_metadata = label_metadata(prepared)
 
-    if request.remote:
-        from mlpipe.ops.train_remote import follow_job, plan_job, plan_s3_job
 
-        if s3_data is not None:
-            job = plan_s3_job(config, names, s3_data, settings, version, image, role_arn, role_is_new)
-        else:
-            job = plan_job(config, names, dataset, settings, version, image, role_arn, role_is_new)
-        result.training_job = job.job_name
-        result.artifact_uri = f"{job.output_path}/{job.job_name}/output/model.tar.gz"
-        if request.dry_run:
-            serving = serving_changes(config, names, seen, version, image, result.artifact_uri, role_arn, role_is_new)
-            result.plan = Plan((*setup, *job.changes, *serving)).to_dict()
-            result.seconds = clock() - start
-            return result
-        execute(Plan((*setup, *job.changes)), clients, reporter, sleep=sleep)
-        outcome = follow_job(clients, job.job_name, reporter, sleep=sleep, clock=clock)
-        result.artifact_uri = outcome.artifact_uri
-        result.metrics = outcome.metrics
-        result.train_rows = dataset.rows - round(dataset.rows * settings.test_size)
-        result.valid_rows = dataset.rows - result.train_rows
-        metadata = build_metadata(**metadata_args, metrics=outcome.metrics, training=f"sagemaker:{job.job_name}")
-        metadata.update(extra_metadata)
-        changes: list[Change] = [
-            upload_change(names, model_store.metadata_key(version), _json(metadata), "application/json")
-        ]
+def _serving(config: Config, run: _Run, artifact_uri: str) -> tuple[Change, ...]:
+    spec = ServingSpec(run.version, run.image, artifact_uri, run.role_arn, run.role_is_new)
+    return serving_changes(config, run.names, run.seen, spec)
+
+
+def _metadata(run: _Run, metrics: dict[str, float], training: str) -> dict[str, Any]:
+    metadata = build_metadata(**run.metadata, metrics=metrics, training=training)
+    metadata.update(label_metadata(run.prepared))
+    return metadata
+
+
+def _train_local(run: _Run, result: TrainResult, reporter: Reporter) -> list[Change]:
+    """Train here (not for --dry-run), then upload model.tar.gz and its metadata."""
+    names, dataset, settings = run.names, run.prepared.dataset, run.prepared.settings
+    artifact = b""
+    run.metadata = _metadata(run, {}, "local")
+    if not run.request.dry_run:
+        from mlpipe.model.training import train as train_booster
+
+        reporter.step(f"training XGBoost ({settings.objective}) on {dataset.rows} rows of {dataset.source}")
+        trained = train_booster(dataset, settings)
+        reporter.done(
+            f"trained {trained.best_iteration + 1} trees (stopped after {trained.rounds_trained} rounds): "
+            + ", ".join(f"{k} {v:.4g}" for k, v in trained.metrics.items())
+        )
+        artifact = package(model_bytes(trained.booster))
+        result.metrics = trained.metrics
+        result.importances = trained.importances
+        result.train_rows, result.valid_rows = trained.train_rows, trained.valid_rows
+        result.best_iteration = trained.best_iteration
+        result.confusion = trained.confusion
+        run.metadata["metrics"] = trained.metrics
+    result.artifact_uri = f"s3://{names.model_bucket}/{model_store.artifact_key(run.version)}"
+    return [
+        *run.setup,
+        upload_change(names, model_store.artifact_key(run.version), artifact, "application/gzip", "model.tar.gz"),
+        upload_change(names, model_store.metadata_key(run.version), _json(run.metadata), "application/json"),
+    ]
+
+
+def _train_remote(
+    config: Config, clients: Clients, reporter: Reporter, run: _Run, result: TrainResult, sleep: Sleep, clock: Clock
+) -> list[Change] | None:
+    """A SageMaker training job; for --dry-run the whole plan (returns None), else the job is applied
+    and followed here and the metadata upload returned."""
+    from mlpipe.ops.train_remote import JobTarget, follow_job, plan_job, plan_s3_job
+
+    names, dataset, settings = run.names, run.prepared.dataset, run.prepared.settings
+    target = JobTarget(run.version, run.image, run.role_arn, run.role_is_new)
+    if run.s3_data is not None:
+        job = plan_s3_job(config, names, run.s3_data, settings, target)
     else:
-        artifact = b""
-        metadata = build_metadata(**metadata_args, metrics={}, training="local")
-        metadata.update(extra_metadata)
-        if not request.dry_run:
-            from mlpipe.model.training import train as train_booster
-
-            reporter.step(f"training XGBoost ({settings.objective}) on {dataset.rows} rows of {dataset.source}")
-            trained = train_booster(dataset, settings)
-            reporter.done(
-                f"trained {trained.best_iteration + 1} trees (stopped after {trained.rounds_trained} rounds): "
-                + ", ".join(f"{k} {v:.4g}" for k, v in trained.metrics.items())
-            )
-            artifact = package(model_bytes(trained.booster))
-            result.metrics = trained.metrics
-            result.importances = trained.importances
-            result.train_rows, result.valid_rows = trained.train_rows, trained.valid_rows
-            result.best_iteration = trained.best_iteration
-            result.confusion = trained.confusion
-            metadata["metrics"] = trained.metrics
-        result.artifact_uri = f"s3://{names.model_bucket}/{model_store.artifact_key(version)}"
-        changes = [
-            *setup,
-            upload_change(names, model_store.artifact_key(version), artifact, "application/gzip", "model.tar.gz"),
-            upload_change(names, model_store.metadata_key(version), _json(metadata), "application/json"),
-        ]
-
-    changes += serving_changes(config, names, seen, version, image, result.artifact_uri, role_arn, role_is_new)
-    plan = Plan(tuple(changes))
-    if request.dry_run:
-        result.plan = plan.to_dict()
-        result.seconds = clock() - start
-        return result
-    execute(plan, clients, reporter, sleep=sleep)
-    _finish(clients, names, reporter, result, metadata, seen, request.no_wait, request.wait_timeout_s, sleep, clock)
-    result.action = "updated" if seen.endpoint_status else "created"
-    result.seconds = clock() - start
-    return result
+        job = plan_job(config, names, dataset, settings, target)
+    result.training_job = job.job_name
+    result.artifact_uri = f"{job.output_path}/{job.job_name}/output/model.tar.gz"
+    if run.request.dry_run:
+        serving = _serving(config, run, result.artifact_uri)
+        result.plan = Plan((*run.setup, *job.changes, *serving)).to_dict()
+        return None
+    execute(Plan((*run.setup, *job.changes)), clients, reporter, sleep=sleep)
+    outcome = follow_job(clients, job.job_name, reporter, sleep=sleep, clock=clock)
+    result.artifact_uri = outcome.artifact_uri
+    result.metrics = outcome.metrics
+    result.train_rows = dataset.rows - round(dataset.rows * settings.test_size)
+    result.valid_rows = dataset.rows - result.train_rows
+    run.metadata = _metadata(run, outcome.metrics, f"sagemaker:{job.job_name}")
+    return [upload_change(names, model_store.metadata_key(run.version), _json(run.metadata), "application/json")]
 
 
 def rollback(
@@ -259,33 +305,18 @@ def rollback(
     """Point the endpoint back at the previous version (kept by `train`); running it again rolls forward."""
     start = clock()
     names = clients.names(config.app, config.stage)
-    current = model_store.read_current(clients, names)
-    if current is None:
-        raise NotDeployedError(f"no model trained for {names.endpoint}", hint="run `mlpipe train` first")
-    target = current.get("previous_version")
-    if not target:
-        raise NotDeployedError(
-            f"{names.endpoint} serves version {current['version']} and has no previous version to roll back to"
-        )
-    request = TrainRequest(no_wait=no_wait, dry_run=dry_run, wait_timeout_s=wait_timeout_s)
-    seen = _settled(clients, names, reporter, sleep, clock, request)
+    current, target = _rollback_target(clients, names)
+    seen = settled(clients, names, reporter, sleep, clock, dry_run, wait_timeout_s)
     if seen.endpoint_status is None:
         raise NotDeployedError(f"endpoint {names.endpoint} does not exist", hint="run `mlpipe train`")
     config_name = names.model_name(target)
     if target not in seen.versions:
         raise NotDeployedError(f"endpoint config {config_name} of version {target} no longer exists")
-    body = aws(clients, "s3", "get_object", Bucket=names.model_bucket, Key=model_store.metadata_key(target))
+    s3, sm = clients.client("s3"), clients.client("sagemaker")
+    body = call(clients, s3.get_object, Bucket=names.model_bucket, Key=model_store.metadata_key(target))
     metadata = json.loads(body["Body"].read())
-    model = aws(clients, "sagemaker", "describe_model", ModelName=config_name)  # where its artifact really is
-    change = Change(
-        "update",
-        "sagemaker-endpoint",
-        names.endpoint,
-        detail=f"{seen.endpoint_config} -> {config_name} (rollback)",
-        steps=(
-            Call("sagemaker", "update_endpoint", {"EndpointName": names.endpoint, "EndpointConfigName": config_name}),
-        ),
-    )
+    model = call(clients, sm.describe_model, ModelName=config_name)  # where its artifact really is
+    plan = Plan((endpoint_change(names, seen, config_name, note=" (rollback)"),))
     result = TrainResult(
         action="planned",
         endpoint=names.endpoint,
@@ -300,87 +331,26 @@ def rollback(
         feature_names=list(metadata.get("feature_names", [])),
     )
     if dry_run:
-        result.plan = Plan((change,)).to_dict()
+        result.plan = plan.to_dict()
         return result
-    execute(Plan((change,)), clients, reporter, sleep=sleep)
-    _finish(clients, names, reporter, result, metadata, seen, no_wait, wait_timeout_s, sleep, clock)
+    execute(plan, clients, reporter, sleep=sleep)
+    finish(clients, names, reporter, result, metadata, True, no_wait, wait_timeout_s, sleep, clock)
     result.action = "rolled back"
     result.seconds = clock() - start
     return result
 
 
-def _finish(
-    clients: Clients,
-    names: Names,
-    reporter: Reporter,
-    result: TrainResult,
-    metadata: dict[str, Any],
-    seen: Observed,
-    no_wait: bool,
-    timeout_s: float,
-    sleep: Sleep,
-    clock: Clock,
-) -> None:
-    """Wait for the endpoint, record the current version, remove versions older than the previous one."""
-    if no_wait:
-        status = aws(clients, "sagemaker", "describe_endpoint", EndpointName=names.endpoint)["EndpointStatus"]
-    else:
-        status = wait_endpoint(
-            clients, names, reporter, sleep, clock, timeout_s=timeout_s, updating=seen.endpoint_status is not None
+def _rollback_target(clients: Clients, names: Names) -> tuple[dict[str, Any], str]:
+    """models/current.json and the previous version it names."""
+    current = model_store.read_current(clients, names)
+    if current is None:
+        raise NotDeployedError(f"no model trained for {names.endpoint}", hint="run `mlpipe train` first")
+    target = current.get("previous_version")
+    if not target:
+        raise NotDeployedError(
+            f"{names.endpoint} serves version {current['version']} and has no previous version to roll back to"
         )
-    result.endpoint_status = status
-    current = {
-        **metadata,
-        "version": result.version,
-        "artifact_uri": result.artifact_uri,
-        "endpoint": names.endpoint,
-        "endpoint_config": result.model_name,
-        "model_name": result.model_name,
-        "previous_version": result.previous_version,
-        "endpoint_status": status,
-    }
-    model_store.write_current(clients, names, current)
-    reporter.done(f"endpoint {names.endpoint} serves version {result.version} ({status})")
-    if status == "InService":
-        keep = {result.version} | ({result.previous_version} if result.previous_version else set())
-        result.removed = cleanup(clients, names, keep, reporter)
-
-
-def _settled(
-    clients: Clients,
-    names: Names,
-    reporter: Reporter,
-    sleep: Sleep,
-    clock: Clock,
-    request: TrainRequest,
-) -> Observed:
-    """What exists now; an endpoint still changing is waited for (AWS refuses to update it meanwhile)."""
-    seen = observe(clients, names)
-    if seen.endpoint_status in SETTLING and not request.dry_run:
-        reporter.step(f"endpoint {names.endpoint} is {seen.endpoint_status}: waiting before changing it")
-        wait_endpoint(clients, names, reporter, sleep, clock, timeout_s=request.wait_timeout_s, updating=True)
-        seen = observe(clients, names)
-    if seen.endpoint_status in ("Failed", "OutOfService"):
-        raise AwsError(
-            f"endpoint {names.endpoint} is {seen.endpoint_status}: {seen.failure_reason or 'no reason given'}",
-            hint=f"delete it (`aws sagemaker delete-endpoint --endpoint-name {names.endpoint}`), then train again",
-        )
-    return seen
-
-
-def _version_of(names: Names, config_name: str | None) -> str | None:
-    match = version_pattern(names).match(config_name or "")
-    return match.group(1) if match else None
-
-
-def _new_version(seen: Observed) -> str:
-    """A UTC timestamp; a suffix when a version of that second already exists."""
-    base = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    version, n = base, 0
-    while version in seen.versions:
-        n += 1
-        version = f"{base}-{n}"
-    return version
+    return current, str(target)
 
 
 def _json(data: dict[str, Any]) -> bytes:

@@ -10,16 +10,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mlpipe.aws.calls import read
+from mlpipe.aws.calls import call, read
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.errors import ModelError
 from mlpipe.model.data import Dataset
 from mlpipe.model.training import TrainSettings, holdout_split
 from mlpipe.names import Names
-from mlpipe.ops.train_resources import Clock, Sleep, _tag_list, aws, upload_change
+from mlpipe.ops.train_endpoint import Clock, Sleep
 from mlpipe.ops.train_s3 import S3Data
-from mlpipe.plan.model import Call, Change
+from mlpipe.plan.model import Change
+from mlpipe.plan.sagemaker import JobSpec, channel, job_change, output_path, upload_change
 from mlpipe.policies.sagemaker_role import TRAINING_PREFIX
 from mlpipe.reporter import Reporter
 
@@ -42,18 +43,23 @@ class JobPlan:
     output_path: str
 
 
-def plan_job(
-    config: Config,
-    names: Names,
-    dataset: Dataset,
-    settings: TrainSettings,
-    version: str,
-    image_uri: str,
-    role_arn: str,
-    role_is_new: bool,
-) -> JobPlan:
+@dataclass(frozen=True)
+class JobTarget:
+    """What every training job of a run shares: the version, the algorithm image, the role."""
+
+    version: str
+    image_uri: str
+    role_arn: str
+    role_is_new: bool = False
+
+    def spec(self, hyperparameters: dict[str, str], channels: list[dict[str, Any]]) -> JobSpec:
+        return JobSpec(self.version, self.image_uri, self.role_arn, hyperparameters, tuple(channels), self.role_is_new)
+
+
+def plan_job(config: Config, names: Names, dataset: Dataset, settings: TrainSettings, target: JobTarget) -> JobPlan:
+    """The data, split as local training splits it, uploaded as the algorithm reads it; then the job."""
     bucket = names.model_bucket
-    base = f"{TRAINING_PREFIX}/{version}"
+    base = f"{TRAINING_PREFIX}/{target.version}"
     shards = config.training.instance_count
     train_idx, valid_idx = holdout_split(dataset.rows, settings.test_size, settings.seed)
     changes = []
@@ -71,76 +77,17 @@ def plan_job(
         channel(f"s3://{bucket}/{base}/train/", "train", "ShardedByS3Key" if shards > 1 else "FullyReplicated"),
         channel(f"s3://{bucket}/{base}/validation/", "validation", "FullyReplicated"),
     ]
-    job = job_change(config, names, settings.hyperparameters(), version, image_uri, role_arn, role_is_new, channels)
-    return JobPlan(job.name, (*changes, job), f"s3://{bucket}/{base}/output")
+    job = job_change(config, names, target.spec(settings.hyperparameters(), channels))
+    return JobPlan(job.name, (*changes, job), output_path(names, target.version))
 
 
-def channel(uri: str, name: str, distribution: str) -> dict[str, Any]:
-    return {
-        "ChannelName": name,
-        "ContentType": "text/csv",
-        "DataSource": {
-            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": distribution}
-        },
-    }
-
-
-def job_change(
-    config: Config,
-    names: Names,
-    hyperparameters: dict[str, str],
-    version: str,
-    image_uri: str,
-    role_arn: str,
-    role_is_new: bool,
-    channels: list[dict[str, Any]],
-) -> Change:
-    """CreateTrainingJob of the built-in XGBoost algorithm on these channels."""
-    job_name = names.model_name(version)
-    shards = config.training.instance_count
-    job = Call(
-        "sagemaker",
-        "create_training_job",
-        {
-            "TrainingJobName": job_name,
-            "AlgorithmSpecification": {"TrainingImage": image_uri, "TrainingInputMode": "File"},
-            "RoleArn": role_arn,
-            "HyperParameters": hyperparameters,
-            "InputDataConfig": channels,
-            "OutputDataConfig": {"S3OutputPath": f"s3://{names.model_bucket}/{TRAINING_PREFIX}/{version}/output"},
-            "ResourceConfig": {
-                "InstanceType": config.training.instance_type,
-                "InstanceCount": shards,
-                "VolumeSizeInGB": config.training.volume_gb,
-            },
-            "StoppingCondition": {"MaxRuntimeInSeconds": config.training.max_runtime_s},
-            "Tags": _tag_list(names),
-        },
-        retry_on=("ValidationException:assume",) if role_is_new else (),
-    )
-    detail = f"{shards} x {config.training.instance_type}, {image_uri.rsplit('/', 1)[-1]}"
-    return Change("create", "sagemaker-training-job", job_name, detail=detail, steps=(job,))
-
-
-def plan_s3_job(
-    config: Config,
-    names: Names,
-    data: S3Data,
-    settings: TrainSettings,
-    version: str,
-    image_uri: str,
-    role_arn: str,
-    role_is_new: bool,
-) -> JobPlan:
+def plan_s3_job(config: Config, names: Names, data: S3Data, settings: TrainSettings, target: JobTarget) -> JobPlan:
     """The job reads the user's prefix itself: no upload, no validation channel (so no early stopping,
     which the algorithm allows only with one), sharded by key across the instances."""
-    shards = config.training.instance_count
-    distribution = "ShardedByS3Key" if shards > 1 else "FullyReplicated"
+    distribution = "ShardedByS3Key" if config.training.instance_count > 1 else "FullyReplicated"
     hyperparameters = {k: v for k, v in settings.hyperparameters().items() if k != "early_stopping_rounds"}
-    channels = [channel(data.uri, "train", distribution)]
-    job = job_change(config, names, hyperparameters, version, image_uri, role_arn, role_is_new, channels)
-    output_path = f"s3://{names.model_bucket}/{TRAINING_PREFIX}/{version}/output"
-    return JobPlan(job.name, (job,), output_path)
+    job = job_change(config, names, target.spec(hyperparameters, [channel(data.uri, "train", distribution)]))
+    return JobPlan(job.name, (job,), output_path(names, target.version))
 
 
 @dataclass(frozen=True)
@@ -163,8 +110,9 @@ def follow_job(
     last_status = None
     log_token: dict[str, Any] = {}
     delay = 0.2
+    describe = clients.client("sagemaker").describe_training_job
     while True:
-        job = aws(clients, "sagemaker", "describe_training_job", TrainingJobName=job_name)
+        job = call(clients, describe, TrainingJobName=job_name)
         status = f"{job['TrainingJobStatus']} / {job.get('SecondaryStatus', '')}"
         elapsed = clock() - start
         if status != last_status:
