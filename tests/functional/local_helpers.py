@@ -128,11 +128,14 @@ def create_endpoint(endpoint_url: str, name: str, seed: int = 0) -> Any:
 def create_function(
     endpoint_url: str, name: str, env: dict[str, str], timeout: int, code: bytes, policy: str | None = None
 ) -> str:
-    """A function whose role has `policy` (the handler runs with that role's credentials)."""
+    """A function whose role has `policy` (the handler runs with that role's credentials; by default
+    the role may only consume queues)."""
     iam, lam = client(endpoint_url, "iam"), client(endpoint_url, "lambda")
     role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=_trust("lambda.amazonaws.com"))
-    if policy is not None:
-        iam.put_role_policy(RoleName=f"{name}-role", PolicyName="handler", PolicyDocument=policy)
+    # Lambda polls a mapped queue as this role: by default it may consume any queue (and nothing else).
+    consume = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")
+    policy = policy if policy is not None else _allow(consume, ("*",))
+    iam.put_role_policy(RoleName=f"{name}-role", PolicyName="handler", PolicyDocument=policy)
     lam.create_function(
         FunctionName=name,
         Runtime="python3.12",

@@ -144,3 +144,19 @@ def test_assume_role_issues_keys_for_the_role_and_its_trust_policy_decides(endpo
     assert (
         "because no resource-based policy allows the sts:AssumeRole action" in caught.value.response["Error"]["Message"]
     )
+
+
+def test_a_mapping_needs_an_execution_role_that_may_consume_the_queue(endpoint_url: str) -> None:
+    sqs, lam = client(endpoint_url, "sqs"), client(endpoint_url, "lambda")
+    url = sqs.create_queue(QueueName="guarded-q")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    only_invoke = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sagemaker:InvokeEndpoint", "Resource": "*"}],
+        }
+    )
+    create_function(endpoint_url, "guarded-fn", {}, 5, zipped(WHO_AM_I), policy=only_invoke)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException, match="call ReceiveMessage on SQS"):
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="guarded-fn")
+    assert not lam.list_event_source_mappings(FunctionName="guarded-fn")["EventSourceMappings"]

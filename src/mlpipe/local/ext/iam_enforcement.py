@@ -7,7 +7,7 @@ from typing import Any
 
 from mlpipe.local import registry
 from mlpipe.local.iam.authorizer import IamSettings, authorize, settings
-from mlpipe.local.registry import Context, on_reset, on_startup, on_status
+from mlpipe.local.registry import AwsApiError, Context, on_reset, on_startup, on_status
 
 if authorize not in getattr(registry, "AUTHORIZERS", []):
     getattr(registry, "AUTHORIZERS", []).append(authorize)
@@ -34,3 +34,36 @@ def answer_sts_for_our_identities(ctx: Context) -> None:
         from mlpipe.local.iam import sts
 
         sts.install(store)
+
+
+def execution_role_can_poll(ctx: Context, params: dict[str, Any]) -> None:
+    """Lambda polls an SQS queue as the function's execution role: CreateEventSourceMapping checks that
+    role may receive, delete and read the queue's attributes, as AWS does."""
+    from moto.awslambda.models import lambda_backends
+
+    from mlpipe.local.iam.actors import session_arn
+    from mlpipe.local.iam.authorizer import authorize_action
+
+    source, name = str(params.get("EventSourceArn", "")), str(params.get("FunctionName", ""))
+    if ":sqs:" not in source or not name or not settings(ctx).enabled:
+        return
+    try:
+        function = lambda_backends[ctx.account_id][ctx.region].get_function(name)
+    except Exception:
+        return  # moto answers for a missing function
+    principal = session_arn(str(function.role), str(function.function_name))
+    for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes"):
+        if not authorize_action(ctx, principal, f"sqs:{action}", source).allowed:
+            raise AwsApiError(
+                "InvalidParameterValueException",
+                f"The provided execution role does not have permissions to call {action} on SQS",
+                400,
+            )
+
+
+@on_startup
+def check_mappings_last(ctx: Context) -> None:
+    """After the other CreateEventSourceMapping checks (a Pending function is a conflict first)."""
+    hooks = registry.BEFORE[("lambda", "CreateEventSourceMapping")]
+    if execution_role_can_poll not in hooks:
+        hooks.append(execution_role_can_poll)
