@@ -126,6 +126,7 @@ def run_foreground(
     import logging
 
     from mlpipe.local.credentials import load_or_create_operator
+    from mlpipe.local.persistence import snapshot_file
     from mlpipe.local.server import EmbeddedServer
     from mlpipe.local.state import DEFAULT_PORT
 
@@ -141,7 +142,12 @@ def run_foreground(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     operator = load_or_create_operator(credentials_file())
     server = EmbeddedServer(
-        port=port, host=host, verbose=verbose, operator=operator, expose_on_network=expose_on_network
+        port=port,
+        host=host,
+        verbose=verbose,
+        operator=operator,
+        expose_on_network=expose_on_network,
+        state_path=snapshot_file(),
     )
     original_start = server.start
 

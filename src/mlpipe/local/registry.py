@@ -119,6 +119,9 @@ RESET: list[Callable[[Context], None]] = []
 SHUTDOWN: list[Callable[[Context], None]] = []
 # Each returns a dict merged into `GET /_mlpipe/status` (e.g. {"mappings": [...]}).
 STATUS: list[Callable[[Context], dict[str, Any]]] = []
+# ctx.state keys that snapshots keep across restarts (local/persistence.py), each with an optional
+# fix-up called after a restore, before STARTUP (e.g. runs a dead process left "in progress").
+PERSISTENT: dict[str, Callable[[Context], None] | None] = {}
 
 
 def override(service: str, operation: str) -> Callable[[Override], Override]:
@@ -163,6 +166,11 @@ def on_shutdown(fn: Callable[[Context], None]) -> Callable[[Context], None]:
 def on_status(fn: Callable[[Context], dict[str, Any]]) -> Callable[[Context], dict[str, Any]]:
     STATUS.append(fn)
     return fn
+
+
+def persistent(key: str, on_restore: Callable[[Context], None] | None = None) -> None:
+    """Keep `ctx.state[key]` in snapshots (pickled; locks and events are re-created on load)."""
+    PERSISTENT[key] = on_restore
 
 
 def load_extensions() -> None:

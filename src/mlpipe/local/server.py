@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from mlpipe.local import registry
+from mlpipe.local import persistence, registry
 from mlpipe.local.credentials import CredentialStore, Identity, new_identity, operator_arn
 from mlpipe.local.registry import Context
 from mlpipe.local.state import DEFAULT_PORT
@@ -31,8 +31,10 @@ class EmbeddedServer:
         verbose: bool = False,
         operator: Identity | None = None,
         expose_on_network: bool = False,
+        state_path: Path | None = None,
     ) -> None:
         self.host = host
+        self.state_path = state_path  # snapshots of the state (restored at start); None: nothing kept
         self.port = port
         self.verbose = verbose
         self.expose_on_network = expose_on_network
@@ -66,17 +68,21 @@ class EmbeddedServer:
         )
         self.port = int(self._server.server_address[1])  # port 0 = any free port
         self.ctx = Context(endpoint_url=self.endpoint_url, state={"credentials": self.credentials})
+        keeper = persistence.attach(self.ctx, self.state_path)  # restores the last snapshot
         moto_app = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
         self.middleware = Middleware(moto_app, self.ctx, expose_on_network=self.expose_on_network)
-        self._server.app = self.middleware
+        self._server.app = keeper.wrap(self.middleware) if keeper else self.middleware
         self._thread = threading.Thread(target=self._server.serve_forever, name="mlpipe-aws", daemon=True)
         self._thread.start()
         for hook in registry.STARTUP:
             hook(self.ctx)
+        if keeper:
+            keeper.start()
         log.info("embedded AWS listening on %s", self.endpoint_url)
 
     def stop(self) -> None:
         if self.ctx is not None:
+            persistence.detach(self.ctx)  # the last snapshot, before the extensions drop their state
             for hook in registry.SHUTDOWN:
                 try:
                     hook(self.ctx)

@@ -15,7 +15,7 @@ from typing import Any
 
 from mlpipe.local.buildrun import Build, BuildRunner
 from mlpipe.local.iam.actors import credentials_for
-from mlpipe.local.registry import AwsApiError, Context, before, on_reset, on_shutdown, override
+from mlpipe.local.registry import AwsApiError, Context, before, on_reset, on_shutdown, override, persistent
 
 STATE_KEY = "codebuild"
 UPDATABLE = (
@@ -156,3 +156,15 @@ def _reset(ctx: Context) -> None:
     state = ctx.state.pop(STATE_KEY, None)
     if isinstance(state, Builds):
         state.cancelled.set()  # running builds stop at their next command
+
+
+def _after_restart(ctx: Context) -> None:
+    """A build of a previous server process ran in that process: it ended with it."""
+    state = builds(ctx)
+    state.cancelled.clear()
+    for build in state.by_id.values():
+        if build.status == "IN_PROGRESS":
+            build.status, build.ended = "FAULT", build.ended or time.time()
+
+
+persistent(STATE_KEY, _after_restart)

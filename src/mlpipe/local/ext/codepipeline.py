@@ -18,7 +18,7 @@ from typing import Any
 
 from mlpipe.local.ext import codebuild, codecommit
 from mlpipe.local.iam.actors import require, role_client
-from mlpipe.local.registry import AwsApiError, Context, after, on_reset, on_shutdown, override
+from mlpipe.local.registry import AwsApiError, Context, after, on_reset, on_shutdown, override, persistent
 
 STATE_KEY = "codepipeline"
 APPROVAL_TIMEOUT_S = 3600
@@ -345,3 +345,24 @@ def _reset(ctx: Context) -> None:
         state.stopped.set()
         for event, _ in state.approvals.values():
             event.set()
+
+
+def _after_restart(ctx: Context) -> None:
+    """Runs of a previous server process cannot continue: they failed, as an interrupted action does."""
+    state = executions(ctx)
+    state.stopped.clear()
+    state.approvals.clear()
+    for history in state.by_pipeline.values():
+        for execution in history:
+            if execution.status != "InProgress":
+                continue
+            execution.status, execution.summary = "Failed", "interrupted: the embedded AWS restarted"
+            for name, (status, actions) in list(execution.stages.items()):
+                for action in actions:
+                    if action.status == "InProgress":
+                        action.status, action.error = "Failed", execution.summary
+                if status == "InProgress":
+                    execution.stages[name] = ("Failed", actions)
+
+
+persistent(STATE_KEY, _after_restart)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mlpipe.local.registry import AwsApiError, Context, after, on_reset, override
+from mlpipe.local.registry import AwsApiError, Context, after, on_reset, override, persistent
 
 UPDATE_SECONDS = 0.5  # how long an update stays in "Updating" (AWS: minutes)
 STATE_KEY = "sagemaker_endpoints"
@@ -78,3 +78,18 @@ def describe_endpoint(ctx: Context, params: dict[str, Any], response: dict[str, 
     _settle(ctx, endpoint)
     response["EndpointStatus"] = endpoint.endpoint_status
     response["EndpointConfigName"] = endpoint.endpoint_config_name
+
+
+def _after_restart(ctx: Context) -> None:
+    """Deadlines of another process's clock mean nothing here: an update in progress is done."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    pending = set(_settling(ctx))
+    for _, _, backend in sagemaker_backends.iter_backends():
+        for endpoint in backend.endpoints.values():  # type: ignore[attr-defined]
+            if endpoint.arn in pending:
+                endpoint.endpoint_status = "InService"
+    _settling(ctx).clear()
+
+
+persistent(STATE_KEY, _after_restart)
