@@ -73,3 +73,80 @@ def test_unknown_repository_errors_like_aws(clients: Clients) -> None:
         with pytest.raises(botocore.exceptions.ClientError) as missing:
             call()
         assert _code(missing) == "RepositoryDoesNotExistException"
+
+
+def test_folders_differences_blobs_and_deletes_read_the_git_objects(clients: Clients, endpoint_url: str) -> None:
+    cc = clients.client("codecommit")
+    meta = cc.create_repository(repositoryName="tree")["repositoryMetadata"]
+    assert meta["cloneUrlHttp"] == f"{endpoint_url}/v1/repos/tree"  # reachable, like AWS's own URL
+    first = cc.create_commit(
+        repositoryName="tree",
+        branchName="dev",
+        authorName="me",
+        email="me@example.com",
+        putFiles=[
+            {"filePath": "mlpipe.yaml", "fileContent": b"app: x\n"},
+            {"filePath": "handler/handler.py", "fileContent": b"v1\n"},
+            {"filePath": "handler/run.sh", "fileContent": b"#!/bin/sh\n", "fileMode": "EXECUTABLE"},
+        ],
+    )
+    root = cc.get_folder(repositoryName="tree", folderPath="/")
+    assert root["commitId"] == first["commitId"] and root["treeId"] == first["treeId"]
+    assert [f["absolutePath"] for f in root["files"]] == ["mlpipe.yaml"]
+    assert [(d["absolutePath"], d["relativePath"]) for d in root["subFolders"]] == [("handler", "handler")]
+    handler = cc.get_folder(repositoryName="tree", commitSpecifier="dev", folderPath="handler")
+    assert {f["relativePath"]: f["fileMode"] for f in handler["files"]} == {
+        "handler.py": "NORMAL",
+        "run.sh": "EXECUTABLE",
+    }
+    with pytest.raises(botocore.exceptions.ClientError) as no_folder:
+        cc.get_folder(repositoryName="tree", folderPath="nope")
+    assert _code(no_folder) == "FolderDoesNotExistException"
+
+    second = cc.create_commit(
+        repositoryName="tree",
+        branchName="dev",
+        parentCommitId=first["commitId"],
+        putFiles=[
+            {"filePath": "handler/handler.py", "fileContent": b"v2\n"},
+            {"filePath": "new.txt", "fileContent": b"n"},
+        ],
+        deleteFiles=[{"filePath": "mlpipe.yaml"}],
+    )
+    diff = cc.get_differences(
+        repositoryName="tree", beforeCommitSpecifier=first["commitId"], afterCommitSpecifier="dev"
+    )["differences"]
+    by_path = {(d.get("afterBlob") or d["beforeBlob"])["path"]: d for d in diff}
+    assert {p: d["changeType"] for p, d in by_path.items()} == {
+        "handler/handler.py": "M",
+        "mlpipe.yaml": "D",
+        "new.txt": "A",
+    }
+    changed = by_path["handler/handler.py"]
+    assert cc.get_blob(repositoryName="tree", blobId=changed["afterBlob"]["blobId"])["content"] == b"v2\n"
+    assert changed["beforeBlob"]["mode"] == "100644"
+    only_handler = cc.get_differences(
+        repositoryName="tree",
+        beforeCommitSpecifier=first["commitId"],
+        afterCommitSpecifier=second["commitId"],
+        beforePath="handler",
+        afterPath="handler",
+    )["differences"]
+    assert [d["afterBlob"]["path"] for d in only_handler] == ["handler/handler.py"]
+    everything = cc.get_differences(repositoryName="tree", afterCommitSpecifier="dev")["differences"]
+    assert {d["changeType"] for d in everything} == {"A"} and len(everything) == 3
+
+    deleted = cc.delete_file(
+        repositoryName="tree", branchName="dev", filePath="new.txt", parentCommitId=second["commitId"]
+    )
+    commit = cc.get_commit(repositoryName="tree", commitId=deleted["commitId"])["commit"]
+    assert commit["parents"] == [second["commitId"]]
+    assert cc.get_repository(repositoryName="tree")["repositoryMetadata"]["defaultBranch"] == "dev"
+    with pytest.raises(botocore.exceptions.ClientError) as no_parent:
+        cc.create_commit(
+            repositoryName="tree",
+            branchName="other",
+            parentCommitId="0" * 40,
+            putFiles=[{"filePath": "a", "fileContent": b"a"}],
+        )
+    assert _code(no_parent) == "ParentCommitDoesNotExistException"

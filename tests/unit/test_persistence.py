@@ -115,3 +115,18 @@ def test_a_snapshot_of_another_version_is_moved_aside(tmp_path: Path) -> None:
     assert not path.exists()
     [aside] = tmp_path.glob("local-state.pickle.unloadable-*")
     assert aside.read_bytes().startswith(b"mlpipe-local-state 1 moto=0.0.1")
+
+
+def test_a_git_repository_survives_pickling_with_its_commits_and_default_branch() -> None:
+    from mlpipe.local.gitstore import EXECUTABLE, NORMAL, GitRepository
+
+    repo = GitRepository("app", "eu-west-1")
+    repo.tags = {"team": "ml"}
+    first = repo.write_commit("main", None, {"a/b.txt": (NORMAL, b"B"), "run": (EXECUTABLE, b"x")}, "one", "me", "m@e")
+    second = repo.write_commit("feature", first, {**repo.entries(first), "c": (NORMAL, b"C")}, "two", "me", "m@e")
+    copy = pickle.loads(pickle.dumps(repo))
+    assert copy.branches() == {"main": first, "feature": second}
+    assert copy.default_branch == "main" and copy.tags == {"team": "ml"} and copy.region == "eu-west-1"
+    assert copy.files(second) == {"a/b.txt": b"B", "run": b"x", "c": b"C"}
+    assert copy.entries(second)["run"].mode == EXECUTABLE
+    assert copy.write_commit("main", first, {"d": (NORMAL, b"D")}, "three", "me", "m@e") in copy.branches().values()

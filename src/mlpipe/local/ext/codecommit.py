@@ -1,69 +1,35 @@
-"""CodeCommit contents for the embedded AWS: commits, branches and files, which moto does not keep.
+"""CodeCommit contents for the embedded AWS: commits, branches, files and folders, which moto does
+not keep.
 
-moto knows repositories (create/get/delete) only. Here each repository gets a git-like store in
-`ctx.state`: blobs by id, commits (full file trees, a parent, a message) and branch heads, plus the
-repository's tags. CreateCommit / PutFile notify `COMMIT_LISTENERS` (the local CodePipeline starts
-the pipelines that track that branch).
+moto knows repositories (create/get/delete) only. Each repository gets a real git repository
+(`local.gitstore`, dulwich) in `ctx.state`, the one store of both the API below and `git push` /
+`git clone` (`ext/codecommit_http.py`). A new commit on a branch, either way, notifies
+`COMMIT_LISTENERS` (the local CodePipeline starts the pipelines that track that branch).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlpipe.local.registry import AwsApiError, Context, after, on_reset, override
+from mlpipe.local.gitstore import MODE_NAMES, MODES_BY_NAME, NORMAL, SUBMODULE, SYMLINK, Entry, GitError, GitRepository
+from mlpipe.local.gitstore import person as _person
+from mlpipe.local.registry import AwsApiError, Context, after, on_reset, override, persistent
 
-# (ctx, region, repository, branch, commit id) -> None; called after every new commit.
+# (ctx, region, repository, branch, commit id) -> None; called after every new commit or push.
 CommitListener = Callable[[Context, str, str, str, str], None]
 COMMIT_LISTENERS: list[CommitListener] = []
 STATE_KEY = "codecommit"
-
-
-@dataclass
-class Commit:
-    commit_id: str
-    tree: dict[str, bytes]
-    parents: list[str]
-    message: str
-    author: str
-    email: str
-    date: float
-
-    @property
-    def tree_id(self) -> str:
-        return _sha1("tree", "".join(f"{p}\0{blob_id(c)}" for p, c in sorted(self.tree.items())).encode())
-
-    def to_api(self) -> dict[str, Any]:
-        person = {"name": self.author, "email": self.email, "date": f"{int(self.date)} +0000"}
-        return {
-            "commitId": self.commit_id,
-            "treeId": self.tree_id,
-            "parents": self.parents,
-            "message": self.message,
-            "author": person,
-            "committer": person,
-            "additionalData": "",
-        }
-
-
-@dataclass
-class Repository:
-    name: str
-    tags: dict[str, str] = field(default_factory=dict)
-    commits: dict[str, Commit] = field(default_factory=dict)
-    branches: dict[str, str] = field(default_factory=dict)  # branch -> head commit id
-    default_branch: str | None = None
+GIT_PATH = "/v1/repos/"  # as CodeCommit's HTTPS clone URL
 
 
 @dataclass
 class Store:
     lock: threading.RLock = field(default_factory=threading.RLock)
-    repositories: dict[tuple[str, str], Repository] = field(default_factory=dict)  # (region, name) -> repo
+    repositories: dict[tuple[str, str], GitRepository] = field(default_factory=dict)  # (region, name) -> repo
 
 
 def store(ctx: Context) -> Store:
@@ -71,29 +37,40 @@ def store(ctx: Context) -> Store:
     return found
 
 
-def _sha1(kind: str, data: bytes) -> str:
-    return hashlib.sha1(f"{kind} {len(data)}\0".encode() + data, usedforsecurity=False).hexdigest()
+persistent(STATE_KEY)
 
 
-def blob_id(content: bytes) -> str:
-    return _sha1("blob", content)
+def clone_url(ctx: Context, name: str) -> str:
+    return f"{ctx.endpoint_url}{GIT_PATH}{name}"
 
 
-def _moto_repository(ctx: Context, name: str) -> Any:
+def repository(ctx: Context, name: str, region: str | None = None) -> GitRepository:
+    """Our git repository for one moto knows; the error AWS gives when it does not exist."""
     from moto.codecommit.models import codecommit_backends
 
-    backend = codecommit_backends[ctx.account_id][ctx.region]
-    if name not in backend.repositories:
+    region = region or ctx.region
+    if name not in codecommit_backends[ctx.account_id][region].repositories:
         raise AwsApiError("RepositoryDoesNotExistException", f"{name} does not exist")
-    return backend.repositories[name]
-
-
-def repository(ctx: Context, name: str) -> Repository:
-    """Our store for a repository moto knows; the error AWS gives when it does not exist."""
-    _moto_repository(ctx, name)
     s = store(ctx)
     with s.lock:
-        return s.repositories.setdefault((ctx.region, name), Repository(name))
+        found = s.repositories.get((region, name))
+        if found is None:
+            found = s.repositories[(region, name)] = GitRepository(name, region)
+        return found
+
+
+def find(ctx: Context, name: str) -> GitRepository | None:
+    """The repository called `name` in any region (the git URL names no region): ctx's first."""
+    s = store(ctx)
+    with s.lock:
+        matches = [repo for (region, n), repo in s.repositories.items() if n == name]
+    matches.sort(key=lambda repo: repo.region != ctx.region)
+    return matches[0] if matches else None
+
+
+def notify(ctx: Context, region: str, name: str, branch: str, commit: str) -> None:
+    for listener in COMMIT_LISTENERS:
+        listener(ctx, region, name, branch, commit)
 
 
 def head_files(ctx: Context, region: str, name: str, branch: str) -> tuple[str, dict[str, bytes]] | None:
@@ -101,10 +78,18 @@ def head_files(ctx: Context, region: str, name: str, branch: str) -> tuple[str, 
     s = store(ctx)
     with s.lock:
         repo = s.repositories.get((region, name))
-        if repo is None or branch not in repo.branches:
-            return None
-        commit = repo.commits[repo.branches[branch]]
-        return commit.commit_id, dict(commit.tree)
+    if repo is None:
+        return None
+    with repo.lock:
+        head = repo.head(branch)
+        return (head, repo.files(head)) if head else None
+
+
+def _git(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except GitError as exc:
+        raise AwsApiError(exc.code, exc.message) from None
 
 
 def _content(value: Any) -> bytes:
@@ -113,81 +98,122 @@ def _content(value: Any) -> bytes:
     return base64.b64decode(value or "")
 
 
-def _resolve(repo: Repository, specifier: str | None) -> Commit:
-    if not specifier:
-        specifier = repo.default_branch or ""
-    commit_id = repo.branches.get(specifier, specifier)
-    if commit_id not in repo.commits:
-        raise AwsApiError("CommitDoesNotExistException", f"commit specifier {specifier} does not exist")
-    return repo.commits[commit_id]
+def _path(value: str) -> str:
+    return value.strip("/")
 
 
-def _new_commit(ctx: Context, params: dict[str, Any], puts: dict[str, bytes], deletes: list[str]) -> dict[str, Any]:
-    """Apply puts and deletes on top of the branch head; AWS's rules on parents and empty commits."""
+def _new_commit(
+    ctx: Context, params: dict[str, Any], puts: dict[str, tuple[int, bytes]], deletes: list[str]
+) -> tuple[GitRepository, str, dict[str, Entry], dict[str, Entry]]:
+    """Apply puts and deletes on top of the branch head; AWS's rules on parents and empty commits.
+    Returns (repository, new commit id, files before, files after)."""
     name, branch = params["repositoryName"], params.get("branchName")
     if not branch:
         raise AwsApiError("BranchNameRequiredException", "a branch name is required")
     repo = repository(ctx, name)
-    with store(ctx).lock:
-        head = repo.branches.get(branch)
+    with repo.lock:
+        head = repo.head(branch)
         parent = params.get("parentCommitId")
         if head is not None and not parent:
             raise AwsApiError("ParentCommitIdRequiredException", f"branch {branch} exists: parentCommitId is required")
         if head is not None and parent != head:
             raise AwsApiError("ParentCommitIdOutdatedException", f"{parent} is not the tip of {branch} ({head})")
-        if head is None and parent and parent not in repo.commits:
+        if head is None and parent and not repo.has_commit(parent):
             raise AwsApiError("ParentCommitDoesNotExistException", f"parent commit {parent} does not exist")
         base_id = head or parent
-        base = dict(repo.commits[base_id].tree) if base_id else {}
-        tree = dict(base)
+        base = repo.entries(base_id) if base_id else {}
+        tree: dict[str, Entry | tuple[int, bytes]] = dict(base)
         for path in deletes:
             if path not in tree:
                 raise AwsApiError("FileDoesNotExistException", f"{path} does not exist")
             del tree[path]
-        tree.update(puts)
-        if tree == base and head is not None:
-            raise AwsApiError("NoChangeException", "the commit changes nothing")
-        message = params.get("commitMessage") or ""
-        seed = f"{head}{message}{time.time_ns()}".encode() + repr(sorted(tree.items())).encode()
-        commit = Commit(
-            commit_id=_sha1("commit", seed),
-            tree=tree,
-            parents=[p for p in (head or parent,) if p],
-            message=message,
-            author=params.get("authorName") or params.get("name") or "unknown",
-            email=params.get("email") or "",
-            date=time.time(),
+        unchanged = all(
+            path in base and repo.blob(base[path].sha) == c and base[path].mode == m for path, (m, c) in puts.items()
         )
-        repo.commits[commit.commit_id] = commit
-        repo.branches[branch] = commit.commit_id
-        repo.default_branch = repo.default_branch or branch
-    for listener in COMMIT_LISTENERS:
-        listener(ctx, ctx.region, name, branch, commit.commit_id)
+        tree.update(puts)
+        if head is not None and not deletes and unchanged:
+            raise AwsApiError("NoChangeException", "the commit changes nothing")
+        author = params.get("authorName") or params.get("name") or "unknown"
+        commit_id = _git(
+            lambda: repo.write_commit(
+                branch, base_id, tree, params.get("commitMessage") or "", author, params.get("email") or ""
+            )
+        )
+        after_entries = repo.entries(commit_id)
+    notify(ctx, ctx.region, name, branch, commit_id)
+    return repo, commit_id, base, after_entries
 
-    def entries(paths: list[str]) -> list[dict[str, str]]:
-        return [
-            {"absolutePath": p, "blobId": blob_id(tree.get(p, base.get(p, b""))), "fileMode": "NORMAL"} for p in paths
-        ]
 
+def _put_files(params: dict[str, Any]) -> dict[str, tuple[int, bytes]]:
+    puts = {}
+    for item in params.get("putFiles") or []:
+        mode = MODES_BY_NAME.get(item.get("fileMode") or "NORMAL", NORMAL)
+        puts[_path(item["filePath"])] = (mode, _content(item.get("fileContent")))
+    return puts
+
+
+def _file_entries(paths: list[str], entries: dict[str, Entry]) -> list[dict[str, str]]:
+    return [
+        {"absolutePath": p, "blobId": entries[p].sha, "fileMode": MODE_NAMES.get(entries[p].mode, "NORMAL")}
+        for p in sorted(paths)
+    ]
+
+
+@override("codecommit", "CreateCommit")
+def create_commit(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    puts = _put_files(params)
+    deletes = [_path(f["filePath"]) for f in params.get("deleteFiles") or []]
+    if not puts and not deletes:
+        raise AwsApiError("NoChangeException", "the commit changes nothing")
+    repo, commit_id, base, now = _new_commit(ctx, params, puts, deletes)
     return {
-        "commit": commit,
-        "filesAdded": entries(sorted(p for p in puts if p not in base)),
-        "filesUpdated": entries(sorted(p for p in puts if p in base)),
-        "filesDeleted": entries(sorted(deletes)),
+        "commitId": commit_id,
+        "treeId": repo.commit(commit_id).tree.decode(),
+        "filesAdded": _file_entries([p for p in puts if p not in base], now),
+        "filesUpdated": _file_entries([p for p in puts if p in base], now),
+        "filesDeleted": _file_entries(deletes, base),
+    }
+
+
+@override("codecommit", "PutFile")
+def put_file(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    path = _path(params["filePath"])
+    mode = MODES_BY_NAME.get(params.get("fileMode") or "NORMAL", NORMAL)
+    repo, commit_id, _, now = _new_commit(ctx, params, {path: (mode, _content(params.get("fileContent")))}, [])
+    return {"commitId": commit_id, "blobId": now[path].sha, "treeId": repo.commit(commit_id).tree.decode()}
+
+
+@override("codecommit", "DeleteFile")
+def delete_file(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    path = _path(params["filePath"])
+    repo, commit_id, base, _ = _new_commit(ctx, params, {}, [path])
+    return {
+        "commitId": commit_id,
+        "blobId": base[path].sha,
+        "treeId": repo.commit(commit_id).tree.decode(),
+        "filePath": path,
     }
 
 
 @after("codecommit", "CreateRepository")
-def _keep_tags(ctx: Context, params: dict[str, Any], response: dict[str, Any]) -> None:
+def _created(ctx: Context, params: dict[str, Any], response: dict[str, Any]) -> None:
     repo = repository(ctx, params["repositoryName"])
     repo.tags = dict(params.get("tags") or {})
+    _local_metadata(ctx, response["repositoryMetadata"])
+
+
+def _local_metadata(ctx: Context, metadata: dict[str, Any]) -> None:
+    """The clone URL that reaches this server (AWS's names its own HTTPS endpoint)."""
+    name = metadata["repositoryName"]
+    metadata["cloneUrlHttp"] = clone_url(ctx, name)
+    branch = repository(ctx, name).default_branch
+    if branch:
+        metadata["defaultBranch"] = branch
 
 
 @after("codecommit", "GetRepository")
-def _default_branch(ctx: Context, params: dict[str, Any], response: dict[str, Any]) -> None:
-    branch = repository(ctx, params["repositoryName"]).default_branch
-    if branch:
-        response["repositoryMetadata"]["defaultBranch"] = branch
+def _get_repository(ctx: Context, params: dict[str, Any], response: dict[str, Any]) -> None:
+    _local_metadata(ctx, response["repositoryMetadata"])
 
 
 @after("codecommit", "DeleteRepository")
@@ -197,7 +223,7 @@ def _forget(ctx: Context, params: dict[str, Any], response: dict[str, Any]) -> N
         s.repositories.pop((ctx.region, params["repositoryName"]), None)
 
 
-def _by_arn(ctx: Context, arn: str) -> Repository:
+def _by_arn(ctx: Context, arn: str) -> GitRepository:
     try:
         return repository(ctx, arn.split(":", 5)[5])
     except (IndexError, AwsApiError):
@@ -223,24 +249,6 @@ def untag_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-@override("codecommit", "CreateCommit")
-def create_commit(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    puts = {f["filePath"].lstrip("/"): _content(f.get("fileContent")) for f in params.get("putFiles") or []}
-    deletes = [f["filePath"].lstrip("/") for f in params.get("deleteFiles") or []]
-    if not puts and not deletes:
-        raise AwsApiError("NoChangeException", "the commit changes nothing")
-    done = _new_commit(ctx, params, puts, deletes)
-    commit: Commit = done.pop("commit")
-    return {"commitId": commit.commit_id, "treeId": commit.tree_id, **done}
-
-
-@override("codecommit", "PutFile")
-def put_file(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    content = _content(params.get("fileContent"))
-    commit: Commit = _new_commit(ctx, params, {params["filePath"].lstrip("/"): content}, [])["commit"]
-    return {"commitId": commit.commit_id, "blobId": blob_id(content), "treeId": commit.tree_id}
-
-
 @override("codecommit", "ListRepositories")
 def list_repositories(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     from moto.codecommit.models import codecommit_backends
@@ -257,39 +265,121 @@ def list_repositories(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 def get_branch(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     repo = repository(ctx, params["repositoryName"])
     branch = params.get("branchName") or ""
-    if branch not in repo.branches:
+    head = repo.head(branch)
+    if head is None:
         raise AwsApiError("BranchDoesNotExistException", f"branch {branch} does not exist in {repo.name}")
-    return {"branch": {"branchName": branch, "commitId": repo.branches[branch]}}
+    return {"branch": {"branchName": branch, "commitId": head}}
 
 
 @override("codecommit", "ListBranches")
 def list_branches(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    return {"branches": sorted(repository(ctx, params["repositoryName"]).branches)}
+    return {"branches": sorted(repository(ctx, params["repositoryName"]).branches())}
 
 
 @override("codecommit", "GetCommit")
 def get_commit(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    repo = repository(ctx, params["repositoryName"])
-    if params["commitId"] not in repo.commits:
-        raise AwsApiError("CommitIdDoesNotExistException", f"commit {params['commitId']} does not exist")
-    return {"commit": repo.commits[params["commitId"]].to_api()}
+    commit = _git(lambda: repository(ctx, params["repositoryName"]).commit(params["commitId"]))
+    return {
+        "commit": {
+            "commitId": commit.id.decode(),
+            "treeId": commit.tree.decode(),
+            "parents": [p.decode() for p in commit.parents],
+            "message": commit.message.decode(errors="replace"),
+            "author": _person(commit.author, commit.author_time, commit.author_timezone),
+            "committer": _person(commit.committer, commit.commit_time, commit.commit_timezone),
+            "additionalData": "",
+        }
+    }
 
 
 @override("codecommit", "GetFile")
 def get_file(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    commit = _resolve(repository(ctx, params["repositoryName"]), params.get("commitSpecifier"))
-    path = params["filePath"].lstrip("/")
-    if path not in commit.tree:
-        raise AwsApiError("FileDoesNotExistException", f"{path} does not exist at {commit.commit_id}")
-    content = commit.tree[path]
+    repo = repository(ctx, params["repositoryName"])
+    commit_id = _git(lambda: repo.resolve(params.get("commitSpecifier")))
+    path = _path(params["filePath"])
+    entry = repo.entries(commit_id).get(path)
+    if entry is None or entry.mode == SUBMODULE:
+        raise AwsApiError("FileDoesNotExistException", f"{path} does not exist at {commit_id}")
+    content = repo.blob(entry.sha)
     return {
-        "commitId": commit.commit_id,
-        "blobId": blob_id(content),
+        "commitId": commit_id,
+        "blobId": entry.sha,
         "filePath": path,
-        "fileMode": "NORMAL",
+        "fileMode": MODE_NAMES.get(entry.mode, "NORMAL"),
         "fileSize": len(content),
         "fileContent": content,
     }
+
+
+@override("codecommit", "GetBlob")
+def get_blob(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return {"content": _git(lambda: repository(ctx, params["repositoryName"]).blob(params["blobId"]))}
+
+
+@override("codecommit", "GetFolder")
+def get_folder(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    repo = repository(ctx, params["repositoryName"])
+    commit_id = _git(lambda: repo.resolve(params.get("commitSpecifier")))
+    folder = _path(params["folderPath"])
+    found = repo.tree_of(commit_id, folder)
+    if found is None:
+        raise AwsApiError("FolderDoesNotExistException", f"folder /{folder} does not exist at {commit_id}")
+    tree_id, listing = found
+    out: dict[str, Any] = {"commitId": commit_id, "folderPath": params["folderPath"], "treeId": tree_id}
+    kinds: dict[str, list[dict[str, Any]]] = {"subFolders": [], "files": [], "symbolicLinks": [], "subModules": []}
+    for name, mode, sha in listing:
+        absolute = f"{folder}/{name}" if folder else name
+        if mode == SUBMODULE:
+            kinds["subModules"].append({"commitId": sha, "absolutePath": absolute, "relativePath": name})
+        elif mode == SYMLINK:
+            kinds["symbolicLinks"].append(
+                {"blobId": sha, "absolutePath": absolute, "relativePath": name, "fileMode": "SYMLINK"}
+            )
+        elif mode in MODE_NAMES:
+            kinds["files"].append(
+                {"blobId": sha, "absolutePath": absolute, "relativePath": name, "fileMode": MODE_NAMES[mode]}
+            )
+        else:
+            kinds["subFolders"].append({"treeId": sha, "absolutePath": absolute, "relativePath": name})
+    return {**out, **kinds}
+
+
+def _under(entries: dict[str, Entry], path: str | None) -> dict[str, Entry]:
+    if not path:
+        return entries
+    folder = _path(path)
+    found = {p: e for p, e in entries.items() if p == folder or p.startswith(folder + "/")}
+    if not found:
+        raise AwsApiError("PathDoesNotExistException", f"{path} does not exist")
+    return found
+
+
+@override("codecommit", "GetDifferences")
+def get_differences(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    repo = repository(ctx, params["repositoryName"])
+    after_id = _git(lambda: repo.resolve(params["afterCommitSpecifier"]))
+    before_spec = params.get("beforeCommitSpecifier")
+    before = (
+        _under(repo.entries(_git(lambda: repo.resolve(before_spec))), params.get("beforePath")) if before_spec else {}
+    )
+    after_entries = _under(repo.entries(after_id), params.get("afterPath"))
+    changes = []
+    for path in sorted(set(before) | set(after_entries)):
+        old, new = before.get(path), after_entries.get(path)
+        if old == new:
+            continue
+        change: dict[str, Any] = {"changeType": "A" if old is None else "D" if new is None else "M"}
+        if old is not None:
+            change["beforeBlob"] = {"blobId": old.sha, "path": path, "mode": f"{old.mode:o}"}
+        if new is not None:
+            change["afterBlob"] = {"blobId": new.sha, "path": path, "mode": f"{new.mode:o}"}
+        changes.append(change)
+    start = int(params.get("NextToken") or 0)
+    size = int(params.get("MaxResults") or 100)
+    page: dict[str, Any] = {"differences": changes[start : start + size]}
+    if start + size < len(changes):
+        page["NextToken"] = str(start + size)
+    return page
 
 
 @on_reset

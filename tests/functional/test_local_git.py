@@ -1,0 +1,88 @@
+"""`git push` (the real git binary) to the embedded CodeCommit runs the pipeline, which deploys the
+pushed code; a push with wrong credentials is refused and moves nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pipeline_support import cli, code_sha, executions, make_project, wait_for_run
+
+from mlpipe.aws.clients import Clients
+
+APP = {"app": "gitpush", "stage": "dev"}
+PIPELINE = "gitpush-pipeline"
+HANDLER = "handler/handler.py"
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
+
+
+def git(cwd: Path, home: Path, secret: tuple[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """git with no user or system configuration, and a credential helper that answers `secret`
+    (as `mlpipe local git-credential` does), so no key appears in a URL or on the command line."""
+    key, password = secret
+    helper = f'!f() {{ test "$1" = get && echo username={key} && echo password={password}; }}; f'
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_COUNT": "4",
+        "GIT_CONFIG_KEY_0": "credential.helper",
+        "GIT_CONFIG_VALUE_0": helper,
+        "GIT_CONFIG_KEY_1": "user.name",
+        "GIT_CONFIG_VALUE_1": "Dev Eloper",
+        "GIT_CONFIG_KEY_2": "user.email",
+        "GIT_CONFIG_VALUE_2": "dev@example.com",
+        "GIT_CONFIG_KEY_3": "init.defaultBranch",
+        "GIT_CONFIG_VALUE_3": "main",
+    }
+    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def operator_keys(clients: Clients) -> tuple[str, str]:
+    credentials = clients.session.get_credentials()
+    return credentials.access_key, credentials.secret_key
+
+
+@pytest.mark.slow
+def test_git_push_runs_the_pipeline_and_deploys_the_pushed_handler(
+    tmp_path: Path, clients: Clients, endpoint_url: str
+) -> None:
+    config_path = make_project(tmp_path / "project", APP)
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
+    assert wait_for_run(clients, PIPELINE, 1)["status"] == "Succeeded"
+    deployed = code_sha(clients, "gitpush-dev-predict")
+
+    home, keys = tmp_path / "home", operator_keys(clients)
+    home.mkdir()
+    url = f"{endpoint_url}/v1/repos/gitpush"
+    cloned = git(tmp_path, home, keys, "clone", url, "work")
+    assert cloned.returncode == 0, cloned.stderr
+    work = tmp_path / "work"
+    assert (work / "mlpipe.yaml").read_bytes() == config_path.read_bytes()  # what --push committed
+
+    (work / HANDLER).write_text((work / HANDLER).read_text() + "\n# changed through git push\n")
+    assert git(work, home, keys, "commit", "-qam", "handler: a comment").returncode == 0
+    head = git(work, home, keys, "rev-parse", "HEAD").stdout.strip()
+    pushed = git(work, home, keys, "push", "origin", "main")
+    assert pushed.returncode == 0, pushed.stderr
+
+    cc = clients.client("codecommit")
+    assert cc.get_branch(repositoryName="gitpush", branchName="main")["branch"]["commitId"] == head
+    assert cc.get_commit(repositoryName="gitpush", commitId=head)["commit"]["author"]["name"] == "Dev Eloper"
+    run = wait_for_run(clients, PIPELINE, 2)
+    assert run["status"] == "Succeeded", run
+    assert run["sourceRevisions"][0]["revisionId"] == head
+    assert code_sha(clients, "gitpush-dev-predict") != deployed  # the build deployed the pushed handler
+
+    # Wrong credentials: refused before anything moves.
+    (work / HANDLER).write_text((work / HANDLER).read_text() + "# not allowed\n")
+    assert git(work, home, keys, "commit", "-qam", "sneaky").returncode == 0
+    refused = git(work, home, (keys[0], "not-the-secret"), "push", "origin", "main")
+    assert refused.returncode != 0 and "Authentication failed" in refused.stderr, refused.stderr
+    assert cc.get_branch(repositoryName="gitpush", branchName="main")["branch"]["commitId"] == head
+    assert len(executions(clients, PIPELINE)) == 2
