@@ -3,6 +3,7 @@ pushed code; a push with wrong credentials is refused and moves nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -50,16 +51,21 @@ def operator_keys(clients: Clients) -> tuple[str, str]:
 
 @pytest.mark.slow
 def test_git_push_runs_the_pipeline_and_deploys_the_pushed_handler(
-    tmp_path: Path, clients: Clients, endpoint_url: str
+    tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config_path = make_project(tmp_path / "project", APP)
-    assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
+    assert cli(config_path, endpoint_url, "--output", "json", "bootstrap-pipeline", "--push") == 0
+    remote = json.loads(capsys.readouterr().out)["git_remote"]
+    url = f"{endpoint_url}/v1/repos/gitpush"
+    assert remote["url"] == url and remote["remote_add"] == f"git remote add local {url}"
+    assert remote["credential_setup"] == [f"git config credential.{endpoint_url}.helper '!mlpipe local git-credential'"]
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline") == 0  # up to date; says where to push
+    assert f"git remote add local {url}" in capsys.readouterr().out
     assert wait_for_run(clients, PIPELINE, 1)["status"] == "Succeeded"
     deployed = code_sha(clients, "gitpush-dev-predict")
 
     home, keys = tmp_path / "home", operator_keys(clients)
     home.mkdir()
-    url = f"{endpoint_url}/v1/repos/gitpush"
     cloned = git(tmp_path, home, keys, "clone", url, "work")
     assert cloned.returncode == 0, cloned.stderr
     work = tmp_path / "work"

@@ -9,6 +9,7 @@ import typer
 from mlpipe.cli.context import options
 
 if TYPE_CHECKING:
+    from mlpipe.ops.git_remote import GitRemote
     from mlpipe.ops.pipeline_status import PipelineStatus
 
 BOOTSTRAP_HELP = """Create or update the CI/CD that runs `mlpipe deploy` on every commit: an artifact
@@ -39,6 +40,14 @@ Examples:
 """
 
 
+def _print_remote(remote: GitRemote) -> None:
+    from mlpipe.cli.render import stdout
+
+    stdout.print(f"Git remote: {remote.url} (a push to the tracked branch runs the pipeline)")
+    for line in (remote.remote_add, *remote.credential_setup):
+        stdout.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)  # copy-pastable
+
+
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     @app.command("bootstrap-pipeline", help=BOOTSTRAP_HELP)
     def bootstrap_command(
@@ -54,20 +63,28 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
 
         opts = options(ctx)
         loaded = opts.load()
+        clients = opts.clients(loaded)
         result = bootstrap(
             loaded.config,
-            opts.clients(loaded),
+            clients,
             opts.reporter(),
             dry_run=dry_run,
             push=push,
             config_path=loaded.path,
         )
+        remote = None
+        if loaded.config.pipeline.source == "codecommit":
+            from mlpipe.ops.git_remote import git_remote
+
+            remote = git_remote(clients.target, clients.region, result.names.repository)
         if opts.json:
-            print_json(result.to_dict())
+            print_json({**result.to_dict(), **({"git_remote": remote.to_dict()} if remote else {})})
             return
         show_plan_outcome(
             result.names.pipeline, result.plan, dry_run, "Bootstrapped", "follow runs with `mlpipe tail pipeline`"
         )
+        if remote is not None:
+            _print_remote(remote)
 
     @groups["tail"].command("pipeline", help=TAIL_HELP)
     def tail_pipeline_command(
