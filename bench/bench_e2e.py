@@ -9,6 +9,9 @@ messages: the emulator's own ceiling. Also reports InvokeEndpoint calls per 1,00
 <= 100 + retries) and the handler's cold import time (target <= 150 ms).
 
 Target: >= 100 messages/s end to end on the project's 2-core machine.
+
+MLPIPE_BENCH_PERSIST=1 runs the server as `mlpipe local up` does, snapshotting its state (and
+reports the snapshots taken, their size and time).
 """
 
 from __future__ import annotations
@@ -106,7 +109,9 @@ def cold_import_ms(runs: int = 7) -> float:
 def main() -> None:
     from mlpipe.local.server import EmbeddedServer
 
-    server = EmbeddedServer(port=0)
+    persist = os.environ.get("MLPIPE_BENCH_PERSIST", "") not in ("", "0")
+    snapshot = Path(os.environ["MLPIPE_CACHE_DIR"]) / "local-state.pickle" if persist else None
+    server = EmbeddedServer(port=0, state_path=snapshot)
     server.start()
     url = server.endpoint_url
     # Every client here (boto3's chain, the admin routes) signs with the server's operator keys.
@@ -116,6 +121,7 @@ def main() -> None:
     try:
         base = baseline_rate(url, bodies)
         rate, calls, retries = e2e(url, bodies)
+        kept = admin(url, "GET", "/_mlpipe/status").get("persistence")
     finally:
         server.stop()
     per_thousand = calls * 1000 / MESSAGES
@@ -126,6 +132,8 @@ def main() -> None:
     print(f"ratio end to end / baseline:      {rate / base:8.2f}")
     print(f"InvokeEndpoint calls per 1,000:   {per_thousand:8.1f}        target <= 100 + retries ({retries} retries)")
     print(f"handler cold import (median):     {import_ms:8.1f} ms      target <= {TARGET_IMPORT_MS:.0f} ms")
+    if kept:
+        print(f"snapshots: {kept['snapshots']}, last {kept['last_bytes']} bytes in {kept['last_seconds']} s")
     ok = rate >= TARGET_RATE and per_thousand <= 100 + retries * 1000 / MESSAGES and import_ms <= TARGET_IMPORT_MS
     print("targets met" if ok else "TARGETS MISSED")
 
