@@ -104,6 +104,11 @@ def test_clean_restart_keeps_objects_logs_and_receive_counts(own_cache: Path) ->
     )
     sqs.receive_message(QueueUrl=queue)
     sqs.receive_message(QueueUrl=queue)
+    cc = client(url, "codecommit")
+    cc.create_repository(repositoryName="kept-repo", tags={"k": "v"})
+    commit = cc.create_commit(
+        repositoryName="kept-repo", branchName="main", putFiles=[{"filePath": "a/b.txt", "fileContent": b"B"}]
+    )["commitId"]
 
     control.stop()  # `local down`: the last snapshot is written on the way out
     assert snapshot_file().stat().st_mode & 0o777 == 0o600
@@ -117,3 +122,7 @@ def test_clean_restart_keeps_objects_logs_and_receive_counts(own_cache: Path) ->
     )["Messages"]
     assert message["Attributes"]["ApproximateReceiveCount"] == "3"
     assert message["MessageAttributes"]["k"]["StringValue"] == "v"
+    assert cc.get_branch(repositoryName="kept-repo", branchName="main")["branch"]["commitId"] == commit
+    assert cc.get_file(repositoryName="kept-repo", filePath="a/b.txt")["fileContent"] == b"B"
+    arn = cc.get_repository(repositoryName="kept-repo")["repositoryMetadata"]["Arn"]
+    assert cc.list_tags_for_resource(resourceArn=arn)["tags"] == {"k": "v"}
