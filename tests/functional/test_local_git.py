@@ -44,14 +44,13 @@ def git(cwd: Path, home: Path, secret: tuple[str, str], *args: str) -> subproces
     return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
-def operator_keys(clients: Clients) -> tuple[str, str]:
-    credentials = clients.session.get_credentials()
-    return credentials.access_key, credentials.secret_key
-
-
 @pytest.mark.slow
 def test_git_push_runs_the_pipeline_and_deploys_the_pushed_handler(
-    tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    clients: Clients,
+    endpoint_url: str,
+    operator_keys: tuple[str, str],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config_path = make_project(tmp_path / "project", APP)
     assert cli(config_path, endpoint_url, "--output", "json", "bootstrap-pipeline", "--push") == 0
@@ -64,7 +63,7 @@ def test_git_push_runs_the_pipeline_and_deploys_the_pushed_handler(
     assert wait_for_run(clients, PIPELINE, 1)["status"] == "Succeeded"
     deployed = code_sha(clients, "gitpush-dev-predict")
 
-    home, keys = tmp_path / "home", operator_keys(clients)
+    home, keys = tmp_path / "home", operator_keys
     home.mkdir()
     cloned = git(tmp_path, home, keys, "clone", url, "work")
     assert cloned.returncode == 0, cloned.stderr

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from local_helpers import (
     TUTORIAL_PAYLOAD,
@@ -32,15 +34,29 @@ from mlpipe.local.state import read_state
 
 @pytest.fixture
 def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A cache directory (so a snapshot) of this test's own; any server it started is stopped."""
+    """A cache directory (so a snapshot and operator keys) of this test's own; the server it
+    started is stopped. boto3 clients sign with the keys exported by `start`."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("MLPIPE_CACHE_DIR", str(cache))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "")  # restored after the test, whatever `start` exports
     yield cache
     control.stop()
+    boto3.DEFAULT_SESSION = None  # it cached this server's keys
+
+
+def start(port: int) -> str:
+    """`mlpipe local up` in its own process; its keys exported as `eval "$(mlpipe local env)"` does."""
+    state = control.start_background(port).state
+    os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = state.access_key_id, state.secret_access_key
+    boto3.DEFAULT_SESSION = None  # boto3.client() resolves (and caches) keys once per default session
+    return state.endpoint_url
 
 
 def status(endpoint_url: str) -> dict[str, Any]:
-    return dict(json.loads(urllib.request.urlopen(f"{endpoint_url}/_mlpipe/status", timeout=10).read()))
+    code, body = control.admin_request(endpoint_url, "GET", "/_mlpipe/status")
+    assert code == 200, body
+    return dict(body)
 
 
 def kill_hard() -> None:
@@ -53,7 +69,7 @@ def kill_hard() -> None:
 @pytest.mark.slow
 def test_kill_nine_with_500_queued_messages_loses_none(own_cache: Path) -> None:
     port = free_port()
-    url = control.start_background(port).state.endpoint_url
+    url = start(port)
     stack = deploy_stack(url, app="keep", batch_size=10, timeout=20, visibility=120)
     lam, sqs = client(url, "lambda"), stack.sqs()
     lam.update_event_source_mapping(UUID=stack.mapping_uuid, Enabled=False)
@@ -65,8 +81,7 @@ def test_kill_nine_with_500_queued_messages_loses_none(own_cache: Path) -> None:
     kept = status(url)["persistence"]
 
     kill_hard()
-    restarted = control.start_background(port).state
-    assert restarted.endpoint_url == url
+    assert start(port) == url  # and the same keys: the clients made before the crash keep working
     restored = status(url)["persistence"]["restored"]
     assert restored["bytes"] == kept["last_bytes"]
 
@@ -88,7 +103,7 @@ def test_kill_nine_with_500_queued_messages_loses_none(own_cache: Path) -> None:
 @pytest.mark.slow
 def test_clean_restart_keeps_objects_logs_and_receive_counts(own_cache: Path) -> None:
     port = free_port()
-    url = control.start_background(port).state.endpoint_url
+    url = start(port)
     s3, logs, sqs = client(url, "s3"), client(url, "logs"), client(url, "sqs")
     s3.create_bucket(Bucket="kept-bucket")
     s3.put_object(Bucket="kept-bucket", Key="a/b.bin", Body=b"\x00" * 70_000)
@@ -112,7 +127,7 @@ def test_clean_restart_keeps_objects_logs_and_receive_counts(own_cache: Path) ->
 
     control.stop()  # `local down`: the last snapshot is written on the way out
     assert snapshot_file().stat().st_mode & 0o777 == 0o600
-    control.start_background(port)
+    start(port)
 
     assert s3.get_object(Bucket="kept-bucket", Key="a/b.bin")["Body"].read() == b"\x00" * 70_000
     events = logs.get_log_events(logGroupName="/kept", logStreamName="s")["events"]
@@ -126,3 +141,86 @@ def test_clean_restart_keeps_objects_logs_and_receive_counts(own_cache: Path) ->
     assert cc.get_file(repositoryName="kept-repo", filePath="a/b.txt")["fileContent"] == b"B"
     arn = cc.get_repository(repositoryName="kept-repo")["repositoryMetadata"]["Arn"]
     assert cc.list_tags_for_resource(resourceArn=arn)["tags"] == {"k": "v"}
+
+
+def mlpipe(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mlpipe", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.slow
+def test_local_reset_empties_the_running_server_and_the_kept_state(own_cache: Path) -> None:
+    port = free_port()
+    url = start(port)
+    sqs = client(url, "sqs")
+    sqs.create_queue(QueueName="to-forget")
+    reset = mlpipe("local", "reset")
+    assert reset.returncode == 0 and "Emptied the running embedded AWS" in reset.stderr, reset.stderr
+    assert sqs.list_queues().get("QueueUrls", []) == []
+    wait_for(lambda: not status(url)["persistence"]["pending"], 20, "a snapshot of the empty state")
+    control.stop()
+    start(port)
+    assert sqs.list_queues().get("QueueUrls", []) == []  # the reset was kept
+
+    sqs.create_queue(QueueName="kept-until-reset")
+    control.stop()
+    assert snapshot_file().exists()
+    reset = mlpipe("local", "reset")
+    assert reset.returncode == 0 and "the next `mlpipe local up` starts empty" in reset.stderr, reset.stderr
+    assert not snapshot_file().exists()
+    start(port)
+    assert sqs.list_queues().get("QueueUrls", []) == []
+    again = mlpipe("--output", "json", "local", "reset")
+    assert json.loads(again.stdout) == {"reset": "running"}
+
+
+@pytest.mark.slow
+def test_a_pushed_repository_survives_a_killed_server(own_cache: Path, tmp_path: Path) -> None:
+    """`git push` through the credential helper `bootstrap-pipeline` prints, kill -9, clone again."""
+    port = free_port()
+    url = start(port)
+    client(url, "codecommit").create_repository(repositoryName="pushed")
+    remote = f"{url}/v1/repos/pushed"
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_AUTHOR_NAME": "Dev",
+        "GIT_AUTHOR_EMAIL": "dev@example.com",
+        "GIT_COMMITTER_NAME": "Dev",
+        "GIT_COMMITTER_EMAIL": "dev@example.com",
+    }
+
+    def git(cwd: Path, *args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    git(work, "config", f"credential.{url}.helper", f"!{sys.executable} -m mlpipe local git-credential")
+    git(work, "remote", "add", "local", remote)
+    (work / "mlpipe.yaml").write_text("app: pushed\n")
+    git(work, "add", "mlpipe.yaml")
+    git(work, "commit", "-qm", "first")
+    git(work, "push", "-q", "local", "main")
+    head = git(work, "rev-parse", "HEAD")
+    assert (
+        client(url, "codecommit").get_branch(repositoryName="pushed", branchName="main")["branch"]["commitId"] == head
+    )
+
+    wait_for(lambda: not status(url)["persistence"]["pending"], 20, "a snapshot with the push")
+    kill_hard()
+    start(port)
+    git(
+        tmp_path,
+        "-c",
+        f"credential.{url}.helper=!{sys.executable} -m mlpipe local git-credential",
+        "clone",
+        "-q",
+        remote,
+        "again",
+    )
+    assert git(tmp_path / "again", "rev-parse", "HEAD") == head
+    assert (tmp_path / "again" / "mlpipe.yaml").read_text() == "app: pushed\n"

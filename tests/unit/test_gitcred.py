@@ -11,10 +11,7 @@ from mlpipe.local.state import ServerState
 
 
 def server(**keys: Any) -> ServerState:
-    state = ServerState(pid=1, port=4599)
-    for name, value in keys.items():
-        object.__setattr__(state, name, value)  # the operator's keys (emu-door's fields)
-    return state
+    return ServerState(pid=1, port=4599, **keys)
 
 
 KEYS = {"access_key_id": "AKIAEXAMPLE", "secret_access_key": "s3cret"}

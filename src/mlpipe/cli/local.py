@@ -116,7 +116,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
 
     @local.command("down")
     def down(ctx: typer.Context) -> None:
-        """Stop the embedded AWS (all its state is lost).
+        """Stop the embedded AWS. Its state is kept: `mlpipe local up` brings it back (`local reset` empties it).
 
         Example: mlpipe local down
         """
@@ -130,6 +130,41 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             stderr.print("The embedded AWS is not running.")
         else:
             stderr.print(f"[green]✓[/] Stopped the embedded AWS (pid {stopped.pid}).")
+
+    @local.command("reset")
+    def reset(ctx: typer.Context) -> None:
+        """Empty the embedded AWS: every resource, object, queued message, log and repository.
+
+        Works on the running server and on the state a stopped one keeps for its next start.
+
+        Example: mlpipe local reset
+        """
+        from mlpipe.cli.render import print_json, stderr
+        from mlpipe.local import control
+
+        what = control.reset()
+        if options(ctx).json:
+            print_json({"reset": what})
+        elif what == "running":
+            stderr.print("[green]✓[/] Emptied the running embedded AWS.")
+        elif what == "snapshot":
+            stderr.print("[green]✓[/] Deleted the kept state: the next `mlpipe local up` starts empty.")
+        else:
+            stderr.print("Nothing to reset: no server running and no kept state.")
+
+    @local.command("git-credential", hidden=True)
+    def git_credential(action: str = typer.Argument("get", help="git's credential action: get, store, erase.")) -> None:
+        """git's credential helper for the embedded CodeCommit (configure it as `bootstrap-pipeline` prints).
+
+        Example: git config credential.http://127.0.0.1:4599.helper '!mlpipe local git-credential'
+        """
+        import sys
+
+        from mlpipe.local.gitcred import answer
+        from mlpipe.local.state import read_state
+
+        request = sys.stdin.read() if action == "get" else ""
+        sys.stdout.write(answer(action, request, read_state()))
 
     @local.command("status")
     def status(ctx: typer.Context) -> None:

@@ -278,3 +278,17 @@ def _alive(pid: int) -> bool:
         return os.waitpid(pid, os.WNOHANG) == (0, 0)
     except ChildProcessError:
         return True
+
+
+def reset() -> str:
+    """Empty the embedded AWS: "running" (the live server was reset), "snapshot" (the state kept
+    for the next start was deleted) or "nothing"."""
+    state = read_state()
+    if state is not None:
+        code, body = admin_request(state.endpoint_url, "POST", "/moto-api/reset", b"")
+        if code != 200:
+            raise AwsTargetError(f"the embedded AWS refused the reset (HTTP {code}): {body}")
+        return "running"
+    from mlpipe.local.persistence import discard
+
+    return "snapshot" if discard() else "nothing"

@@ -18,9 +18,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 def answer(action: str, request: str, state: ServerState | None) -> str:
     """What the helper prints for git's `action` and request lines ("" = nothing to offer)."""
-    key = getattr(state, "access_key_id", "")
-    secret = getattr(state, "secret_access_key", "")
-    if action != "get" or state is None or not key or not secret:
+    if action != "get" or state is None or not state.access_key_id or not state.secret_access_key:
         return ""
     fields = dict(line.split("=", 1) for line in request.splitlines() if "=" in line)
     server = urlsplit(state.endpoint_url)
@@ -29,4 +27,4 @@ def answer(action: str, request: str, state: ServerState | None) -> str:
     same_host = asked_host == server.hostname or (asked_host in LOOPBACK_NAMES and server.hostname in LOOPBACK_NAMES)
     if fields.get("protocol") != server.scheme or not (same_port and same_host):
         return ""
-    return f"username={key}\npassword={secret}\n"
+    return f"username={state.access_key_id}\npassword={state.secret_access_key}\n"
