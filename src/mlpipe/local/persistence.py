@@ -192,7 +192,10 @@ def detach(ctx: Context) -> None:
     """On stop, before the extensions stop: the last snapshot."""
     keeper = ctx.state.pop(STATE_KEY, None)
     if keeper is not None:
-        keeper.close()
+        try:
+            keeper.close()
+        except Exception:  # the server must still stop; the previous snapshot stays on disk
+            log.exception("last snapshot failed: the changes since the previous one are lost")
 
 
 @registry.on_status

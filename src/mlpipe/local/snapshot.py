@@ -127,6 +127,14 @@ def load(ctx: Context, data: bytes) -> None:
     if header != _header().rstrip(b"\n"):
         raise ValueError(f"written by another version ({header.decode(errors='replace')[:80]})")
     payload = pickle.loads(body)  # our own file, checked to be the user's alone (read_private)
+    try:
+        _install(ctx, payload)
+    except Exception:
+        forget(ctx)  # nothing half restored
+        raise
+
+
+def _install(ctx: Context, payload: dict[str, Any]) -> None:
     for (module, attr), accounts in payload["backends"].items():
         found = getattr(importlib.import_module(module), attr)
         for account, regions in accounts.items():
@@ -139,3 +147,12 @@ def load(ctx: Context, data: bytes) -> None:
     for key, fix in registry.PERSISTENT.items():
         if fix is not None and key in ctx.state:
             fix(ctx)
+
+
+def forget(ctx: Context) -> None:
+    """Empty moto and the persistent extension state (after a load that failed half way)."""
+    from moto.core.base_backend import BackendDict
+
+    BackendDict.reset()
+    for key in registry.PERSISTENT:
+        ctx.state.pop(key, None)
