@@ -128,6 +128,8 @@ def test_clean_restart_keeps_objects_logs_and_receive_counts(own_cache: Path) ->
     control.stop()  # `local down`: the last snapshot is written on the way out
     assert snapshot_file().stat().st_mode & 0o777 == 0o600
     start(port)
+    shown = mlpipe("local", "status")
+    assert f"State kept in {snapshot_file()}" in shown.stdout and "restored" in shown.stdout, shown.stdout
 
     assert s3.get_object(Bucket="kept-bucket", Key="a/b.bin")["Body"].read() == b"\x00" * 70_000
     events = logs.get_log_events(logGroupName="/kept", logStreamName="s")["events"]

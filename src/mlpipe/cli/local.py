@@ -206,6 +206,14 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         else:
             stdout.print("No event source mappings yet (deploy with `mlpipe --local deploy`).")
         stdout.print(f"Messages processed: {data.get('processed', 0)}, failed: {data.get('failed', 0)}")
+        kept = data.get("persistence")
+        if kept:
+            restored = f"restored {kept['restored']['bytes']:,} bytes at start" if kept["restored"] else "started empty"
+            stdout.print(
+                f"State kept in {kept['path']} ({kept['snapshots']} snapshot(s), last {kept['last_bytes']:,} bytes; "
+                f"{restored}){'; SNAPSHOT FAILING: ' + kept['error'] if kept.get('error') else ''}",
+                markup=False,
+            )
         for fault in data.get("faults", []):
             stdout.print(
                 f"Fault: {fault['service']}.{fault['operation']} fails {fault['rate']:.0%} with {fault['error']} "
