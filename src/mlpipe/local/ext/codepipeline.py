@@ -247,7 +247,7 @@ def _on_commit(ctx: Context, region: str, repository: str, branch: str, commit: 
         ) == (repository, branch)
         if tracked and str(config.get("PollForSourceChanges", "true")).lower() == "true":
             start(ctx, region, name, "PollForSourceChanges", f"codecommit {repository}@{branch} {commit[:8]}")
-    created = not codecommit.repository(ctx, repository).commits[commit].parents
+    created = not codecommit.repository(ctx, repository, region).commit(commit).parents
     events_delivery.publish(
         ctx, region, events_delivery.codecommit_event(ctx, region, repository, branch, commit, created)
     )
