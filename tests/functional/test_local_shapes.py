@@ -6,7 +6,9 @@ import io
 import urllib.error
 import urllib.request
 import zipfile
+from typing import Any
 
+import boto3
 from local_helpers import client, handler_zip, wait_for
 
 
@@ -59,3 +61,22 @@ def test_tagging_api_returns_endpoint_config_arns_as_strings(endpoint_url: str) 
         == [arn]
         == ["arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/shape-config"]
     )
+
+
+def test_get_caller_identity_names_the_caller(endpoint_url: str, embedded_server: Any) -> None:
+    operator = client(endpoint_url, "sts").get_caller_identity()
+    assert operator["Arn"] == "arn:aws:iam::123456789012:user/mlpipe-operator" and operator["UserId"].startswith("AIDA")
+    role = embedded_server.credentials.issue("arn:aws:sts::123456789012:assumed-role/shape-role/build-1", session=True)
+    sts = boto3.client(
+        "sts",
+        region_name="us-east-1",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=role.access_key_id,
+        aws_secret_access_key=role.secret_access_key,
+        aws_session_token=role.session_token,
+    )
+    iam = client(endpoint_url, "iam")  # the role may call sts:GetCallerIdentity without any policy, as on AWS
+    iam.create_role(RoleName="shape-role", AssumeRolePolicyDocument="{}")
+    answer = sts.get_caller_identity()
+    assert answer["Arn"] == role.principal_arn and answer["UserId"].endswith(":build-1")
+    assert answer["Account"] == "123456789012"

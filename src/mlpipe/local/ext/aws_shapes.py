@@ -7,6 +7,8 @@
   expires, as on AWS).
 - SageMaker endpoint configs: moto records their ARN as a one-element tuple, so the tagging API
   (GetResources) answered `"('arn:aws:sagemaker:…:endpoint-config/…',)"`. The ARN is a string.
+- STS GetCallerIdentity: moto answers `user/moto` for keys it did not issue; AWS names the caller.
+  For the server's keys (operator, actors' role sessions, internal = root) it is their principal.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from mlpipe.local import registry
-from mlpipe.local.registry import Context, after, on_startup
+from mlpipe.local.registry import Context, after, on_shutdown, on_startup
 
 CODE_PREFIX = "/_lambda-code/"
 CODE_URL_EXPIRES_S = 600  # AWS's presigned code URLs last 10 minutes
@@ -83,10 +85,49 @@ def _string_arn(original: Any) -> Any:
     return init
 
 
+# The credential stores of the servers running in this process (tests may run more than one).
+_STORES: list[Any] = []
+
+
+def _caller(original: Any) -> Any:
+    def get_caller_identity(self: Any, access_key_id: str, region: str) -> tuple[str, str, str]:
+        for store in list(_STORES):
+            identity = store.lookup(access_key_id)
+            if identity is not None:
+                return caller_of(identity.principal_arn)
+        user_id, arn, account = original(self, access_key_id, region)
+        return user_id, arn, account
+
+    get_caller_identity.__wrapped__ = original  # type: ignore[attr-defined]
+    return get_caller_identity
+
+
+def caller_of(principal_arn: str) -> tuple[str, str, str]:
+    """(UserId, Arn, Account) as GetCallerIdentity gives them for a user, a role session or root."""
+    account = principal_arn.split(":")[4]
+    unique = hashlib.sha256(principal_arn.encode()).hexdigest().upper()[:17]
+    if principal_arn.endswith(":root"):
+        return account, principal_arn, account
+    if ":assumed-role/" in principal_arn:
+        session = principal_arn.rsplit("/", 1)[-1]
+        return f"AROA{unique}:{session}", principal_arn, account
+    return f"AIDA{unique}", principal_arn, account
+
+
 @on_startup
 def install(ctx: Context) -> None:
     from moto.sagemaker.models import FakeEndpointConfig
+    from moto.sts.models import STSBackend
 
     if not hasattr(FakeEndpointConfig.__init__, "__wrapped__"):
         FakeEndpointConfig.__init__ = _string_arn(FakeEndpointConfig.__init__)  # type: ignore[method-assign]
+    if not hasattr(STSBackend.get_caller_identity, "__wrapped__"):
+        STSBackend.get_caller_identity = _caller(STSBackend.get_caller_identity)  # type: ignore[method-assign]
+    _STORES.append(ctx.state["credentials"])
     registry.RAW_ROUTES[CODE_PREFIX] = _code_app(ctx)
+
+
+@on_shutdown
+def forget(ctx: Context) -> None:
+    if ctx.state.get("credentials") in _STORES:
+        _STORES.remove(ctx.state["credentials"])
