@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +30,9 @@ from mlpipe.local.registry import Context
 log = logging.getLogger("mlpipe.local")
 
 PRUNE_EVERY_S = 300.0
+# After a nudge (a message sent, an invocation counted) the next tick comes at once, but ticks stay
+# at least this far apart however busy the queues are.
+MIN_GAP_S = 0.3
 HISTORY_PER_ALARM = 500
 
 
@@ -110,13 +113,21 @@ def spec_of(alarm: Any) -> AlarmSpec:
 
 
 class AlarmEvaluator:
-    def __init__(self, ctx: Context, clock: Callable[[], float] = time.time, tick_s: float | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        clock: Callable[[], float] = time.time,
+        tick_s: float | None = None,
+        alarms: Callable[[], Iterable[tuple[str, str, Any, Any]]] = lambda: moto_metric_alarms(),
+    ) -> None:
         self.ctx = ctx
         self.clock = clock
+        self.alarms = alarms  # (account, region, backend, alarm); tests give their own backend
         self.tick_s = tick_s if tick_s is not None else tick_seconds()
         self.history: AlarmHistory = ctx.state.setdefault("alarm_history", AlarmHistory())
         self.evaluations = 0
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._lock = threading.Lock()  # one tick at a time (the thread, or a test calling tick())
         self._thread: threading.Thread | None = None
         self._pruned_at = 0.0
@@ -127,22 +138,33 @@ class AlarmEvaluator:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def nudge(self) -> None:
+        """Something the alarms watch changed: evaluate soon rather than at the next tick. (AWS
+        takes a minute or more; being faster offline changes no outcome, only the wait.)"""
+        self._wake.set()
+
     def _run(self) -> None:
-        while not self._stop.wait(self.tick_s):
+        while not self._stop.is_set():
+            self._wake.wait(self.tick_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.tick()
             except Exception:  # a bad alarm must not stop the evaluation of the others
                 log.exception("alarm evaluation failed")
+            self._stop.wait(MIN_GAP_S)
 
     def tick(self) -> list[Transition]:
         with self._lock:
             now = self.clock()
             metrics.publish_queue_metrics(now)
             changes = []
-            for account, region, backend, alarm in moto_metric_alarms():
+            for account, region, backend, alarm in self.alarms():
                 change = self._evaluate(account, region, backend, alarm, now)
                 if change is not None:
                     changes.append(change)

@@ -83,6 +83,9 @@ def invoke(executor: LambdaExecutor, version: FunctionVersion, code: bytes, even
 
     account = version.arn.split(":")[4]
     record_invocation(account, version.region, version.name, error=outcome.error is not None, duration_ms=duration)
+    evaluator = executor.ctx.state.get("alarm_evaluator")
+    if evaluator is not None:
+        evaluator.nudge()
     return outcome
 
 

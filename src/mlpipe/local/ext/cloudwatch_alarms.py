@@ -51,6 +51,15 @@ def status(ctx: Context) -> dict[str, Any]:
     return {"alarm_evaluator": {"tick_s": evaluator.tick_s, "evaluations": evaluator.evaluations} if evaluator else {}}
 
 
+@after("sqs", "SendMessage")
+@after("sqs", "SendMessageBatch")
+@after("cloudwatch", "PutMetricData")
+def nudge(ctx: Context, params: dict[str, Any], response: dict[str, Any]) -> None:
+    evaluator = ctx.state.get(KEY)
+    if evaluator is not None:
+        evaluator.nudge()
+
+
 def _backend(ctx: Context) -> Any:
     from moto.cloudwatch.models import cloudwatch_backends
 
