@@ -98,60 +98,62 @@ def translate(exc: BaseException, target: Target | None = None) -> MlpipeError:
             )
         return AwsTargetError(f"cannot reach AWS endpoint {url}", hint="check your network and --region")
     if isinstance(exc, botocore.parsers.ResponseParserError):
-        # Something answered, but not like AWS: a web server or another service at --endpoint-url.
-        where = (target.endpoint_url if target is not None else None) or getattr(exc, "kwargs", {}).get("endpoint_url")
-        where = where or "the AWS endpoint"
-        return AwsTargetError(
-            f"{where} does not answer like AWS (its response is not an AWS API response)",
-            hint="check --endpoint-url (or AWS_ENDPOINT_URL): `mlpipe local up` prints the embedded AWS's URL",
-        )
+        return _not_aws(target, "its response is not an AWS API response")
     if isinstance(exc, botocore.exceptions.ParamValidationError):
         return AwsError(f"invalid request: {exc}")
     if isinstance(exc, botocore.exceptions.ClientError):
-        err = exc.response.get("Error", {})
-        code = str(err.get("Code") or "")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        op = exc.operation_name
-        raw = str(err.get("Message") or "")
-        message = one_line(raw or code or str(exc))
-        if local and message.lstrip().startswith("<"):  # an HTML page, not an AWS error
-            return AwsTargetError(
-                f"{op}: {target.endpoint_url if target else 'the endpoint'} answered HTTP {status} with a web page, "
-                "not an AWS response",
-                hint="check --endpoint-url (or AWS_ENDPOINT_URL): `mlpipe local up` prints the embedded AWS's URL",
-            )
-        if local and status == 500:
-            return NotSupportedByEmulator(
-                f"{op} is not supported by the embedded AWS ({message})",
-                hint="please report it; mlpipe's emulator should implement every call mlpipe makes",
-                code=code,
-                aws_message=raw,
-            )
-        if local and code in LOCAL_AUTH_CODES:
-            return AwsTargetError(
-                f"the embedded AWS at {target.endpoint_url if target else ''} rejected the credentials ({code})",
-                hint=LOCAL_CREDENTIALS_HINT,
-            )
-        if code in (
-            "ExpiredToken",
-            "ExpiredTokenException",
-            "InvalidClientTokenId",
-            "UnrecognizedClientException",
-            "SignatureDoesNotMatch",
-            "AuthFailure",
-        ):
-            return AwsTargetError(
-                f"AWS rejected the credentials ({code})",
-                hint="refresh them: `aws sso login` or `aws configure`",
-            )
-        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
-            return AwsError(
-                f"{op}: access denied: {message}", hint=access_denied_hint(message), code=code, aws_message=raw
-            )
-        return AwsError(f"{op} failed: {code}: {message}", code=code, aws_message=raw)
+        return _client_error(exc, target, local)
     if isinstance(exc, botocore.exceptions.BotoCoreError):
         return AwsError(one_line(str(exc)))
     return MlpipeError(one_line(str(exc)))
+
+
+def _client_error(exc: botocore.exceptions.ClientError, target: Target | None, local: bool) -> MlpipeError:
+    """An error AWS (or the embedded AWS) answered: by its code, status and message."""
+    err = exc.response.get("Error", {})
+    code = str(err.get("Code") or "")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    op = exc.operation_name
+    raw = str(err.get("Message") or "")
+    message = one_line(raw or code or str(exc))
+    if local and message.lstrip().startswith("<"):  # an HTML page, not an AWS error
+        return _not_aws(target, f"{op} got HTTP {status} with a web page")
+    if local and status == 500:
+        return NotSupportedByEmulator(
+            f"{op} is not supported by the embedded AWS ({message})",
+            hint="please report it; mlpipe's emulator should implement every call mlpipe makes",
+            code=code,
+            aws_message=raw,
+        )
+    if local and code in LOCAL_AUTH_CODES:
+        return AwsTargetError(
+            f"the embedded AWS at {target.endpoint_url if target else ''} rejected the credentials ({code})",
+            hint=LOCAL_CREDENTIALS_HINT,
+        )
+    if code in (
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "AuthFailure",
+    ):
+        return AwsTargetError(
+            f"AWS rejected the credentials ({code})",
+            hint="refresh them: `aws sso login` or `aws configure`",
+        )
+    if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+        return AwsError(f"{op}: access denied: {message}", hint=access_denied_hint(message), code=code, aws_message=raw)
+    return AwsError(f"{op} failed: {code}: {message}", code=code, aws_message=raw)
+
+
+def _not_aws(target: Target | None, what: str) -> AwsTargetError:
+    """Something answered, but not like AWS: a web server or another service at --endpoint-url."""
+    where = (target.endpoint_url if target is not None else None) or "the AWS endpoint"
+    return AwsTargetError(
+        f"{where} does not answer like AWS ({what})",
+        hint="check --endpoint-url (or AWS_ENDPOINT_URL): `mlpipe local up` prints the embedded AWS's URL",
+    )
 
 
 def one_line(text: str, limit: int = 300) -> str:
