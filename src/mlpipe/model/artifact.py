@@ -68,10 +68,12 @@ def build_metadata(
     hyperparameters: dict[str, str],
     training: str,
     created_at: datetime | None = None,
+    framework: str = "xgboost",
 ) -> dict[str, Any]:
     """What `deploy` and `send` need to know about a model (see docs/CONTRACTS.md)."""
     return {
         "version": version,
+        "framework": framework,  # its library's version is under "xgboost_version" (kept for readers)
         "feature_names": list(feature_names),
         "feature_count": len(feature_names),
         "target": target_name,

@@ -25,18 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlpipe.model.framework import ServingError
+
+__all__ = ["LoadedModel", "ServingError", "load_artifact", "load_model_dir", "predict", "predict_csv"]
+
 CSV_TYPES = ("text/csv",)
 LIBSVM_TYPES = ("text/libsvm", "text/x-libsvm")
 HARD_LABEL_OBJECTIVES = ("multi:softmax", "binary:hinge")
-
-
-class ServingError(Exception):
-    """What the container answers with a non-2xx status (wrapped by InvokeEndpoint as ModelError)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,10 @@ from mlpipe.aws.calls import call
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.errors import NotDeployedError
-from mlpipe.model.artifact import build_metadata, model_bytes, package
-from mlpipe.model.containers import container_version, image_uri, installed_xgboost_version
+from mlpipe.model.artifact import build_metadata
 from mlpipe.model.data import CsvOptions
+from mlpipe.model.framework import Framework
+from mlpipe.model.framework import get as get_framework
 from mlpipe.model.training import parse_param_options, settings_from
 from mlpipe.names import Names
 from mlpipe.ops import model_store
@@ -54,6 +55,7 @@ class TrainRequest:
     dry_run: bool = False
     wait_timeout_s: float = 1800.0
     xgboost_version: str | None = None  # the installed one when None
+    framework: str | None = None  # a registered mlpipe.model.framework; None: XGBoost
     objective: str | None = None
     csv: CsvOptions | None = None  # --delimiter, --decimal, --header/--no-header
 
@@ -96,6 +98,7 @@ class _Run:
     """Everything `train` decided before its first change: checked inputs and the observed state."""
 
     request: TrainRequest
+    framework: Framework
     names: Names
     prepared: Prepared
     s3_data: Any  # S3Data when --data s3://..., read by the training job
@@ -146,8 +149,8 @@ def _prepare(
     config: Config, clients: Clients, reporter: Reporter, request: TrainRequest, sleep: Sleep, clock: Clock
 ) -> _Run:
     """Every input check comes before the first AWS change."""
-    xgb_version = request.xgboost_version or installed_xgboost_version()
-    container = container_version(xgb_version)
+    framework = get_framework(request.framework)
+    container = framework.container(clients.region, request.xgboost_version)
     model_config = config.model
     settings = settings_from(
         request.objective or model_config.objective,
@@ -162,17 +165,18 @@ def _prepare(
     prepared, s3_data = training_data(config, clients, names, settings, request)
     for note in prepared.notes:
         reporter.warn(note)
-    image = image_uri(names.region, container)
+    image = container.image_uri
     seen = settled(clients, names, reporter, sleep, clock, request.dry_run, request.wait_timeout_s)
     version = new_version(seen, datetime.now(UTC))
     dataset = prepared.dataset
     metadata = {
         "version": version,
+        "framework": framework.name,
         "feature_names": dataset.feature_names,
         "target_name": dataset.target_name,
         "objective": prepared.settings.objective,
-        "xgboost_version": xgb_version,
-        "container_version": container,
+        "xgboost_version": container.library_version,
+        "container_version": container.version,
         "image_uri": image,
         "data_source": dataset.source,
         "data_sha256": dataset.sha256,
@@ -180,7 +184,7 @@ def _prepare(
     }
     role_arn = config.training.role_arn or names.role_arn(names.sagemaker_role)
     setup = _setup(config, clients, names, request.remote, image, s3_data)
-    return _Run(request, names, prepared, s3_data, seen, version, image, role_arn, setup, metadata)
+    return _Run(request, framework, names, prepared, s3_data, seen, version, image, role_arn, setup, metadata)
 
 
 def _setup(config: Config, clients: Clients, names: Names, remote: bool, image: str, s3_data: Any) -> list[Change]:
@@ -240,15 +244,11 @@ def _train_local(run: _Run, result: TrainResult, reporter: Reporter) -> list[Cha
     artifact = b""
     run.metadata = _metadata(run, {}, "local")
     if not run.request.dry_run:
-        from mlpipe.model.training import train as train_booster
-
-        reporter.step(f"training XGBoost ({settings.objective}) on {dataset.rows} rows of {dataset.source}")
-        trained = train_booster(dataset, settings)
-        reporter.done(
-            f"trained {trained.best_iteration + 1} trees (stopped after {trained.rounds_trained} rounds): "
-            + ", ".join(f"{k} {v:.4g}" for k, v in trained.metrics.items())
-        )
-        artifact = package(model_bytes(trained.booster))
+        framework = run.framework
+        reporter.step(f"training {framework.title} ({settings.objective}) on {dataset.rows} rows of {dataset.source}")
+        trained = framework.train(dataset, settings)
+        reporter.done(trained.summary)
+        artifact = framework.serialize(trained)
         result.metrics = trained.metrics
         result.importances = trained.importances
         result.train_rows, result.valid_rows = trained.train_rows, trained.valid_rows

@@ -1,7 +1,7 @@
-"""sagemaker-runtime InvokeEndpoint with real XGBoost predictions (moto answers a canned body).
+"""sagemaker-runtime InvokeEndpoint with real predictions (moto answers a canned body).
 
 endpoint -> endpoint config -> model -> ModelDataUrl -> model.tar.gz in the emulated S3, loaded
-the way the SageMaker XGBoost container loads it (mlpipe.model.serving) and cached by the
+the way its container loads it (the framework of the model's image, mlpipe.model.framework) and cached by the
 artifact's location and ETag, so a retrained artifact under the same key is picked up. The artifact
 is read as the model's execution role, as SageMaker does (its policy must allow s3:GetObject).
 """
@@ -14,9 +14,9 @@ from typing import Any
 
 from mlpipe.local.registry import AwsApiError, Context, on_reset, on_startup, override
 
-# (region, config name) -> (artifact url, variant, the model's execution role ARN)
-_configs: dict[tuple[str, str], tuple[str, str, str]] = {}
-_models: dict[tuple[str, str], Any] = {}  # (artifact url, etag) -> LoadedModel
+# (region, config name) -> (artifact url, variant, the model's execution role ARN, container image)
+_configs: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+_models: dict[tuple[str, str], tuple[Any, Any]] = {}  # (artifact url, etag) -> (framework, loaded model)
 _etags: dict[tuple[str, str], tuple[str, float]] = {}  # (bucket, key) -> (etag, when checked)
 ETAG_TTL_S = 1.0
 _lock = threading.Lock()
@@ -24,13 +24,15 @@ _lock = threading.Lock()
 
 @override("sagemaker-runtime", "InvokeEndpoint")
 def invoke_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    from mlpipe.model.serving import ServingError, predict
+    from mlpipe.model.framework import ServingError
 
     name = params["EndpointName"]
-    artifact_url, variant, role = _resolve(ctx, name)
-    model = _model(ctx, artifact_url, role)
+    artifact_url, variant, role, image = _resolve(ctx, name)
+    framework, model = _model(ctx, artifact_url, role, image)
     try:
-        body, content_type = predict(model, params.get("Body") or b"", params.get("ContentType"), params.get("Accept"))
+        body, content_type = framework.predict(
+            model, params.get("Body") or b"", params.get("ContentType"), params.get("Accept")
+        )
     except ServingError as exc:
         kind = "client" if exc.status < 500 else "server"
         raise AwsApiError(
@@ -67,7 +69,7 @@ def forget(ctx: Context) -> None:
         _etags.clear()
 
 
-def _resolve(ctx: Context, name: str) -> tuple[str, str, str]:
+def _resolve(ctx: Context, name: str) -> tuple[str, str, str, str]:
     config_name, status = _endpoint(ctx, name)
     if status not in ("InService", "Updating", "SystemUpdating"):
         raise AwsApiError("ValidationError", f"Endpoint {name} is not in service (status {status}).", 400)
@@ -83,7 +85,12 @@ def _resolve(ctx: Context, name: str) -> tuple[str, str, str]:
     url = container.get("ModelDataUrl") or (container.get("ModelDataSource", {}).get("S3DataSource", {}).get("S3Uri"))
     if not url:
         raise AwsApiError("ModelError", f"model {variant['ModelName']} has no ModelDataUrl", 424)
-    resolved = (str(url), str(variant.get("VariantName", "AllTraffic")), str(model.get("ExecutionRoleArn") or ""))
+    resolved = (
+        str(url),
+        str(variant.get("VariantName", "AllTraffic")),
+        str(model.get("ExecutionRoleArn") or ""),
+        str(container.get("Image") or ""),
+    )
     with _lock:
         _configs[key] = resolved
     return resolved
@@ -142,8 +149,10 @@ def _etag(ctx: Context, bucket: str, key: str, role: str) -> str:
     return etag
 
 
-def _model(ctx: Context, url: str, role: str) -> Any:
-    from mlpipe.model.serving import ServingError, load_artifact
+def _model(ctx: Context, url: str, role: str, image: str) -> tuple[Any, Any]:
+    """(framework, loaded model): the framework whose container the model names loads it
+    (XGBoost, as ever, for an image no framework claims)."""
+    from mlpipe.model.framework import ServingError, for_image, get
 
     if not url.startswith("s3://"):
         raise AwsApiError("ModelError", f"ModelDataUrl {url} is not an s3:// URL", 424)
@@ -155,8 +164,9 @@ def _model(ctx: Context, url: str, role: str) -> Any:
         if cached is not None:
             return cached
         try:
-            model = load_artifact(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            framework = for_image(image) or get()
+            loaded = (framework, framework.load(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
         except ServingError as exc:
             raise AwsApiError("ModelError", f"Failed to load the model from {url}: {exc.message}", 424) from None
-        _models[(url, etag)] = model
-        return model
+        _models[(url, etag)] = loaded
+        return loaded

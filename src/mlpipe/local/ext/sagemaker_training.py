@@ -1,7 +1,8 @@
 """SageMaker training jobs in the embedded AWS: moto marks a job Completed at once but writes no
-model. This hook really trains, as the built-in XGBoost algorithm would, on the job's channels
-(headerless CSV, label first) with its hyperparameters, and writes `model.tar.gz` where SageMaker
-does: `<S3OutputPath>/<job name>/output/model.tar.gz`, plus log lines and final metrics.
+model. This hook really trains, as the built-in algorithm of the job's image would (the framework
+seam, mlpipe.model.framework), on the job's channels (headerless CSV, label first) with its
+hyperparameters, and writes `model.tar.gz` where SageMaker does:
+`<S3OutputPath>/<job name>/output/model.tar.gz`, plus log lines and final metrics.
 A job that cannot train is marked Failed with the reason, as on AWS.
 """
 
@@ -16,8 +17,6 @@ from mlpipe.local.iam.actors import role_client
 from mlpipe.local.registry import Context, after
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-INTEGER_PARAMS = ("num_round", "early_stopping_rounds", "max_depth", "max_bin", "seed", "num_class")
-NOT_BOOSTER_PARAMS = ("num_round", "early_stopping_rounds")
 
 
 def _split_uri(uri: str) -> tuple[str, str]:
@@ -64,55 +63,18 @@ def _read_object(s3: Any, bucket: str, key: str) -> Any:
     return np.genfromtxt(io.BytesIO(body), delimiter=",", ndmin=2, filling_values=np.nan)
 
 
-def _typed(hyperparameters: dict[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in hyperparameters.items():
-        try:
-            out[key] = int(value) if key in INTEGER_PARAMS else float(value)
-        except ValueError:
-            out[key] = value
-    return out
-
-
 def _train(s3: Any, params: dict[str, Any]) -> tuple[bytes, dict[str, float], list[str]]:
-    import xgboost as xgb
+    """The job's channels read as SageMaker hands them to the algorithm, then the algorithm of the
+    framework whose image the job runs (XGBoost for an image no framework claims)."""
+    from mlpipe.model.framework import for_image, get
 
-    from mlpipe.model.artifact import model_bytes, package
-    from mlpipe.model.training import threads_for
-
+    image = params.get("AlgorithmSpecification", {}).get("TrainingImage", "")
+    framework = for_image(image) or get()
     instances = int(params.get("ResourceConfig", {}).get("InstanceCount", 1))
     lines: list[str] = []
     channels = {c["ChannelName"]: _read_channel(s3, c, instances, lines) for c in params["InputDataConfig"]}
-    if "train" not in channels:
-        raise ValueError("the built-in XGBoost algorithm needs a 'train' channel")
-    hyper = _typed(params.get("HyperParameters", {}))
-    rounds = int(hyper.get("num_round", 100))
-    patience = hyper.get("early_stopping_rounds")
-    train = channels["train"]
-    booster_params = {k: v for k, v in hyper.items() if k not in NOT_BOOSTER_PARAMS}
-    booster_params["nthread"] = threads_for(train.size)
-    dtrain = xgb.DMatrix(train[:, 1:], label=train[:, 0])
-    evals = [(dtrain, "train")]
-    if "validation" in channels:
-        valid = channels["validation"]
-        evals.append((xgb.DMatrix(valid[:, 1:], label=valid[:, 0]), "validation"))
-    history: dict[str, Any] = {}
-    booster = xgb.train(
-        booster_params,
-        dtrain,
-        num_boost_round=rounds,
-        evals=evals,
-        early_stopping_rounds=int(patience) if patience and len(evals) > 1 else None,
-        evals_result=history,
-        verbose_eval=False,
-    )
-    best = int(getattr(booster, "best_iteration", booster.num_boosted_rounds() - 1))
-    booster = booster[: best + 1]
-    for i in [*range(0, best, 10), best]:
-        scores = "\t".join(f"{d}-{m}:{v[i]:.5f}" for d, ms in history.items() for m, v in ms.items())
-        lines.append(f"[{i}]#011{scores}")
-    metrics = {f"{d}:{m}": float(v[best]) for d, ms in history.items() for m, v in ms.items()}
-    return package(model_bytes(booster)), metrics, lines
+    output = framework.train_job(channels, params.get("HyperParameters", {}))
+    return output.archive, output.metrics, lines + output.lines
 
 
 def _write_logs(ctx: Context, region: str, job_name: str, lines: list[str]) -> None:
