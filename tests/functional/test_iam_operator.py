@@ -54,6 +54,9 @@ def test_every_command_works_with_the_iam_policy_and_nothing_else_does(narrowed_
     lines: list[Any] = []
     tail_logs(config, clients, r, lines.append, 0, follow=True, max_seconds=0.5)
     assert lines
+    from mlpipe.ops.alarms_view import tail_alarms
+
+    assert len(tail_alarms(config, clients, 0).alarms) == 3  # DescribeAlarms, DescribeAlarmHistory, mails
     report = status(config, clients)
     assert report is not None
     redrive(config, clients, r)
