@@ -93,6 +93,10 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
                 markup=False,
             )
 
+    _register_alarms(tail)
+
+
+def _register_alarms(tail: typer.Typer) -> None:
     @tail.command(
         "alarms",
         help="Show the stage's alarms (DLQ not empty, function errors, oldest message age): their state, "
