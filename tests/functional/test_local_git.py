@@ -13,6 +13,7 @@ import pytest
 from pipeline_support import cli, code_sha, executions, make_project, wait_for_run
 
 from mlpipe.aws.clients import Clients
+from mlpipe.local.server import EmbeddedServer
 
 APP = {"app": "gitpush", "stage": "dev"}
 PIPELINE = "gitpush-pipeline"
@@ -91,3 +92,58 @@ def test_git_push_runs_the_pipeline_and_deploys_the_pushed_handler(
     assert refused.returncode != 0 and "Authentication failed" in refused.stderr, refused.stderr
     assert cc.get_branch(repositoryName="gitpush", branchName="main")["branch"]["commitId"] == head
     assert len(executions(clients, PIPELINE)) == 2
+
+
+def test_git_pull_and_push_need_codecommit_permissions_as_on_aws(
+    tmp_path: Path, clients: Clients, embedded_server: EmbeddedServer, endpoint_url: str
+) -> None:
+    """A role allowed codecommit:GitPull only can clone but not push (403, AWS's message); the
+    operator (full access) pushes."""
+    cc, iam = clients.client("codecommit"), clients.client("iam")
+    arn = cc.create_repository(repositoryName="perms")["repositoryMetadata"]["Arn"]
+    cc.create_commit(repositoryName="perms", branchName="main", putFiles=[{"filePath": "a", "fileContent": b"a"}])
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    iam.create_role(RoleName="git-reader", AssumeRolePolicyDocument=json.dumps(trust))
+    reads = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "codecommit:GitPull", "Resource": arn}],
+    }
+    iam.put_role_policy(RoleName="git-reader", PolicyName="pull", PolicyDocument=json.dumps(reads))
+    reader = embedded_server.credentials.issue("arn:aws:sts::123456789012:assumed-role/git-reader/dev", session=True)
+    keys = (reader.access_key_id, reader.secret_access_key)
+    home = tmp_path / "home"
+    home.mkdir()
+
+    cloned = git(tmp_path, home, keys, "clone", f"{endpoint_url}/v1/repos/perms", "work")
+    assert cloned.returncode == 0, cloned.stderr
+    work = tmp_path / "work"
+    (work / "b").write_text("b")
+    assert git(work, home, keys, "add", "b").returncode == 0
+    assert git(work, home, keys, "commit", "-qm", "b").returncode == 0
+    refused = git(work, home, keys, "push", "origin", "main")
+    assert refused.returncode != 0 and "403" in refused.stderr, refused.stderr
+    assert "codecommit:GitPush" in _http_answer(endpoint_url, keys)
+    operator = embedded_server.operator
+    pushed = git(work, home, (operator.access_key_id, operator.secret_access_key), "push", "origin", "main")
+    assert pushed.returncode == 0, pushed.stderr
+
+
+def _http_answer(endpoint_url: str, keys: tuple[str, str]) -> str:
+    """What the server tells a push it refuses (git shows only the status code)."""
+    import base64
+    import urllib.error
+    import urllib.request
+
+    token = base64.b64encode(f"{keys[0]}:{keys[1]}".encode()).decode()
+    request = urllib.request.Request(
+        f"{endpoint_url}/v1/repos/perms/info/refs?service=git-receive-pack", headers={"Authorization": f"Basic {token}"}
+    )
+    try:
+        urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as refused:
+        assert refused.code == 403
+        return refused.read().decode()
+    raise AssertionError("the push was not refused")
