@@ -124,12 +124,14 @@ def cicd_kinds(config: Config, names: Names) -> list[CiCd]:
                     "codecommit:GetBranch",
                     "codecommit:GetFile",
                     "codecommit:GetRepository",
+                    "codecommit:GitPull",  # git clone/fetch of the remote bootstrap-pipeline prints
                     "codecommit:ListBranches",
                     "codecommit:ListTagsForResource",
                 ),
                 (
                     "codecommit:CreateCommit",
                     "codecommit:CreateRepository",
+                    "codecommit:GitPush",  # git push to it: how commits reach the pipeline
                     "codecommit:TagResource",
                     "codecommit:UpdateRepositoryDescription",
                 ),
