@@ -130,3 +130,37 @@ def test_a_git_repository_survives_pickling_with_its_commits_and_default_branch(
     assert copy.files(second) == {"a/b.txt": b"B", "run": b"x", "c": b"C"}
     assert copy.entries(second)["run"].mode == EXECUTABLE
     assert copy.write_commit("main", first, {"d": (NORMAL, b"D")}, "three", "me", "m@e") in copy.branches().values()
+
+
+def test_extension_state_marked_persistent_pickles() -> None:
+    """Every ctx.state entry the extensions keep across restarts goes through the snapshot pickler."""
+    from mlpipe.local import registry
+    from mlpipe.local.alarms import AlarmHistory
+    from mlpipe.local.ext import codebuild, codecommit, codepipeline, events_delivery
+
+    registry.load_extensions()
+    assert {
+        "codecommit",
+        "codepipeline",
+        "codebuild",
+        "sagemaker_endpoints",
+        "alarm_history",
+        "events_delivery",
+    } <= set(registry.PERSISTENT)
+    history = AlarmHistory()
+    history.add("1", "us-east-1", "a", "StateUpdate", "OK to ALARM", {"x": 1}, 1.0)
+    values = [
+        history,
+        events_delivery.Deliveries(),
+        codecommit.Store(),
+        codepipeline.Executions(),
+        codebuild.Builds(),
+    ]
+    copies = []
+    for value in values:
+        buffer = io.BytesIO()
+        snapshot._Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+        copies.append(pickle.loads(buffer.getvalue()))
+        assert type(copies[-1]) is type(value)
+    copy = copies[0]
+    assert [i["HistorySummary"] for i in copy.items("1", "us-east-1", "a")] == ["OK to ALARM"]

@@ -12,10 +12,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mlpipe.local.alarms import AlarmEvaluator, AlarmHistory
-from mlpipe.local.registry import AwsApiError, Context, after, before, on_reset, on_shutdown, on_startup, on_status
+from mlpipe.local.registry import (
+    AwsApiError,
+    Context,
+    after,
+    before,
+    on_reset,
+    on_shutdown,
+    on_startup,
+    on_status,
+    persistent,
+)
 from mlpipe.local.registry import override as override_operation
 
 KEY = "alarm_evaluator"
+persistent("alarm_history")  # DescribeAlarmHistory survives a restart (the alarms' states are moto's)
 
 
 def _history(ctx: Context) -> AlarmHistory:

@@ -17,10 +17,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlpipe.local.registry import Context, on_reset, on_status
+from mlpipe.local.registry import Context, on_reset, on_status, persistent
 
 log = logging.getLogger("mlpipe.local")
 STATE_KEY = "events_delivery"
+persistent(STATE_KEY)  # the deliveries `/_mlpipe/status` reports survive a restart
 SERVICE = "events.amazonaws.com"
 
 
