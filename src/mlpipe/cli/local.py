@@ -78,6 +78,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             print_json({"endpoint_url": state.endpoint_url, "pid": state.pid, "already_running": already})
         elif result.already_running:
             stderr.print(f"Already running at {state.endpoint_url} (pid {state.pid}).")
+            if operator_policy is not None or no_iam:
+                stderr.print("  Its IAM settings are unchanged: `mlpipe local down` first to start it with new ones.")
         else:
             stderr.print(f"[green]✓[/] Embedded AWS running at {state.endpoint_url} (pid {state.pid}).")
             stderr.print("  Use it with --local (or target: local in mlpipe.yaml); stop it with `mlpipe local down`.")
