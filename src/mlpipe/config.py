@@ -36,6 +36,9 @@ class ModelConfig(_Section):
 
     data: str | None = Field(None, description="CSV file to train on; the bundled dataset when unset")
     target: str | None = Field(None, description="Name of the target column (the last column when unset)")
+    framework: str = Field(
+        "xgboost", pattern=r"^[a-z0-9_-]+$", description="Model framework (mlpipe.model.framework); xgboost ships"
+    )
     objective: Literal["reg:squarederror", "binary:logistic", "multi:softprob"] = Field(
         "reg:squarederror", description="XGBoost objective: regression, binary or multiclass classification"
     )

@@ -96,8 +96,8 @@ def invoke(clients: Clients, body: str) -> list[float]:
 
 
 def test_a_registered_framework_trains_packages_and_is_served(clients: Clients, mean: Mean) -> None:
-    request = TrainRequest(data=str(BOSTON_CSV), target="0", framework="mean")
-    result = train(config(), clients, ListReporter(), request)
+    cfg = Config.model_validate({"app": "house", "model": {"framework": "mean"}})  # chosen in mlpipe.yaml
+    result = train(cfg, clients, ListReporter(), TrainRequest(data=str(BOSTON_CSV), target="0"))
 
     assert result.action == "created" and result.endpoint_status == "InService"
     assert result.image_uri.endswith(f"/{REPOSITORY}:1")
@@ -108,6 +108,8 @@ def test_a_registered_framework_trains_packages_and_is_served(clients: Clients, 
     with tarfile.open(fileobj=io.BytesIO(archive["Body"].read())) as tar:
         assert tar.getnames() == [MODEL_FILE]  # only the model file, at the root
 
+    current = model_store.read_current(clients, names)
+    assert current is not None and (current["framework"], current["xgboost_version"]) == ("mean", "1.0.0")
     expected = boston_target_mean()
     assert result.metrics["mean"] == pytest.approx(expected)
     assert invoke(clients, "1,2,3\n4,5,6\n") == pytest.approx([expected, expected])

@@ -125,7 +125,10 @@ def get(name: str | None = None) -> Framework:
     try:
         return frameworks[name or DEFAULT]
     except KeyError:
-        raise ModelError(f"unknown model framework '{name}'", hint=f"known: {', '.join(sorted(frameworks))}") from None
+        raise ModelError(
+            f"unknown model framework '{name}'",
+            hint=f"set model.framework in mlpipe.yaml to one of: {', '.join(sorted(frameworks))}",
+        ) from None
 
 
 def for_image(image_uri: str) -> Framework | None:

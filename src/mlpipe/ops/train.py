@@ -55,7 +55,7 @@ class TrainRequest:
     dry_run: bool = False
     wait_timeout_s: float = 1800.0
     xgboost_version: str | None = None  # the installed one when None
-    framework: str | None = None  # a registered mlpipe.model.framework; None: XGBoost
+    framework: str | None = None  # a registered mlpipe.model.framework; None: model.framework
     objective: str | None = None
     csv: CsvOptions | None = None  # --delimiter, --decimal, --header/--no-header
 
@@ -149,7 +149,7 @@ def _prepare(
     config: Config, clients: Clients, reporter: Reporter, request: TrainRequest, sleep: Sleep, clock: Clock
 ) -> _Run:
     """Every input check comes before the first AWS change."""
-    framework = get_framework(request.framework)
+    framework = get_framework(request.framework or config.model.framework)
     container = framework.container(clients.region, request.xgboost_version)
     model_config = config.model
     settings = settings_from(
