@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck bench clean install help docs
+.PHONY: test test-fast demo lint typecheck bench clean install help docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(PY) -m pytest -q
+
+# The edit loop: unit and CLI tests only (target: under a minute; `make test` runs everything).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q tests/unit tests/cli
 
 help: $(STAMP)
 	$(PY) -m mlpipe.cli.help_cache --write
