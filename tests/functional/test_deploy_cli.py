@@ -32,17 +32,21 @@ def _json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:  # type:
     return json.loads(out.out)  # type: ignore[no-any-return]
 
 
+# What a fresh deploy creates: 2 queues, role, log group, function, mapping, alarm topic, 3 alarms.
+RESOURCES = 10
+
+
 @pytest.mark.slow  # ~9 s: seven CLI runs, each with fresh clients
 def test_dry_run_deploy_status_destroy(
     project: Path, endpoint_url: str, clients: Clients, capsys: pytest.CaptureFixture[str]
 ) -> None:
     base = ["--endpoint-url", endpoint_url, "--output", "json"]
     plan = _json([*base, "deploy", "--dry-run"], capsys)
-    assert plan["dry_run"] is True and plan["plan"]["summary"]["create"] == 7
+    assert plan["dry_run"] is True and plan["plan"]["summary"]["create"] == RESOURCES
     assert clients.client("sqs").list_queues().get("QueueUrls", []) == []
 
     deployed = _json([*base, "deploy"], capsys)
-    assert deployed["plan"]["summary"]["create"] == 7 and deployed["api_calls"] >= 9
+    assert deployed["plan"]["summary"]["create"] == RESOURCES and deployed["api_calls"] >= 12
     assert deployed["package"]["bytes"] <= 16 * 1024
 
     state = _json([*base, "status"], capsys)
@@ -60,7 +64,7 @@ def test_dry_run_deploy_status_destroy(
     assert "~ update" in capsys.readouterr().out
 
     gone = _json([*base, "destroy", "--yes"], capsys)
-    assert gone["plan"]["summary"]["delete"] == 7
+    assert gone["plan"]["summary"]["delete"] == RESOURCES
     assert run(["--endpoint-url", endpoint_url, "destroy", "--yes"]) == 0
     assert "nothing to destroy" in capsys.readouterr().out
 
@@ -86,9 +90,9 @@ def test_destroy_asks_on_a_terminal(
     monkeypatch.setattr("sys.stdin", stdin)
     code = run(["--endpoint-url", endpoint_url, "destroy"])
     out = capsys.readouterr().out
-    assert "Will delete" in out and "Delete these 7 resource(s)?" in out
+    assert "Will delete" in out and f"Delete these {RESOURCES} resource(s)?" in out
     queues = clients.client("sqs").list_queues().get("QueueUrls", [])
     if answer == "n":
         assert code == 1 and len(queues) == 2
     else:
-        assert code == 0 and queues == [] and "deleted 7 resource(s)" in out
+        assert code == 0 and queues == [] and f"deleted {RESOURCES} resource(s)" in out
