@@ -154,3 +154,31 @@ def test_status_flags_a_buildspec_changed_outside_mlpipe_and_bootstrap_restores_
     assert cli(config_path, endpoint_url, "bootstrap-pipeline") == 0
     restored = codebuild.batch_get_projects(names=["shop-dev-deploy"])["projects"][0]["source"]["buildspec"]
     assert restored == project["source"]["buildspec"] and "--require-hashes" in restored
+
+
+def test_a_pinned_install_is_locked_like_the_default_and_pip_runs_outside_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from mlpipe.supply import wheel, wheelhouse
+
+    downloads = tmp_path / "dist"
+    downloads.mkdir()
+    built = wheel.build_wheel(downloads)  # stands in for a wheel of mlpipe-aws the user downloaded
+    checkout = tmp_path / "checkout"
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    for path, content in _hostile_files(markers).items():
+        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / path).write_bytes(content)
+    monkeypatch.chdir(checkout)  # mlpipe runs in a checkout holding a pip/ of someone's
+
+    house = wheelhouse.build("3.12", f"../dist/{built.name}", cache=tmp_path / "cache")
+    lock = house.lock.decode()
+    assert f"mlpipe-aws=={wheel.__version__} --hash=sha256:{hashlib.sha256(built.read_bytes()).hexdigest()}" in lock
+    assert "\nboto3==" in lock and "\npydantic-core==" in lock
+    assert all(
+        p.name.endswith(("-none-any.whl", "manylinux2014_x86_64.whl")) or "cp312" in p.name for p in house.wheels
+    )
+    assert sorted(p.name for p in markers.iterdir()) == []

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,6 +156,8 @@ def _roots(install: str | None, local: Path) -> list[str]:
         return [str(wheel.build_wheel(local))]
     roots = []
     for item in shlex.split(install):
+        if not PINNED.match(item) and "://" not in item:  # a local path: from where mlpipe runs, not pip's cwd
+            item = str(Path(item).expanduser().resolve())
         if PINNED.match(item) or item.endswith(".whl"):
             roots.append(item)
         else:  # a directory or a VCS URL: built into a wheel here, its dependencies locked like the rest
@@ -173,9 +176,12 @@ def lock_text(directory: Path) -> str:
 
 
 def _pip(*args: str) -> None:
-    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", *args]
+    # -I and an empty working directory: a `pip/` folder where mlpipe runs (a checkout) cannot stand in
+    # for pip. pip's own configuration (index URL, certificates) still applies.
+    command = [sys.executable, "-I", "-m", "pip", "--disable-pip-version-check", "--no-input", *args]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, cwd=Path.home())
+        with tempfile.TemporaryDirectory(prefix="mlpipe-pip-") as empty:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, cwd=empty)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UsageError(f"cannot build the pipeline's wheelhouse: `pip {args[0]}` failed: {exc}") from None
     if done.returncode != 0:
