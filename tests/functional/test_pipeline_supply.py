@@ -182,3 +182,20 @@ def test_a_pinned_install_is_locked_like_the_default_and_pip_runs_outside_the_ch
         p.name.endswith(("-none-any.whl", "manylinux2014_x86_64.whl")) or "cp312" in p.name for p in house.wheels
     )
     assert sorted(p.name for p in markers.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_where_the_image_python_is_this_machines_the_build_really_installs_into_a_cached_venv(
+    tmp_path: Path, clients: Clients, endpoint_url: str
+) -> None:
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    config_path = make_project(tmp_path / "project", {**APP, "pipeline": {"python_version": here}})
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
+    assert wait_for_run(clients, PIPELINE, 1)["status"] == "Succeeded"
+    first = _build_log(clients)
+    assert "pip resolves for the image (Python " + here in first
+    assert "installed the wheelhouse into" in first or "the lock's environment is installed already" in first
+    _commit(clients, {"README.md": b"again\n"}, "a second build")
+    assert wait_for_run(clients, PIPELINE, 2)["status"] == "Succeeded"
+    assert "the lock's environment is installed already" in _build_log(clients)  # cached by the lock's digest
+    assert clients.client("lambda").get_function(FunctionName="shop-dev-predict")["Configuration"]["FunctionName"]
