@@ -2,6 +2,7 @@
 
 Code changed -> only UpdateFunctionCode; configuration changed -> UpdateFunctionConfiguration. Every
 update waits for the function to be Active and its last update finished, as AWS requires.
+`observe` does every read and returns a plain snapshot; `diff` and `diff_deletion` decide from it.
 """
 
 from __future__ import annotations
@@ -117,10 +118,26 @@ def _concurrency_steps(spec: FunctionSpec, current: int | None) -> tuple[Call, .
     )
 
 
-def plan_function(spec: FunctionSpec, clients: Clients, names: Names) -> Change:
+@dataclass(frozen=True)
+class Function:
+    """What Lambda reports about the function (GetFunction): configuration, tags, reserved concurrency."""
+
+    configuration: Mapping[str, Any]
+    tags: Mapping[str, str]
+    reserved_concurrency: int | None = None
+
+
+def observe(clients: Clients, name: str) -> Function | None:
     lam = clients.client("lambda")
-    found = read(clients, lambda: lam.get_function(FunctionName=spec.name), MISSING)
+    found = read(clients, lambda: lam.get_function(FunctionName=name), MISSING)
     if found is None:
+        return None
+    reserved = (found.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+    return Function(found["Configuration"], dict(found.get("Tags") or {}), reserved)
+
+
+def diff(spec: FunctionSpec, observed: Function | None, names: Names) -> Change:
+    if observed is None:
         create = Call(
             "lambda",
             "create_function",
@@ -136,9 +153,18 @@ def plan_function(spec: FunctionSpec, clients: Clients, names: Names) -> Change:
         steps: tuple[Step, ...] = (create, *ready(spec.name), *_concurrency_steps(spec, None))
         detail = f"{spec.runtime}, {spec.memory_mb} MB, timeout {spec.timeout_s}s, zip {spec.package.size} bytes"
         return Change("create", "lambda-function", spec.name, detail, steps)
-    require_owned(names, "Lambda function", spec.name, found.get("Tags"))
-    current = found["Configuration"]
-    steps = ()
+    require_owned(names, "Lambda function", spec.name, observed.tags)
+    steps, details = _update_steps(spec, observed)
+    if not steps:
+        return Change("noop", "lambda-function", spec.name)
+    steps += ready(spec.name)
+    return Change("update", "lambda-function", spec.name, "; ".join(details) + " changed", steps)
+
+
+def _update_steps(spec: FunctionSpec, observed: Function) -> tuple[tuple[Step, ...], list[str]]:
+    """Code, configuration and concurrency calls for what differs, each after the function settled."""
+    current = observed.configuration
+    steps: tuple[Step, ...] = ()
     details = []
     if current.get("CodeSha256") != spec.package.sha256:
         code = Call("lambda", "update_function_code", {"FunctionName": spec.name, "ZipFile": spec.package.zip_bytes},
@@ -155,26 +181,25 @@ def plan_function(spec: FunctionSpec, clients: Clients, names: Names) -> Change:
         )
         steps += (*ready(spec.name, ("Successful", "Failed")), update)
         details.append(", ".join(_describe(key, now, desired) for key, (now, desired) in differences.items()))
-    reserved = (found.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+    reserved = observed.reserved_concurrency
     concurrency = _concurrency_steps(spec, reserved)
     if concurrency:
         steps += concurrency
         details.append(f"reserved concurrency {reserved} -> {spec.reserved_concurrency}")
-    if not steps:
-        return Change("noop", "lambda-function", spec.name)
-    steps += ready(spec.name)
-    return Change("update", "lambda-function", spec.name, "; ".join(details) + " changed", steps)
+    return steps, details
+
+
+def plan_function(spec: FunctionSpec, clients: Clients, names: Names) -> Change:
+    return diff(spec, observe(clients, spec.name), names)
+
+
+def diff_deletion(name: str, observed: Function | None, names: Names) -> Change:
+    if observed is None:
+        return Change("noop", "lambda-function", name, "absent")
+    require_owned(names, "Lambda function", name, observed.tags)
+    delete = Call("lambda", "delete_function", {"FunctionName": name}, ok_on=MISSING)
+    return Change("delete", "lambda-function", name, steps=(delete,))
 
 
 def plan_function_deletion(name: str, clients: Clients, names: Names) -> Change:
-    lam = clients.client("lambda")
-    found = read(clients, lambda: lam.get_function(FunctionName=name), MISSING)
-    if found is None:
-        return Change("noop", "lambda-function", name, "absent")
-    require_owned(names, "Lambda function", name, found.get("Tags"))
-    return Change(
-        "delete",
-        "lambda-function",
-        name,
-        steps=(Call("lambda", "delete_function", {"FunctionName": name}, ok_on=MISSING),),
-    )
+    return diff_deletion(name, observe(clients, name), names)

@@ -2,11 +2,13 @@
 
 Attributes are compared one by one; only those that differ are set (SetQueueAttributes). Every
 queue carries a TLS-only queue policy (`Policy`: deny any request with aws:SecureTransport false).
+`observe` does every read and returns a plain snapshot; `diff` and `diff_deletion` decide from it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,11 +80,31 @@ def _same(key: str, current: Any, desired: str) -> bool:
     return flat(current) == flat(desired)
 
 
-def plan_queue(spec: QueueSpec, clients: Clients, names: Names) -> tuple[Change, dict[str, Any]]:
-    """The change for one queue, and the plan variables already known (its URL when it exists)."""
+@dataclass(frozen=True)
+class Queue:
+    """What SQS reports about one queue: its URL, tags and (unless not read) attributes."""
+
+    url: str
+    tags: Mapping[str, str]
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+def observe(clients: Clients, name: str, *, attributes: bool = True) -> Queue | None:
     sqs = clients.client("sqs")
-    url = queue_url(clients, spec.name)
+    url = queue_url(clients, name)
     if url is None:
+        return None
+    tags = read(clients, lambda: sqs.list_queue_tags(QueueUrl=url), MISSING) or {}
+    current: Mapping[str, str] = {}
+    if attributes:
+        found = read(clients, lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])) or {}
+        current = found.get("Attributes", {})
+    return Queue(url, dict(tags.get("Tags") or {}), dict(current))
+
+
+def diff(spec: QueueSpec, observed: Queue | None, names: Names) -> tuple[Change, dict[str, Any]]:
+    """The change for one queue, and the plan variables already known (its URL when it exists)."""
+    if observed is None:
         create = Call(
             "sqs",
             "create_queue",
@@ -91,11 +113,8 @@ def plan_queue(spec: QueueSpec, clients: Clients, names: Names) -> tuple[Change,
             retry_on=DELETED_RECENTLY,
         )
         return Change("create", "sqs-queue", spec.name, _summary(spec.attributes), (create,)), {}
-    tags = read(clients, lambda: sqs.list_queue_tags(QueueUrl=url), MISSING) or {}
-    require_owned(names, "SQS queue", spec.name, tags.get("Tags"))
-    current = (read(clients, lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])) or {}).get(
-        "Attributes", {}
-    )
+    require_owned(names, "SQS queue", spec.name, observed.tags)
+    url, current = observed.url, observed.attributes
     changed = {k: v for k, v in spec.attributes.items() if not _same(k, current.get(k), v)}
     if not changed:
         return Change("noop", "sqs-queue", spec.name), {spec.url_var: url}
@@ -104,16 +123,22 @@ def plan_queue(spec: QueueSpec, clients: Clients, names: Names) -> tuple[Change,
     return Change("update", "sqs-queue", spec.name, detail, (update,)), {spec.url_var: url}
 
 
+def plan_queue(spec: QueueSpec, clients: Clients, names: Names) -> tuple[Change, dict[str, Any]]:
+    return diff(spec, observe(clients, spec.name), names)
+
+
 def _summary(attributes: dict[str, str]) -> str:
     shown = ("VisibilityTimeout", "MessageRetentionPeriod")
     return ", ".join(f"{k} {attributes[k]}" for k in shown if k in attributes)
 
 
-def plan_queue_deletion(name: str, clients: Clients, names: Names) -> Change:
-    url = queue_url(clients, name)
-    if url is None:
+def diff_deletion(name: str, observed: Queue | None, names: Names) -> Change:
+    if observed is None:
         return Change("noop", "sqs-queue", name, "absent")
-    sqs = clients.client("sqs")
-    tags = read(clients, lambda: sqs.list_queue_tags(QueueUrl=url), MISSING) or {}
-    require_owned(names, "SQS queue", name, tags.get("Tags"))
-    return Change("delete", "sqs-queue", name, steps=(Call("sqs", "delete_queue", {"QueueUrl": url}, ok_on=MISSING),))
+    require_owned(names, "SQS queue", name, observed.tags)
+    delete = Call("sqs", "delete_queue", {"QueueUrl": observed.url}, ok_on=MISSING)
+    return Change("delete", "sqs-queue", name, steps=(delete,))
+
+
+def plan_queue_deletion(name: str, clients: Clients, names: Names) -> Change:
+    return diff_deletion(name, observe(clients, name, attributes=False), names)
