@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from local_helpers import FEATURES, client, create_function, handler_zip, queue_depth, wait_for
+from test_local_persistence import own_cache, start  # noqa: F401  (own_cache is a fixture)
 
+from conftest import free_port
 from mlpipe.aws.clients import Clients
 from mlpipe.cli.app import run
 from mlpipe.config import Config
+from mlpipe.local import control
 from mlpipe.ops import model_store
 from mlpipe.ops.alarms_view import tail_alarms
 from mlpipe.ops.deploy import deploy
@@ -184,3 +188,37 @@ def test_an_alarm_on_a_custom_metric_put_through_the_api_is_evaluated(endpoint_u
     )
     items = cw.describe_alarm_history(AlarmName="orders-low", HistoryItemType="StateUpdate")["AlarmHistoryItems"]
     assert items[0]["HistorySummary"] == "Alarm updated from INSUFFICIENT_DATA to ALARM"
+
+
+def _alarm_state(cw: Any, name: str) -> str:
+    return str(cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"])
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("own_cache")  # a cache (snapshot, keys) of this test's own
+def test_alarm_state_and_history_survive_a_restart() -> None:
+    port = free_port()
+    url = start(port)
+    sqs, cw = client(url, "sqs"), client(url, "cloudwatch")
+    queue = sqs.create_queue(QueueName="kept-dlq")["QueueUrl"]
+    cw.put_metric_alarm(
+        AlarmName="kept-alarm",
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": "kept-dlq"}],
+        Statistic="Maximum",
+        Period=10,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+    )
+    sqs.send_message(QueueUrl=queue, MessageBody="dead")
+    wait_for(lambda: _alarm_state(cw, "kept-alarm") == "ALARM", 30, "ALARM")
+
+    control.stop()
+    start(port)
+
+    assert _alarm_state(cw, "kept-alarm") == "ALARM"
+    items = cw.describe_alarm_history(AlarmName="kept-alarm", HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+    assert items and items[0]["HistorySummary"].endswith("to ALARM")

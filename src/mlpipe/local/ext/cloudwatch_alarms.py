@@ -26,11 +26,12 @@ from mlpipe.local.registry import (
 from mlpipe.local.registry import override as override_operation
 
 KEY = "alarm_evaluator"
-persistent("alarm_history")  # DescribeAlarmHistory survives a restart (the alarms' states are moto's)
+HISTORY_KEY = "alarm_history"
+persistent(HISTORY_KEY)  # the history survives `local down` / `local up`, as the alarms' states do
 
 
 def _history(ctx: Context) -> AlarmHistory:
-    history: AlarmHistory = ctx.state.setdefault("alarm_history", AlarmHistory())
+    history: AlarmHistory = ctx.state.setdefault(HISTORY_KEY, AlarmHistory())
     return history
 
 
