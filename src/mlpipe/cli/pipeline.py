@@ -48,77 +48,78 @@ def _print_remote(remote: GitRemote) -> None:
         stdout.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)  # copy-pastable
 
 
+def bootstrap_command(
+    ctx: typer.Context,
+    push: bool = typer.Option(False, "--push", help="Commit mlpipe.yaml and the handler to the CodeCommit repository."),
+    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Show the plan; make read calls only."),
+) -> None:
+    from mlpipe.cli.plan_view import show_plan_outcome
+    from mlpipe.cli.render import print_json
+    from mlpipe.ops.bootstrap import bootstrap
+
+    opts = options(ctx)
+    loaded = opts.load()
+    clients = opts.clients(loaded)
+    result = bootstrap(
+        loaded.config,
+        clients,
+        opts.reporter(),
+        dry_run=dry_run,
+        push=push,
+        config_path=loaded.path,
+    )
+    remote = None
+    if loaded.config.pipeline.source == "codecommit":
+        from mlpipe.ops.git_remote import git_remote
+
+        remote = git_remote(clients.target, clients.region, result.names.repository)
+    if opts.json:
+        print_json({**result.to_dict(), **({"git_remote": remote.to_dict()} if remote else {})})
+        return
+    show_plan_outcome(
+        result.names.pipeline, result.plan, dry_run, "Bootstrapped", "follow runs with `mlpipe tail pipeline`"
+    )
+    if remote is not None:
+        _print_remote(remote)
+
+
+def tail_pipeline_command(
+    ctx: typer.Context,
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep watching while a run is in progress."),
+    max_seconds: float = typer.Option(900.0, "--max-seconds", min=0, help="Stop following after this long."),
+    interval: float = typer.Option(2.0, "--interval", min=0.1, help="Seconds between polls with --follow."),
+) -> None:
+    from mlpipe.cli.render import print_json
+    from mlpipe.errors import NotDeployedError
+    from mlpipe.ops.pipeline_status import pipeline_status, watch
+
+    opts = options(ctx)
+    loaded = opts.load()
+    clients = opts.clients(loaded)
+    if follow:
+        seen: dict[tuple[str, str], str] = {}
+        current = None
+        for current in watch(loaded.config, clients, max_seconds, interval):
+            if not current.exists:
+                break
+            if not opts.json:
+                _print_transitions(current, seen)
+    else:
+        current = pipeline_status(loaded.config, clients)
+    if current is None or not current.exists:
+        raise NotDeployedError(
+            f"pipeline {current.pipeline if current else ''} does not exist",
+            hint="create it with `mlpipe bootstrap-pipeline --push`",
+        )
+    if opts.json:
+        print_json(current.to_dict())
+        return
+    _print_status(current)
+
+
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    @app.command("bootstrap-pipeline", help=BOOTSTRAP_HELP)
-    def bootstrap_command(
-        ctx: typer.Context,
-        push: bool = typer.Option(
-            False, "--push", help="Commit mlpipe.yaml and the handler to the CodeCommit repository."
-        ),
-        dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Show the plan; make read calls only."),
-    ) -> None:
-        from mlpipe.cli.plan_view import show_plan_outcome
-        from mlpipe.cli.render import print_json
-        from mlpipe.ops.bootstrap import bootstrap
-
-        opts = options(ctx)
-        loaded = opts.load()
-        clients = opts.clients(loaded)
-        result = bootstrap(
-            loaded.config,
-            clients,
-            opts.reporter(),
-            dry_run=dry_run,
-            push=push,
-            config_path=loaded.path,
-        )
-        remote = None
-        if loaded.config.pipeline.source == "codecommit":
-            from mlpipe.ops.git_remote import git_remote
-
-            remote = git_remote(clients.target, clients.region, result.names.repository)
-        if opts.json:
-            print_json({**result.to_dict(), **({"git_remote": remote.to_dict()} if remote else {})})
-            return
-        show_plan_outcome(
-            result.names.pipeline, result.plan, dry_run, "Bootstrapped", "follow runs with `mlpipe tail pipeline`"
-        )
-        if remote is not None:
-            _print_remote(remote)
-
-    @groups["tail"].command("pipeline", help=TAIL_HELP)
-    def tail_pipeline_command(
-        ctx: typer.Context,
-        follow: bool = typer.Option(False, "--follow", "-f", help="Keep watching while a run is in progress."),
-        max_seconds: float = typer.Option(900.0, "--max-seconds", min=0, help="Stop following after this long."),
-        interval: float = typer.Option(2.0, "--interval", min=0.1, help="Seconds between polls with --follow."),
-    ) -> None:
-        from mlpipe.cli.render import print_json
-        from mlpipe.errors import NotDeployedError
-        from mlpipe.ops.pipeline_status import pipeline_status, watch
-
-        opts = options(ctx)
-        loaded = opts.load()
-        clients = opts.clients(loaded)
-        if follow:
-            seen: dict[tuple[str, str], str] = {}
-            current = None
-            for current in watch(loaded.config, clients, max_seconds, interval):
-                if not current.exists:
-                    break
-                if not opts.json:
-                    _print_transitions(current, seen)
-        else:
-            current = pipeline_status(loaded.config, clients)
-        if current is None or not current.exists:
-            raise NotDeployedError(
-                f"pipeline {current.pipeline if current else ''} does not exist",
-                hint="create it with `mlpipe bootstrap-pipeline --push`",
-            )
-        if opts.json:
-            print_json(current.to_dict())
-            return
-        _print_status(current)
+    app.command("bootstrap-pipeline", help=BOOTSTRAP_HELP)(bootstrap_command)
+    groups["tail"].command("pipeline", help=TAIL_HELP)(tail_pipeline_command)
 
 
 def _print_transitions(current: PipelineStatus, seen: dict[tuple[str, str], str]) -> None:

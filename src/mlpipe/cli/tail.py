@@ -14,10 +14,73 @@ if TYPE_CHECKING:
     from mlpipe.ops.logevents import LogEvent
 
 
+def logs(
+    ctx: typer.Context,
+    since: str = typer.Option("10m", "--since", help="How far back: 30s, 10m, 1h, 2d, or an ISO-8601 time."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep showing new lines (Ctrl-C stops)."),
+    pattern: str | None = typer.Option(None, "--filter", help="CloudWatch Logs filter pattern, passed through."),
+    max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop following after this long."),
+) -> None:
+    from mlpipe.errors import UsageError
+    from mlpipe.ops.since import parse_since
+    from mlpipe.ops.tail import tail_logs
+
+    if max_seconds is not None and max_seconds < 0:
+        raise UsageError(f"--max-seconds {max_seconds:g}: must not be negative")
+    opts = options(ctx)
+    since_ms = parse_since(since)
+    loaded = opts.load()
+    sink = _print_raw if opts.json else _print_readable
+    try:
+        tail_logs(
+            loaded.config,
+            opts.clients(loaded),
+            opts.reporter(),
+            sink,
+            since_ms,
+            pattern=pattern,
+            follow=follow,
+            max_seconds=max_seconds,
+        )
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+def dlq(
+    ctx: typer.Context,
+    limit: int = typer.Option(10, "--limit", "-n", help="At most this many messages.", min=1, max=1000),
+) -> None:
+    from mlpipe.cli.render import print_json, stdout
+    from mlpipe.ops.tail import tail_dlq
+
+    opts = options(ctx)
+    loaded = opts.load()
+    result = tail_dlq(loaded.config, opts.clients(loaded), opts.reporter(), limit=limit)
+    if opts.json:
+        print_json(
+            {
+                "queue": result.queue,
+                "depth": result.approximate_depth,
+                "messages": [m.to_dict() for m in result.messages],
+            }
+        )
+        return
+    if not result.messages:
+        stdout.print(f"{result.queue} is empty")
+        return
+    stdout.print(f"{result.queue}: {len(result.messages)} of ~{result.approximate_depth} message(s)", markup=False)
+    for m in result.messages:
+        cid = f"  id {m.correlation_id}" if m.correlation_id else ""
+        stdout.print(
+            f"{_clock(m.sent_ms)}  {m.message_id}  receives {m.receive_count}{cid}\n"
+            f"    reason: {m.reason}\n    body:   {_excerpt(m.body, 100)}",
+            markup=False,
+        )
+
+
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     tail = groups["tail"]
-
-    @tail.command(
+    tail.command(
         "logs",
         help="Show the prediction function's log lines: predictions (message id, prediction, latency), "
         "poison messages, retries.\n\n"
@@ -25,74 +88,12 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         "  mlpipe tail logs --since 1h --filter poison\n\n"
         "  mlpipe tail logs --follow\n\n"
         "  mlpipe -o json tail logs --since 2026-11-26T14:00:00Z",
-    )
-    def logs(
-        ctx: typer.Context,
-        since: str = typer.Option("10m", "--since", help="How far back: 30s, 10m, 1h, 2d, or an ISO-8601 time."),
-        follow: bool = typer.Option(False, "--follow", "-f", help="Keep showing new lines (Ctrl-C stops)."),
-        pattern: str | None = typer.Option(None, "--filter", help="CloudWatch Logs filter pattern, passed through."),
-        max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop following after this long."),
-    ) -> None:
-        from mlpipe.errors import UsageError
-        from mlpipe.ops.since import parse_since
-        from mlpipe.ops.tail import tail_logs
-
-        if max_seconds is not None and max_seconds < 0:
-            raise UsageError(f"--max-seconds {max_seconds:g}: must not be negative")
-        opts = options(ctx)
-        since_ms = parse_since(since)
-        loaded = opts.load()
-        sink = _print_raw if opts.json else _print_readable
-        try:
-            tail_logs(
-                loaded.config,
-                opts.clients(loaded),
-                opts.reporter(),
-                sink,
-                since_ms,
-                pattern=pattern,
-                follow=follow,
-                max_seconds=max_seconds,
-            )
-        except KeyboardInterrupt:
-            raise typer.Exit(0) from None
-
-    @tail.command(
+    )(logs)
+    tail.command(
         "dlq",
         help="List the dead-letter queue's messages with why they failed, without consuming them.\n\n"
         "Example: mlpipe tail dlq --limit 50",
-    )
-    def dlq(
-        ctx: typer.Context,
-        limit: int = typer.Option(10, "--limit", "-n", help="At most this many messages.", min=1, max=1000),
-    ) -> None:
-        from mlpipe.cli.render import print_json, stdout
-        from mlpipe.ops.tail import tail_dlq
-
-        opts = options(ctx)
-        loaded = opts.load()
-        result = tail_dlq(loaded.config, opts.clients(loaded), opts.reporter(), limit=limit)
-        if opts.json:
-            print_json(
-                {
-                    "queue": result.queue,
-                    "depth": result.approximate_depth,
-                    "messages": [m.to_dict() for m in result.messages],
-                }
-            )
-            return
-        if not result.messages:
-            stdout.print(f"{result.queue} is empty")
-            return
-        stdout.print(f"{result.queue}: {len(result.messages)} of ~{result.approximate_depth} message(s)", markup=False)
-        for m in result.messages:
-            cid = f"  id {m.correlation_id}" if m.correlation_id else ""
-            stdout.print(
-                f"{_clock(m.sent_ms)}  {m.message_id}  receives {m.receive_count}{cid}\n"
-                f"    reason: {m.reason}\n    body:   {_excerpt(m.body, 100)}",
-                markup=False,
-            )
-
+    )(dlq)
     _register_alarms(tail)
 
 
