@@ -1,11 +1,13 @@
 """Planner for the SQS -> Lambda event source mapping.
 
 AWS rejects a second mapping for the same queue and function, so the existing one is looked up and
-updated; duplicates (which an emulator may have let through) are removed.
+updated; duplicates (which an emulator may have let through) are removed. `observe` does every read
+and returns plain snapshots; `diff` and `diff_deletion` decide from them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,12 +86,28 @@ def settled(uuid: str) -> Wait:
                 description=f"event source mapping {uuid} to settle")  # fmt: skip
 
 
-def plan_mapping(spec: MappingSpec, clients: Clients, names: Names) -> Change:
+@dataclass(frozen=True)
+class EventMapping:
+    """One existing mapping from the queue to the function: its UUID and settings as AWS reports them."""
+
+    uuid: str
+    settings: Mapping[str, Any]
+
+
+def observe(clients: Clients, queue_arn: str, function: str) -> tuple[EventMapping, ...]:
+    """Every mapping from this queue to this function (none: absent; more than one: duplicates)."""
+    return tuple(EventMapping(m["UUID"], _current(m)) for m in find_mappings(clients, queue_arn, function))
+
+
+def _delete(mapping: EventMapping) -> Call:
+    return Call("lambda", "delete_event_source_mapping", {"UUID": mapping.uuid}, ok_on=MISSING, retry_on=IN_USE)
+
+
+def diff(spec: MappingSpec, observed: Sequence[EventMapping], names: Names) -> Change:
     # The mapping joins our own queue to our own function (both tag-checked), so it is ours.
     label = names.trigger_queue  # a queue feeds one function: the mapping is known by its queue
-    mappings = find_mappings(clients, spec.queue_arn, spec.function)
     desired = spec.settings()
-    if not mappings:
+    if not observed:
         create = Call(
             "lambda",
             "create_event_source_mapping",
@@ -106,30 +124,30 @@ def plan_mapping(spec: MappingSpec, clients: Clients, names: Names) -> Change:
         )
         detail = f"to {spec.function}, batch {spec.batch_size}, window {spec.batching_window_s}s, partial failures"
         return Change("create", "event-source-mapping", label, detail, (create,))
-    keep, extras = mappings[0], mappings[1:]
-    steps: list[Step] = [
-        Call("lambda", "delete_event_source_mapping", {"UUID": m["UUID"]}, ok_on=MISSING, retry_on=IN_USE)
-        for m in extras
-    ]
-    current = _current(keep)
+    keep, extras = observed[0], observed[1:]
+    steps: list[Step] = [_delete(m) for m in extras]
+    current = keep.settings
     changed = {k: v for k, v in desired.items() if flat(current[k]) != flat(v)}
     details = [f"{len(extras)} duplicate(s) removed"] if extras else []
     if changed:
-        steps.append(settled(keep["UUID"]))
-        steps.append(Call("lambda", "update_event_source_mapping", {"UUID": keep["UUID"], **changed}, retry_on=IN_USE))
+        steps.append(settled(keep.uuid))
+        steps.append(Call("lambda", "update_event_source_mapping", {"UUID": keep.uuid, **changed}, retry_on=IN_USE))
         details.append(", ".join(f"{k} {current[k]} -> {v}" for k, v in changed.items()))
     if not steps:
         return Change("noop", "event-source-mapping", label)
     return Change("update", "event-source-mapping", label, "; ".join(details), tuple(steps))
 
 
-def plan_mapping_deletion(queue_arn: str, function: str, clients: Clients, names: Names) -> Change:
+def plan_mapping(spec: MappingSpec, clients: Clients, names: Names) -> Change:
+    return diff(spec, observe(clients, spec.queue_arn, spec.function), names)
+
+
+def diff_deletion(observed: Sequence[EventMapping], names: Names) -> Change:
     label = names.trigger_queue
-    mappings = find_mappings(clients, queue_arn, function)
-    if not mappings:
+    if not observed:
         return Change("noop", "event-source-mapping", label, "absent")
-    steps = tuple(
-        Call("lambda", "delete_event_source_mapping", {"UUID": m["UUID"]}, ok_on=MISSING, retry_on=IN_USE)
-        for m in mappings
-    )
-    return Change("delete", "event-source-mapping", label, steps=steps)
+    return Change("delete", "event-source-mapping", label, steps=tuple(_delete(m) for m in observed))
+
+
+def plan_mapping_deletion(queue_arn: str, function: str, clients: Clients, names: Names) -> Change:
+    return diff_deletion(observe(clients, queue_arn, function), names)
