@@ -7,10 +7,14 @@
 Every alarm has AlarmActions and OKActions to the topic (a recovery is news too), one evaluation
 period of alarm.period_s, and treats missing data as not breaching (an idle queue or function
 publishes nothing).
+
+`observe` does every read and returns a plain snapshot; `diff` and `diff_deletion` decide from it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mlpipe.aws.clients import Clients
@@ -89,32 +93,51 @@ def _tags(clients: Clients, alarm: dict[str, Any]) -> dict[str, str]:
     return tag_dict(response.get("Tags"))
 
 
+@dataclass(frozen=True)
+class Alarm:
+    """What CloudWatch reports about one alarm (DescribeAlarms' MetricAlarm) and its tags."""
+
+    definition: Mapping[str, Any]
+    tags: Mapping[str, str]
+
+
+def observe(clients: Clients, name: str) -> Alarm | None:
+    alarm = find_alarm(clients, name)
+    return None if alarm is None else Alarm(alarm, _tags(clients, alarm))
+
+
 def plan_alarms(config: Config, clients: Clients, names: Names) -> list[Change]:
     if not config.alarm.enabled:
         return [plan_alarm_deletion(name, clients, names) for name in names.alarms]
     return [plan_alarm(desired, clients, names) for desired in alarm_specs(config, names)]
 
 
-def plan_alarm(desired: dict[str, Any], clients: Clients, names: Names) -> Change:
+def diff(desired: Mapping[str, Any], observed: Alarm | None, names: Names) -> Change:
     name = desired["AlarmName"]
-    alarm = find_alarm(clients, name)
     summary = f"{desired['MetricName']} >= {desired['Threshold']:g} per {desired['Period']} s"
-    if alarm is None:
+    if observed is None:
         put = Call("cloudwatch", "put_metric_alarm", {**desired, "Tags": tag_list(names.tags)})
         return Change("create", "cloudwatch-alarm", name, summary, (put,))
-    require_owned(names, "CloudWatch alarm", name, _tags(clients, alarm))
-    changed = [k for k, v in desired.items() if flat(alarm.get(k)) != flat(v)]
+    require_owned(names, "CloudWatch alarm", name, observed.tags)
+    changed = [k for k, v in desired.items() if flat(observed.definition.get(k)) != flat(v)]
     if not changed:
         return Change("noop", "cloudwatch-alarm", name)
-    put = Call("cloudwatch", "put_metric_alarm", desired)  # replaces the whole definition
+    put = Call("cloudwatch", "put_metric_alarm", dict(desired))  # replaces the whole definition
     return Change("update", "cloudwatch-alarm", name, ", ".join(changed) + " changed", (put,))
 
 
-def plan_alarm_deletion(name: str, clients: Clients, names: Names) -> Change:
-    alarm = find_alarm(clients, name)
-    if alarm is None:
+def plan_alarm(desired: dict[str, Any], clients: Clients, names: Names) -> Change:
+    return diff(desired, observe(clients, desired["AlarmName"]), names)
+
+
+def diff_deletion(name: str, observed: Alarm | None, names: Names) -> Change:
+    if observed is None:
         return Change("noop", "cloudwatch-alarm", name, "absent")
-    require_owned(names, "CloudWatch alarm", name, _tags(clients, alarm))
+    require_owned(names, "CloudWatch alarm", name, observed.tags)
     return Change(
         "delete", "cloudwatch-alarm", name, steps=(Call("cloudwatch", "delete_alarms", {"AlarmNames": [name]}),)
     )
+
+
+def plan_alarm_deletion(name: str, clients: Clients, names: Names) -> Change:
+    return diff_deletion(name, observe(clients, name), names)

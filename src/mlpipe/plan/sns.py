@@ -6,11 +6,14 @@ not encrypted: CloudWatch cannot publish to a topic encrypted with SNS's AWS man
 data beyond names and numbers. Subscriptions are only added: an address removed from
 `alarm.notify` unsubscribes through the link in its mails (sns:Unsubscribe cannot be scoped).
 With `alarm.topic_arn` (or alarms off) mlpipe's own topic is deleted if it exists.
+`observe` does every read and returns a plain snapshot; `diff` and `diff_deletion` decide from it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mlpipe.aws.clients import Clients
@@ -40,12 +43,6 @@ def _attributes(clients: Clients, arn: str) -> dict[str, str] | None:
     return None if response is None else dict(response.get("Attributes") or {})
 
 
-def _owned(clients: Clients, names: Names, arn: str) -> None:
-    sns = clients.client("sns")
-    tags = read(clients, lambda: sns.list_tags_for_resource(ResourceArn=arn), MISSING) or {}
-    require_owned(names, "SNS topic", names.alarm_topic, tag_dict(tags.get("Tags")))
-
-
 def subscribed(clients: Clients, arn: str) -> list[dict[str, Any]]:
     sns = clients.client("sns")
     out: list[dict[str, Any]] = []
@@ -59,17 +56,40 @@ def subscribed(clients: Clients, arn: str) -> list[dict[str, Any]]:
             return out
 
 
-def plan_topic(config: Config, clients: Clients, names: Names) -> list[Change]:
+@dataclass(frozen=True)
+class Topic:
+    """What SNS reports about mlpipe's alarm topic: attributes, tags, e-mail subscriptions (if read)."""
+
+    attributes: Mapping[str, str]
+    tags: Mapping[str, str]
+    emails: frozenset[str] = frozenset()
+
+
+def observe(clients: Clients, names: Names, *, subscriptions: bool = True) -> Topic | None:
+    arn = names.topic_arn(names.alarm_topic)
+    attributes = _attributes(clients, arn)
+    if attributes is None:
+        return None
+    sns = clients.client("sns")
+    tags = read(clients, lambda: sns.list_tags_for_resource(ResourceArn=arn), MISSING) or {}
+    emails = (
+        {s.get("Endpoint") for s in subscribed(clients, arn) if s.get("Protocol") == "email"}
+        if subscriptions
+        else set()
+    )
+    return Topic(attributes, tag_dict(tags.get("Tags")), frozenset(str(e) for e in emails))
+
+
+def diff(config: Config, observed: Topic | None, names: Names) -> list[Change]:
     """The topic's change, then one per address to subscribe."""
     if not own_topic(config):
-        return [plan_topic_deletion(clients, names)]
+        return [diff_deletion(observed, names)]
     arn = names.topic_arn(names.alarm_topic)
     policy = json.dumps(alarm_topic_policy(names, names.alarm_topic))
-    current = _attributes(clients, arn)
     subscribe = [
         Call("sns", "subscribe", {"TopicArn": arn, "Protocol": "email", "Endpoint": e}) for e in config.alarm.notify
     ]
-    if current is None:
+    if observed is None:
         create = Call(
             "sns",
             "create_topic",
@@ -77,29 +97,35 @@ def plan_topic(config: Config, clients: Clients, names: Names) -> list[Change]:
         )
         topic = Change("create", "sns-topic", names.alarm_topic, "alarm notifications", (create,))
         return [topic, *(Change("create", "sns-subscription", c.params["Endpoint"], "e-mail", (c,)) for c in subscribe)]
-    _owned(clients, names, arn)
-    if normalized(current.get("Policy")) == normalized(policy):
+    require_owned(names, "SNS topic", names.alarm_topic, observed.tags)
+    if normalized(observed.attributes.get("Policy")) == normalized(policy):
         topic = Change("noop", "sns-topic", names.alarm_topic)
     else:
         fix = Call(
             "sns", "set_topic_attributes", {"TopicArn": arn, "AttributeName": "Policy", "AttributeValue": policy}
         )
         topic = Change("update", "sns-topic", names.alarm_topic, "Policy changed", (fix,))
-    have = {s.get("Endpoint") for s in subscribed(clients, arn) if s.get("Protocol") == "email"}
     changes = [topic]
     for call in subscribe:
         email = call.params["Endpoint"]
-        if email in have:
+        if email in observed.emails:
             changes.append(Change("noop", "sns-subscription", email))
         else:
             changes.append(Change("create", "sns-subscription", email, "e-mail", (call,)))
     return changes
 
 
-def plan_topic_deletion(clients: Clients, names: Names) -> Change:
-    arn = names.topic_arn(names.alarm_topic)
-    if _attributes(clients, arn) is None:
+def plan_topic(config: Config, clients: Clients, names: Names) -> list[Change]:
+    return diff(config, observe(clients, names, subscriptions=own_topic(config)), names)
+
+
+def diff_deletion(observed: Topic | None, names: Names) -> Change:
+    if observed is None:
         return Change("noop", "sns-topic", names.alarm_topic, "absent")
-    _owned(clients, names, arn)
-    delete = Call("sns", "delete_topic", {"TopicArn": arn}, ok_on=MISSING)
+    require_owned(names, "SNS topic", names.alarm_topic, observed.tags)
+    delete = Call("sns", "delete_topic", {"TopicArn": names.topic_arn(names.alarm_topic)}, ok_on=MISSING)
     return Change("delete", "sns-topic", names.alarm_topic, "and its subscriptions", (delete,))
+
+
+def plan_topic_deletion(clients: Clients, names: Names) -> Change:
+    return diff_deletion(observe(clients, names, subscriptions=False), names)
