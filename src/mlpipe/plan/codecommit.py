@@ -1,8 +1,12 @@
-"""Planners for the CodeCommit repository and for committing the project's files to it (`--push`)."""
+"""Planners for the CodeCommit repository and for committing the project's files to it (`--push`).
+
+`observe` / `observe_branch` do every read and return plain snapshots; the `diff*` functions decide.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlpipe.aws.calls import read
@@ -30,24 +34,33 @@ def repository(clients: Clients, name: str) -> dict[str, Any] | None:
     return found["repositoryMetadata"] if found else None
 
 
-def plan_repository(name: str, description: str, clients: Clients, names: Names) -> Change:
+@dataclass(frozen=True)
+class Repository:
+    """What CodeCommit reports about a repository: its description and tags."""
+
+    description: str
+    tags: Mapping[str, str]
+
+
+def observe(clients: Clients, name: str) -> Repository | None:
     current = repository(clients, name)
     if current is None:
-        return Change(
-            "create",
-            "codecommit-repository",
-            name,
-            steps=(
-                Call(
-                    "codecommit",
-                    "create_repository",
-                    {"repositoryName": name, "repositoryDescription": description, "tags": names.tags},
-                ),
-            ),
+        return None
+    cc = clients.client("codecommit")
+    tags = (read(clients, cc.list_tags_for_resource, resourceArn=current["Arn"]) or {}).get("tags")
+    return Repository(current.get("repositoryDescription") or "", tag_dict(tags))
+
+
+def diff(name: str, description: str, observed: Repository | None, names: Names) -> Change:
+    if observed is None:
+        create = Call(
+            "codecommit",
+            "create_repository",
+            {"repositoryName": name, "repositoryDescription": description, "tags": names.tags},
         )
-    tags = clients.client("codecommit").list_tags_for_resource(resourceArn=current["Arn"]).get("tags")
-    require_owned(names, "CodeCommit repository", name, tag_dict(tags))
-    if (current.get("repositoryDescription") or "") != description:
+        return Change("create", "codecommit-repository", name, steps=(create,))
+    require_owned(names, "CodeCommit repository", name, observed.tags)
+    if observed.description != description:
         call = Call(
             "codecommit",
             "update_repository_description",
@@ -55,6 +68,10 @@ def plan_repository(name: str, description: str, clients: Clients, names: Names)
         )
         return Change("update", "codecommit-repository", name, "description changed", (call,))
     return Change("noop", "codecommit-repository", name)
+
+
+def plan_repository(name: str, description: str, clients: Clients, names: Names) -> Change:
+    return diff(name, description, observe(clients, name), names)
 
 
 def branch_head(clients: Clients, name: str, branch: str) -> str | None:
@@ -82,12 +99,26 @@ def _committed(clients: Clients, name: str, commit: str, path: str) -> bytes | N
     return bytes(found["fileContent"]) if found else None
 
 
-def plan_commit(name: str, branch: str, files: Mapping[str, bytes], clients: Clients, message: str) -> Change:
-    """One commit that makes `files` (path -> content) current on `branch`, or a no-op when they are."""
+@dataclass(frozen=True)
+class Branch:
+    """The tip of a branch (None: no repository, or no such branch yet) and, at that commit, the
+    content of each file mlpipe commits (None: not in the commit)."""
+
+    head: str | None
+    committed: Mapping[str, bytes | None] = field(default_factory=dict)
+
+
+def observe_branch(clients: Clients, name: str, branch: str, paths: Iterable[str]) -> Branch:
     head = branch_head(clients, name, branch) if repository(clients, name) else None
-    changed = sorted(
-        path for path, content in files.items() if head is None or _committed(clients, name, head, path) != content
-    )
+    if head is None:
+        return Branch(None)
+    return Branch(head, {path: _committed(clients, name, head, path) for path in paths})
+
+
+def diff_commit(name: str, branch: str, files: Mapping[str, bytes], observed: Branch, message: str) -> Change:
+    """One commit that makes `files` (path -> content) current on `branch`, or a no-op when they are."""
+    head = observed.head
+    changed = sorted(path for path, content in files.items() if head is None or observed.committed.get(path) != content)
     target = f"{name}@{branch}"
     if not changed:
         return Change("noop", "codecommit-commit", target, "files up to date")
@@ -106,11 +137,17 @@ def plan_commit(name: str, branch: str, files: Mapping[str, bytes], clients: Cli
     return Change("update", "codecommit-commit", target, ", ".join(changed), (call,))
 
 
-def plan_repository_deletion(name: str, clients: Clients, names: Names) -> Change:
-    current = repository(clients, name)
-    if current is None:
+def plan_commit(name: str, branch: str, files: Mapping[str, bytes], clients: Clients, message: str) -> Change:
+    return diff_commit(name, branch, files, observe_branch(clients, name, branch, files), message)
+
+
+def diff_deletion(name: str, observed: Repository | None, names: Names) -> Change:
+    if observed is None:
         return Change("noop", "codecommit-repository", name, "absent")
-    tags = clients.client("codecommit").list_tags_for_resource(resourceArn=current["Arn"]).get("tags")
-    require_owned(names, "CodeCommit repository", name, tag_dict(tags))
+    require_owned(names, "CodeCommit repository", name, observed.tags)
     call = Call("codecommit", "delete_repository", {"repositoryName": name})
     return Change("delete", "codecommit-repository", name, "and its commits", (call,))
+
+
+def plan_repository_deletion(name: str, clients: Clients, names: Names) -> Change:
+    return diff_deletion(name, observe(clients, name), names)
