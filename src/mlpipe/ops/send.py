@@ -258,23 +258,8 @@ def wait_for_outcomes(
         for event in events:
             record = event.record()
             cid = str(record.get("correlation_id")) if record else None
-            if record is None or cid not in outcomes:
-                continue  # the pattern only narrows the search: ids are matched exactly here
-            outcome = outcomes[cid]
-            kind = record.get("event")
-            outcome.message_id = record.get("message_id") or outcome.message_id
-            if kind == "prediction":
-                outcome.status = "prediction"
-                outcome.predictions = list(record.get("predictions") or [])
-                outcome.classes = list(record.get("classes") or [])
-                outcome.latency_ms = record.get("latency_ms")
-                open_ids.discard(cid)
-            elif kind == "poison":
-                outcome.status = "poison"
-                outcome.reason = str(record.get("reason", ""))
-                open_ids.discard(cid)
-            elif outcome.status == "pending":
-                outcome.reason = f"{kind}: {record.get('reason') or record.get('error') or ''}".rstrip(": ")
+            if record is not None and cid in outcomes:  # the pattern only narrows: ids are matched exactly
+                _record_line(outcomes[cid], record, open_ids)
         dead = 0
         if not events and open_ids and clock() - dlq.last_peek >= DLQ_PEEK_EVERY_S:
             dead = _settle_dead_letters(dlq.find(open_ids, clock), outcomes, open_ids)
@@ -287,6 +272,24 @@ def wait_for_outcomes(
     if open_ids and (not dlq.peeks or clock() - dlq.last_peek >= 1.0):
         _settle_dead_letters(dlq.find(open_ids, clock), outcomes, open_ids)
     return list(outcomes.values())
+
+
+def _record_line(outcome: Outcome, record: dict[str, Any], open_ids: set[str]) -> None:
+    """What one of the handler's log lines says about one message."""
+    kind = record.get("event")
+    outcome.message_id = record.get("message_id") or outcome.message_id
+    if kind == "prediction":
+        outcome.status = "prediction"
+        outcome.predictions = list(record.get("predictions") or [])
+        outcome.classes = list(record.get("classes") or [])
+        outcome.latency_ms = record.get("latency_ms")
+        open_ids.discard(outcome.correlation_id)
+    elif kind == "poison":
+        outcome.status = "poison"
+        outcome.reason = str(record.get("reason", ""))
+        open_ids.discard(outcome.correlation_id)
+    elif outcome.status == "pending":
+        outcome.reason = f"{kind}: {record.get('reason') or record.get('error') or ''}".rstrip(": ")
 
 
 def _settle_dead_letters(found: dict[str, DlqMessage], outcomes: dict[str, Outcome], open_ids: set[str]) -> int:
