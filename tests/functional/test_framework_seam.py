@@ -15,11 +15,12 @@ import pytest
 from conftest import BOSTON_CSV
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
-from mlpipe.errors import ModelError
+from mlpipe.errors import ModelError, UsageError
 from mlpipe.model import framework
 from mlpipe.model.artifact import package, root_files
 from mlpipe.model.data import load
 from mlpipe.model.framework import Container, JobOutput, ServingError, Trained
+from mlpipe.model.training import TrainSettings
 from mlpipe.ops import model_store
 from mlpipe.ops.train import TrainRequest, train
 from mlpipe.reporter import ListReporter
@@ -37,6 +38,22 @@ class Mean:
     def installed_version(self) -> str:
         return "1.0.0"
 
+    def settings(
+        self,
+        objective: str,
+        config_params: Mapping[str, Any],
+        overrides: Mapping[str, str],
+        num_round: int,
+        early_stopping_rounds: int,
+        test_size: float,
+        seed: int,
+    ) -> TrainSettings:
+        unknown = sorted(k for k in overrides if k != "shift")  # its own hyperparameter, not XGBoost's
+        if unknown:
+            raise UsageError(f"--param {unknown[0]}: the mean model has no such parameter", hint="known: shift")
+        params = {"shift": float(overrides.get("shift", 0))}
+        return TrainSettings(objective, params, num_round, early_stopping_rounds, test_size, seed)
+
     def container(self, region: str, library_version: str | None = None) -> Container:
         version = library_version or self.installed_version()
         if not version.startswith("1."):
@@ -47,7 +64,7 @@ class Mean:
         return f"/{REPOSITORY}:" in image_uri
 
     def train(self, dataset: Any, settings: Any) -> Trained:
-        mean = float(dataset.target.mean())
+        mean = float(dataset.target.mean()) + settings.params["shift"]
         return Trained(mean, {"mean": mean}, f"mean {mean:.4g}", train_rows=dataset.rows, valid_rows=0)
 
     def serialize(self, trained: Trained) -> bytes:
@@ -137,3 +154,13 @@ def test_a_framework_refuses_a_version_it_cannot_serve_before_any_change(clients
 def test_an_unknown_framework_is_refused(clients: Clients) -> None:
     with pytest.raises(ModelError, match="unknown model framework 'lightgbm'"):
         train(config(), clients, ListReporter(), TrainRequest(data=str(BOSTON_CSV), framework="lightgbm"))
+
+
+def test_a_framework_validates_its_own_hyperparameters(clients: Clients, mean: Mean) -> None:
+    shifted = TrainRequest(data=str(BOSTON_CSV), target="0", framework="mean", params=("shift=1.5",))
+    train(config(), clients, ListReporter(), shifted)  # not an XGBoost parameter: the framework's own
+    assert invoke(clients, "1,2\n") == pytest.approx([boston_target_mean() + 1.5])
+
+    foreign = TrainRequest(data=str(BOSTON_CSV), target="0", framework="mean", params=("max_depth=3",))
+    with pytest.raises(UsageError, match="--param max_depth: the mean model has no such parameter"):
+        train(config(), clients, ListReporter(), foreign)

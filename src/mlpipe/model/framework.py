@@ -73,6 +73,21 @@ class Framework(Protocol):
         """The library version that trains here; ModelError when it is missing."""
         ...
 
+    def settings(
+        self,
+        objective: str,
+        config_params: Mapping[str, Any],
+        overrides: Mapping[str, str],
+        num_round: int,
+        early_stopping_rounds: int,
+        test_size: float,
+        seed: int,
+    ) -> TrainSettings:
+        """The training settings, its hyperparameters validated by its own rules (mlpipe.yaml's
+        model.params, overridden by --param); `objective` is mlpipe's task name (XGBoost's spelling:
+        reg:squarederror, binary:logistic, multi:softprob), which a framework maps to its own."""
+        ...
+
     def container(self, region: str, library_version: str | None = None) -> Container:
         """The image that serves models saved by this library version (default: the installed one);
         ModelError naming the fix when no container serves them correctly."""

@@ -29,6 +29,20 @@ class XGBoost:
 
         return installed_xgboost_version()
 
+    def settings(
+        self,
+        objective: str,
+        config_params: Mapping[str, Any],
+        overrides: Mapping[str, str],
+        num_round: int,
+        early_stopping_rounds: int,
+        test_size: float,
+        seed: int,
+    ) -> TrainSettings:
+        from mlpipe.model.training import settings_from
+
+        return settings_from(objective, config_params, overrides, num_round, early_stopping_rounds, test_size, seed)
+
     def container(self, region: str, library_version: str | None = None) -> Container:
         from mlpipe.model.containers import container_version, image_uri
 

@@ -26,7 +26,7 @@ from mlpipe.model.artifact import build_metadata
 from mlpipe.model.data import CsvOptions
 from mlpipe.model.framework import Framework
 from mlpipe.model.framework import get as get_framework
-from mlpipe.model.training import parse_param_options, settings_from
+from mlpipe.model.training import parse_param_options
 from mlpipe.names import Names
 from mlpipe.ops import model_store
 from mlpipe.ops.train_data import Prepared, label_metadata, training_data
@@ -152,7 +152,7 @@ def _prepare(
     framework = get_framework(request.framework or config.model.framework)
     container = framework.container(clients.region, request.xgboost_version)
     model_config = config.model
-    settings = settings_from(
+    settings = framework.settings(
         request.objective or model_config.objective,
         model_config.params,
         parse_param_options(request.params),
