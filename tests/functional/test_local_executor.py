@@ -16,6 +16,8 @@ from local_helpers import (
     wait_until_active,
 )
 
+from mlpipe.local.control import admin_request
+
 ECHO = """
 import os
 
@@ -139,13 +141,18 @@ def test_moto_does_not_consume_a_mapped_queue_itself(endpoint_url: str) -> None:
     lam, sqs = client(endpoint_url, "lambda"), client(endpoint_url, "sqs")
     mapping = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="quiet-fn", BatchSize=1)
     lam.delete_event_source_mapping(UUID=mapping["UUID"])
-    time.sleep(0.8)  # the executor notices the deletion and stops its pollers
 
+    def live_mappings() -> list[str]:
+        code, body = admin_request(endpoint_url, "GET", "/_mlpipe/status")
+        assert code == 200, body
+        return [m["uuid"] for m in body["mappings"]]
+
+    # The executor drops a mapping from its status in the same scan that stops its pollers.
+    wait_for(lambda: mapping["UUID"] not in live_mappings(), 10, "the executor to stop the mapping's pollers")
     sqs.send_message(QueueUrl=url, MessageBody="stays")
-    time.sleep(0.5)
 
-    # moto would have received it itself on send (trying to run the function in Docker), so our
-    # receive would be its second one and redrive would count a delivery that never happened.
+    # moto would have received it itself, within SendMessage (trying to run the function in Docker),
+    # so our receive would be its second one and redrive would count a delivery that never happened.
     [message] = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["ApproximateReceiveCount"])["Messages"]
     assert message["Body"] == "stays"
     assert message["Attributes"]["ApproximateReceiveCount"] == "1"
