@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 TAG_APP = "mlpipe:app"
 TAG_STAGE = "mlpipe:stage"
+PIPELINE_SCOPE = "pipeline"  # the mlpipe:stage tag of resources shared by all of an app's stages
 
 # (pattern, max length, service description) for each kind of name.
 _RULES: dict[str, tuple[str, int, str]] = {
@@ -149,9 +150,19 @@ class Names:
     def pipeline_role(self) -> str:
         return f"{self.app}-pipeline-role"
 
+    def build_role(self, stage: str) -> str:
+        """One build role per stage, so the dev build (before the approval) cannot touch prod."""
+        return f"{self.app}-{stage}-build-role"
+
     @property
-    def build_role(self) -> str:
-        return f"{self.app}-build-role"
+    def boundary_policy(self) -> str:
+        """The managed permissions boundary every role of this app and stage carries (the CI/CD
+        roles: the one of the PIPELINE_SCOPE)."""
+        return f"{self.prefix}-boundary"
+
+    @property
+    def boundary_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:policy/{self.boundary_policy}"
 
     @property
     def artifact_bucket(self) -> str:
@@ -236,8 +247,9 @@ class Names:
             ("codecommit", self.repository),
             ("codepipeline", self.pipeline),
             ("iam", self.pipeline_role),
-            ("iam", self.build_role),
+            ("iam", self.build_role(self.stage)),
             ("iam", self.events_role),
+            ("iam", self.boundary_policy),
             ("s3", self.artifact_bucket),
             ("codebuild", self.build_project(self.stage)),
         ]

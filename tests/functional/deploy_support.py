@@ -72,6 +72,10 @@ def tagged_inventory(clients: Clients, names: Names) -> list[str]:
         tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"])["Tags"]}
         if names.owns(tags):
             found.append(f"role {role['RoleName']}")
+    for policy in iam.list_policies(Scope="Local")["Policies"]:
+        tags = {t["Key"]: t["Value"] for t in iam.list_policy_tags(PolicyArn=policy["Arn"])["Tags"]}
+        if names.owns(tags):
+            found.append(f"policy {policy['PolicyName']}")
     logs = clients.client("logs")
     for group in logs.describe_log_groups()["logGroups"]:
         arn = names.log_group_arn(group["logGroupName"])

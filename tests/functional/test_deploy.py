@@ -41,8 +41,9 @@ def test_deploy_creates_every_resource_with_the_configured_values(clients: Clien
     reporter = ListReporter()
     result = deploy(config, clients, reporter)
     names = result.names
-    # 3 queues, role, log group, function, mapping, topic, its subscription, 3 alarms
-    assert result.plan.summary()["create"] == 12
+    # 3 queues, the stage's permissions boundary, role, log group, function, mapping, topic, its
+    # subscription, 3 alarms
+    assert result.plan.summary()["create"] == 13
     assert any("no trained model" in w for w in reporter.messages("warn"))
 
     sqs = clients.client("sqs")
@@ -63,6 +64,8 @@ def test_deploy_creates_every_resource_with_the_configured_values(clients: Clien
     fn = lam.get_function_configuration(FunctionName=names.function)
     assert (fn["Runtime"], fn["Handler"], fn["Timeout"], fn["MemorySize"]) == ("python3.12", "handler.handler", 40, 512)
     assert fn["Role"] == names.role_arn(names.lambda_role)
+    role = clients.client("iam").get_role(RoleName=names.lambda_role)["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == names.boundary_arn
     assert fn["CodeSha256"] == build_package().sha256
     assert fn["Environment"]["Variables"] == {
         "EXTRA": "yes",
@@ -103,9 +106,11 @@ def test_deploy_creates_every_resource_with_the_configured_values(clients: Clien
     topic_policy = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
     publish, deny = topic_policy["Statement"]
     assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    assert publish["Condition"]["ArnLike"]["aws:SourceArn"] == names.alarm_arn(f"{names.prefix}-*")
+    assert publish["Condition"]["ArnEquals"]["aws:SourceArn"] == [names.alarm_arn(a) for a in names.alarms]
     assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
-    assert len(tagged_inventory(clients, names)) == 11  # all tagged (the mapping is listed untagged-checked)
+    assert (
+        len(tagged_inventory(clients, names)) == 12
+    )  # all tagged, the boundary too (the mapping is listed untagged-checked)
 
 
 def test_second_deploy_makes_no_mutating_call_and_code_change_makes_one(clients: Clients, tmp_path: Path) -> None:
@@ -161,10 +166,10 @@ def test_trained_model_sets_the_feature_count(clients: Clients) -> None:
 def test_dry_run_makes_read_calls_only(clients: Clients) -> None:
     log = CallLog().attach(clients)
     result = deploy(Config(app="house"), clients, ListReporter(), dry_run=True)
-    assert result.plan.summary()["create"] == 10 and result.applied is None
+    assert result.plan.summary()["create"] == 11 and result.applied is None
     assert log.mutating == []
     assert clients.client("sqs").list_queues().get("QueueUrls", []) == []
-    assert json.loads(json.dumps(result.to_dict()))["plan"]["summary"]["create"] == 10
+    assert json.loads(json.dumps(result.to_dict()))["plan"]["summary"]["create"] == 11
 
 
 def test_existing_duplicate_mappings_are_reduced_to_one(clients: Clients) -> None:

@@ -32,8 +32,9 @@ def _json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:  # type:
     return json.loads(out.out)  # type: ignore[no-any-return]
 
 
-# What a fresh deploy creates: 2 queues, role, log group, function, mapping, alarm topic, 3 alarms.
-RESOURCES = 10
+# What a fresh deploy creates: 2 queues, the stage's permissions boundary, role, log group,
+# function, mapping, alarm topic, 3 alarms.
+RESOURCES = 11
 
 
 @pytest.mark.slow  # ~9 s: seven CLI runs, each with fresh clients

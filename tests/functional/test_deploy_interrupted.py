@@ -17,11 +17,12 @@ from mlpipe.ops.deploy import deploy
 from mlpipe.ops.destroy import destroy
 from mlpipe.reporter import ListReporter
 
-# A fresh deploy of this config makes 12 mutating calls (2 queues, role + policy, log group +
-# retention, function, mapping, alarm topic, 3 alarms); the test checks that count so a new call is
-# not missed. They leave 10 tagged resources (the policy and the retention are parts of others).
-FRESH_MUTATING_CALLS = 12
-TAGGED_RESOURCES = 10
+# A fresh deploy of this config makes 13 mutating calls (2 queues, the stage's permissions boundary,
+# role + policy, log group + retention, function, mapping, alarm topic, 3 alarms); the test checks
+# that count so a new call is not missed. They leave 11 tagged resources (the policy and the
+# retention are parts of others).
+FRESH_MUTATING_CALLS = 13
+TAGGED_RESOURCES = 11
 
 
 @pytest.fixture(autouse=True)

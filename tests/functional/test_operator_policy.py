@@ -19,7 +19,16 @@ from parliament import analyze_policy_string
 from mlpipe.cli.app import run
 from mlpipe.config import Config, load_config
 from mlpipe.names import Names
-from mlpipe.policies.operator import COMMANDS, UNSCOPED_READS, operator_policy, parse_commands, split_commands
+from mlpipe.policies.operator import (
+    ADMIN_COMMANDS,
+    COMMANDS,
+    OPERATOR_COMMANDS,
+    UNSCOPED_READS,
+    operator_policy,
+    parse_commands,
+    policies_for,
+    split_commands,
+)
 from mlpipe.reporter import ListReporter
 
 # boto3 operation -> IAM action, where the two differ (the rest map to "<prefix>:<Operation>").
@@ -54,7 +63,28 @@ def _action(model: Any) -> str:
 
 
 def _allowed(policy: dict[str, Any]) -> set[str]:
-    return {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    return {
+        a
+        for s in policy["Statement"]
+        if s["Effect"] == "Allow"
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+
+
+# What each recorded run may use: its own command, plus the admin part where the run does admin
+# work (the first train creates the stage's boundary; destroy --pipeline removes the CI/CD and the
+# boundaries).
+GRANTED_BY = {
+    "train": ("train",),
+    "deploy": ("deploy",),
+    "send": ("send",),
+    "tail": ("tail",),
+    "status": ("status",),
+    "redrive": ("redrive",),
+    "bootstrap-pipeline": ("bootstrap-pipeline", "pipeline-roles"),
+    "destroy": ("destroy",),
+}
+ADMIN_TOO = {"train": ("boundary",), "destroy": ("boundary", "destroy-pipeline")}
 
 
 @pytest.fixture
@@ -109,11 +139,13 @@ def recorded(clients: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
 def test_every_call_of_every_command_is_allowed(recorded: dict[str, set[str]], clients: Any) -> None:
     config = Config.model_validate({"app": "house"})
     names = clients.names("house", "dev")
-    assert set(recorded) == set(COMMANDS)
+    assert set(recorded) == set(GRANTED_BY)
     for command, actions in recorded.items():
-        allowed = _allowed(operator_policy(config, names, (command,)).document)
+        allowed = set().union(*(_allowed(operator_policy(config, names, (c,)).document) for c in GRANTED_BY[command]))
+        if command in ADMIN_TOO:
+            allowed |= _allowed(operator_policy(config, names, ADMIN_TOO[command]).document)
         assert actions - allowed == set(), f"{command} calls what its policy does not allow"
-    everything = _allowed(operator_policy(config, names).document)
+    everything = set().union(*(_allowed(p.document) for p in policies_for(config, names)))
     assert set().union(*recorded.values()) <= everything
 
 
@@ -127,7 +159,7 @@ CONFIGS = [
 @pytest.mark.parametrize("raw", CONFIGS[:1])
 def test_only_reads_on_star_and_every_arn_names_the_app(raw: dict[str, Any]) -> None:
     policy = operator_policy(Config.model_validate(raw), NAMES).document
-    for statement in policy["Statement"]:
+    for statement in [s for s in policy["Statement"] if s["Effect"] == "Allow"]:
         resources = [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
         if resources == ["*"]:
             unscoped = set(statement["Action"]) - UNSCOPED_READS
@@ -147,13 +179,20 @@ def test_only_reads_on_star_and_every_arn_names_the_app(raw: dict[str, Any]) -> 
                 assert set(statement["Action"]) <= {"logs:CreateLogGroup", "logs:PutRetentionPolicy"}
                 continue
             assert "house" in arn.split(":", 5)[5] or ":event-source-mapping:" in arn, arn
-        if any(":event-source-mapping:" in arn for arn in resources) and statement["Action"] != ["lambda:TagResource"]:
-            assert "house-dev-predict" in json.dumps(statement["Condition"])  # tag-on-create has no such key
+        if any(":event-source-mapping:" in arn for arn in resources):
+            # by the function, or (tagging on create, which has no function key) by the stage's tags
+            tags = statement["Condition"].get("StringEqualsIfExists", {})
+            by_tags = (
+                tags.get("aws:RequestTag/mlpipe:app") == "house" and tags.get("aws:RequestTag/mlpipe:stage") == "dev"
+            )
+            assert "house-dev-predict" in json.dumps(statement["Condition"]) or by_tags
 
 
 def test_parliament_finds_nothing_unexpected() -> None:
-    for commands in [COMMANDS, *split_commands(Config.model_validate({"app": "house"}), NAMES)]:
-        policy = operator_policy(Config.model_validate({"app": "house"}), NAMES, commands)
+    config = Config.model_validate({"app": "house"})
+    groups = [*split_commands(config, NAMES), *split_commands(config, NAMES, commands=ADMIN_COMMANDS)]
+    for commands in [OPERATOR_COMMANDS, ADMIN_COMMANDS, *groups]:
+        policy = operator_policy(config, NAMES, commands)
         findings = analyze_policy_string(json.dumps(policy.document)).findings
         assert {f.issue for f in findings} <= ACCEPTED_FINDINGS, [(f.issue, f.detail) for f in findings]
         assert len({s["Sid"] for s in policy.document["Statement"]}) == len(policy.document["Statement"])
@@ -161,7 +200,7 @@ def test_parliament_finds_nothing_unexpected() -> None:
 
 def test_split_groups_each_fit_in_a_managed_policy() -> None:
     config = Config.model_validate({"app": "a-rather-long-app-name"})
-    groups = split_commands(config, NAMES)
+    groups = [*split_commands(config, NAMES), *split_commands(config, NAMES, commands=ADMIN_COMMANDS)]
     assert sorted(c for g in groups for c in g) == sorted(COMMANDS)
     assert all(operator_policy(config, NAMES, g).size <= 6144 for g in groups)
 
@@ -188,3 +227,20 @@ def test_cli_prints_the_policy_and_rejects_bad_input(tmp_path: Path, capsys: pyt
     assert "12 digits" in capsys.readouterr().err
     assert run(["--config", str(config), "iam-policy", "--account", "123456789012", "--commands", "fly"]) == 2
     assert parse_commands("all") == COMMANDS
+    assert (
+        run(
+            [
+                "--config",
+                str(config),
+                "iam-policy",
+                "--account",
+                "123456789012",
+                "--for",
+                "operator",
+                "--commands",
+                "boundary",
+            ]
+        )
+        == 2
+    )
+    assert "not in the operator part" in capsys.readouterr().err

@@ -81,7 +81,9 @@ def test_second_bootstrap_makes_no_mutating_call(tmp_path: Path, clients: Client
     config_path = make_project(tmp_path / "project", {**APP, "pipeline": {"stages": ["dev", "prod"]}})
     config = load_config(config_path).config
     first = bootstrap(config, clients, ListReporter(), push=True, config_path=config_path)
-    assert first.plan.summary()["create"] == 15 and first.applied is not None
+    # bucket, wheelhouse, 2 build log groups, 3 boundaries (dev, prod, CI/CD), 2 Lambda + 2 build
+    # + 1 pipeline + 1 events role, repository, 2 projects, pipeline, events rule, commit
+    assert first.plan.summary()["create"] == 19 and first.applied is not None
     wait_for_run(clients, PIPELINE, 1, until=("InProgress",))  # the push started a run
 
     calls = CallLog().attach(clients)
@@ -100,7 +102,7 @@ def test_dry_run_creates_nothing(
     assert cli(config_path, endpoint_url, "--output", "json", "bootstrap-pipeline", "--dry-run", "--push") == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["dry_run"] is True and shown["api_calls"] == 0
-    assert shown["plan"]["summary"] == {"create": 12, "update": 0, "delete": 0, "noop": 0}
+    assert shown["plan"]["summary"] == {"create": 14, "update": 0, "delete": 0, "noop": 0}  # + 2 boundaries
     kinds = [c["kind"] for c in shown["plan"]["changes"]]
     assert kinds[-4:] == ["codepipeline", "iam-role", "events-rule", "codecommit-commit"]
     assert all(not found for found in inventory(clients).values())
@@ -147,8 +149,14 @@ def test_resources_are_tagged_private_and_least_privilege(tmp_path: Path, client
     repo_arn = clients.client("codecommit").get_repository(repositoryName="shop")["repositoryMetadata"]["Arn"]
     assert clients.client("codecommit").list_tags_for_resource(resourceArn=repo_arn)["tags"]["mlpipe:app"] == "shop"
     iam = clients.client("iam")
-    for role in ("shop-build-role", "shop-pipeline-role", "shop-dev-predict-role"):
+    for role, boundary in (
+        ("shop-dev-build-role", "shop-dev-boundary"),
+        ("shop-pipeline-role", "shop-pipeline-boundary"),
+        ("shop-dev-predict-role", "shop-dev-boundary"),
+    ):
         assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+        carried = iam.get_role(RoleName=role)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"]
+        assert carried == f"arn:aws:iam::{clients.account_id}:policy/{boundary}"
     group = clients.client("logs").describe_log_groups(logGroupNamePrefix="/aws/codebuild/shop-dev-deploy")
     assert group["logGroups"][0]["retentionInDays"] == 30
 
@@ -216,7 +224,7 @@ def test_destroy_keeps_data_unless_forced(tmp_path: Path, clients: Clients) -> N
     execute(kept, clients, ListReporter())
     left = inventory(clients)
     assert left["pipelines"] == [] and left["projects"] == []
-    assert "shop-build-role" not in left["roles"] and "shop-dev-predict-role" in left["roles"]
+    assert "shop-dev-build-role" not in left["roles"] and "shop-dev-predict-role" in left["roles"]
     forced = plan_pipeline_destroy(config, clients, names, force=True)
     execute(forced, clients, ListReporter())
     assert [b for b in inventory(clients)["buckets"] if b.startswith("shop-pipeline-")] == []

@@ -96,10 +96,10 @@ def test_destroy_removes_everything_and_is_idempotent(clients: Clients) -> None:
     kinds = [c.kind for c in preview.plan.pending]
     assert {"sagemaker-endpoint", "sagemaker-endpoint-config", "sagemaker-model", "s3-bucket"} <= set(kinds)
     assert kinds.index("event-source-mapping") < kinds.index("lambda-function") < kinds.index("sqs-queue")
-    assert len(tagged_inventory(clients, names)) == 14  # with the alarm topic and 3 alarms
+    assert len(tagged_inventory(clients, names)) == 15  # with the alarm topic, 3 alarms and the boundary
 
     result = destroy(CONFIG, clients, ListReporter())
-    assert len(result.deleted) == 14
+    assert len(result.deleted) == 15
     assert tagged_inventory(clients, names) == []
     assert clients.client("sqs").get_queue_url(QueueName=other.trigger_queue)["QueueUrl"]
 
@@ -116,4 +116,4 @@ def test_destroy_refuses_a_foreign_same_named_resource_and_deletes_nothing(clien
     with pytest.raises(ForeignResourceError, match=names.model_bucket):
         destroy(CONFIG, clients, ListReporter())
     assert log.mutating == []
-    assert len(tagged_inventory(clients, names)) == 11  # 10 deployed + the foreign bucket, listed by name
+    assert len(tagged_inventory(clients, names)) == 12  # 11 deployed + the foreign bucket, listed by name

@@ -44,7 +44,7 @@ def _all_policies() -> list[tuple[str, dict[str, Any]]]:
     out = []
     for label, raw in CONFIGS.items():
         config = Config.model_validate(raw)
-        for spec in role_specs(config, NAMES):
+        for spec, _ in role_specs(config, NAMES):
             out.append((f"{label}: {spec.name}", spec.policy))
     return out
 
@@ -82,6 +82,7 @@ def test_no_write_action_on_star(label: str, policy: dict[str, Any]) -> None:
             assert action in UNSCOPED_WRITES, f"{label}: {action} ({level}) on '*'"
             condition = statement["Condition"]["ArnLike"][UNSCOPED_WRITES[action]]
             assert condition and all(":function:house-" in arn for arn in condition)
+            assert len(condition) == 1  # one build role per stage: its own stage's function only
 
 
 def test_every_action_exists_and_no_wildcard_actions() -> None:
@@ -104,24 +105,22 @@ def test_no_full_access_managed_policy_anywhere() -> None:
 
 def test_build_role_cannot_create_roles_and_passes_only_the_lambda_roles() -> None:
     config = Config.model_validate(CONFIGS["codecommit, dev and prod"])
-    policy = build_role_policy(config, NAMES)
+    policy = build_role_policy(config, NAMES, "prod")
     actions = {a for s in policy["Statement"] for a in _actions(s)}
     assert not {a for a in actions if a.startswith("iam:") and a.split(":")[1].startswith(("Create", "Put", "Attach"))}
     mappings = [s for s in policy["Statement"] if any(":event-source-mapping:" in r for r in _resources(s))]
     # Mapping ARNs hold only a UUID: every action on them is conditioned on this app's functions,
     # except tagging a mapping on creation (TagResource has no function condition key).
     conditioned = [s for s in mappings if _actions(s) != ["lambda:TagResource"]]
-    assert conditioned and all("house-" in json.dumps(s["Condition"]["ArnLike"]) for s in conditioned)
-    assert [s for s in mappings if s not in conditioned] == [
-        {"Sid": "TagEventSourceMappings", "Effect": "Allow", "Action": ["lambda:TagResource"],
-         "Resource": [f"arn:aws:lambda:{NAMES.region}:123456789012:event-source-mapping:*"]}
-    ]  # fmt: skip
+    assert conditioned and all("house-prod-" in json.dumps(s["Condition"]["ArnLike"]) for s in conditioned)
+    (tagging,) = [s for s in mappings if s not in conditioned]
+    # Tagging a new mapping: only with this stage's tags, on a mapping untagged or already its own.
+    tags = tagging["Condition"]["StringEqualsIfExists"]
+    assert tags["aws:RequestTag/mlpipe:app"] == tags["aws:ResourceTag/mlpipe:app"] == "house"
+    assert tags["aws:RequestTag/mlpipe:stage"] == tags["aws:ResourceTag/mlpipe:stage"] == "prod"
     passes = [s for s in policy["Statement"] if "iam:PassRole" in _actions(s)]
     assert len(passes) == 1
-    assert sorted(_resources(passes[0])) == [
-        "arn:aws:iam::123456789012:role/house-dev-predict-role",
-        "arn:aws:iam::123456789012:role/house-prod-predict-role",
-    ]
+    assert sorted(_resources(passes[0])) == ["arn:aws:iam::123456789012:role/house-prod-predict-role"]
     assert passes[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
 
 

@@ -12,7 +12,7 @@ command before anything is created.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,8 @@ from mlpipe.aws.clients import Clients
 from mlpipe.buildspec import WheelhouseRef, render_buildspec
 from mlpipe.config import DEFAULT_CONFIG_FILE, Config
 from mlpipe.errors import UsageError
-from mlpipe.names import Names
+from mlpipe.names import PIPELINE_SCOPE, Names
+from mlpipe.plan.boundary import plan_boundary, plan_boundary_deletion
 from mlpipe.plan.codebuild import ProjectSpec, plan_project, plan_project_deletion
 from mlpipe.plan.codecommit import (
     plan_commit,
@@ -38,11 +39,11 @@ from mlpipe.plan.logs import plan_log_group, plan_log_group_deletion
 from mlpipe.plan.model import Change, Plan
 from mlpipe.plan.s3 import BucketSpec, plan_bucket, plan_bucket_deletion
 from mlpipe.plan.wheelhouse import plan_wheelhouse
+from mlpipe.policies.boundary import boundary_policy
 from mlpipe.policies.build_role import build_role_policy, stage_names
 from mlpipe.policies.pipeline_role import pipeline_role_policy
 from mlpipe.reporter import Reporter
 
-PIPELINE_SCOPE = "pipeline"  # the mlpipe:stage tag of resources shared by all of an app's stages
 ARTIFACT_EXPIRY_DAYS = 30
 COMMIT_MESSAGE = "mlpipe bootstrap-pipeline: mlpipe.yaml and handler"
 
@@ -94,17 +95,28 @@ def project_files(config: Config, config_path: Path) -> dict[str, bytes]:
     return files
 
 
-def role_specs(config: Config, names: Names) -> list[RoleSpec]:
+def role_specs(config: Config, names: Names) -> list[tuple[RoleSpec, Names]]:
+    """Every role bootstrap creates, with the scope it is tagged for: each stage's Lambda role and
+    build role (capped by that stage's boundary), and the pipeline role (capped by the CI/CD one)."""
     from mlpipe.ops.deploy import lambda_role_spec  # the very spec deploy plans, so deploy finds it unchanged
 
-    specs = [lambda_role_spec(config.model_copy(update={"stage": n.stage}), n) for n in stage_names(config, names)]
-    specs.append(
-        RoleSpec(names.build_role, "codebuild.amazonaws.com", build_role_policy(config, names), "mlpipe build")
-    )
-    specs.append(
-        RoleSpec(names.pipeline_role, "codepipeline.amazonaws.com", pipeline_role_policy(config, names), "mlpipe CI/CD")
-    )
+    specs = []
+    for stage in stage_names(config, names):
+        specs.append((lambda_role_spec(config.model_copy(update={"stage": stage.stage}), stage), stage))
+        policy = build_role_policy(config, names, stage.stage)
+        description = f"mlpipe build of {names.app} stage {stage.stage}"
+        build = RoleSpec(names.build_role(stage.stage), "codebuild.amazonaws.com", policy, description)
+        specs.append((dataclasses.replace(build, boundary_arn=stage.boundary_arn), stage))
+    policy = pipeline_role_policy(config, names)
+    pipeline = RoleSpec(names.pipeline_role, "codepipeline.amazonaws.com", policy, "mlpipe CI/CD", names.boundary_arn)
+    specs.append((pipeline, names))
     return specs
+
+
+def boundary_changes(config: Config, clients: Clients, names: Names) -> list[Change]:
+    """Each stage's boundary and the CI/CD one, before any role that carries them."""
+    scopes = [*stage_names(config, names), names]
+    return [plan_boundary(boundary_policy(config, scope), clients, scope) for scope in scopes]
 
 
 def project_spec(config: Config, names: Names, stage: str, wheelhouse: WheelhouseRef) -> ProjectSpec:
@@ -113,7 +125,7 @@ def project_spec(config: Config, names: Names, stage: str, wheelhouse: Wheelhous
         description=f"mlpipe deploy of {names.app} to stage {stage}",
         image=config.pipeline.build_image,
         buildspec=render_buildspec(config.pipeline, wheelhouse),
-        service_role_arn=names.role_arn(names.build_role),
+        service_role_arn=names.role_arn(names.build_role(stage)),  # one role per stage
         log_group=names.build_log_group(stage),
         environment=(("MLPIPE_STAGE", stage),),
     )
@@ -137,15 +149,16 @@ def plan_bootstrap(
     changes: list[Change] = [bucket, wheelhouse]
     for stage in pipeline.stages:
         changes.append(plan_log_group(names.build_log_group(stage), config.function.log_retention_days, clients, names))
-    for spec, stage_scope in zip(role_specs(config, names), [*stage_names(config, names), names, names], strict=True):
-        changes.append(plan_role(spec, clients, stage_scope))
+    changes += boundary_changes(config, clients, names)
+    changes += [plan_role(spec, clients, scope) for spec, scope in role_specs(config, names)]
     if pipeline.source == "codecommit":
         changes.append(plan_repository(names.repository, f"mlpipe app {names.app}", clients, names))
         require_branch(clients, names.repository, pipeline.branch)
     changes += [plan_project(project_spec(config, names, stage, ref), clients, names) for stage in pipeline.stages]
     changes.append(plan_pipeline(pipeline, clients, names, names.role_arn(names.pipeline_role)))
     if pipeline.source == "codecommit":  # runs start from an EventBridge rule, not from polling
-        changes.append(plan_role(events_role_spec(names), clients, names))
+        events_role = dataclasses.replace(events_role_spec(names), boundary_arn=names.boundary_arn)
+        changes.append(plan_role(events_role, clients, names))
         changes.append(plan_rule(pipeline, clients, names))
     if files is not None:
         changes.append(plan_commit(names.repository, pipeline.branch, files, clients, COMMIT_MESSAGE))
@@ -177,9 +190,12 @@ def bootstrap(
     return result
 
 
-def plan_pipeline_destroy(config: Config, clients: Clients, names: Names, force: bool = False) -> Plan:
+def plan_pipeline_destroy(
+    config: Config, clients: Clients, names: Names, force: bool = False, deleting: Sequence[str] = ()
+) -> Plan:
     """Remove the CI/CD resources. The bucket and the repository (which hold data) only when empty or
-    with `force`. The Lambda roles stay: they belong to each stage's deployment (`destroy` removes them)."""
+    with `force`. The Lambda roles stay: they belong to each stage's deployment (`destroy` removes them);
+    a stage's boundary goes with its build role when none of its roles is left."""
     names = _scoped(names)
     changes = [plan_rule_deletion(clients, names), plan_pipeline_deletion(clients, names)]
     for stage in config.pipeline.stages:
@@ -188,10 +204,22 @@ def plan_pipeline_destroy(config: Config, clients: Clients, names: Names, force:
     if config.pipeline.source == "codecommit":
         changes.append(_repository_deletion(clients, names, force))
     changes.append(plan_role_deletion(names.pipeline_role, clients, names))
-    changes.append(plan_role_deletion(names.build_role, clients, names))
+    for scope in stage_names(config, names):
+        changes.append(plan_role_deletion(names.build_role(scope.stage), clients, scope))
     changes.append(plan_role_deletion(names.events_role, clients, names))
     changes.append(plan_bucket_deletion(names.artifact_bucket, clients, names, force))
-    return Plan(tuple(changes))
+    return Plan((*changes, *_boundary_deletions(config, clients, names, deleting)))
+
+
+def _boundary_deletions(config: Config, clients: Clients, names: Names, deleting: Sequence[str]) -> list[Change]:
+    """Last: each stage's boundary once no role of that stage is left (`deleting`: roles this very
+    destroy removes), then the CI/CD one."""
+    changes = []
+    for stage in stage_names(config, names):
+        users = [r for r in (stage.lambda_role, stage.sagemaker_role) if r not in deleting]
+        changes.append(plan_boundary_deletion(clients, stage, users))
+    changes.append(plan_boundary_deletion(clients, names))
+    return changes
 
 
 def _repository_deletion(clients: Clients, names: Names, force: bool) -> Change:

@@ -16,6 +16,7 @@ from mlpipe.contract import function_variables
 from mlpipe.names import Names
 from mlpipe.package import Package, build_package, with_model
 from mlpipe.plan.alarm import plan_alarms
+from mlpipe.plan.boundary import plan_boundary
 from mlpipe.plan.event_source import mapping_spec, plan_mapping
 from mlpipe.plan.executor import ApplyResult, execute
 from mlpipe.plan.iam import RoleSpec, plan_role
@@ -24,6 +25,7 @@ from mlpipe.plan.logs import plan_log_group
 from mlpipe.plan.model import Change, Plan, Ref
 from mlpipe.plan.sns import own_topic, plan_topic
 from mlpipe.plan.sqs import plan_queue, plan_queue_deletion, queue_specs
+from mlpipe.policies.boundary import boundary_policy
 from mlpipe.policies.lambda_role import lambda_policy
 from mlpipe.reporter import Reporter
 
@@ -64,6 +66,7 @@ def lambda_role_spec(config: Config, names: Names) -> RoleSpec:
         service=LAMBDA_SERVICE,
         policy=lambda_policy(names, config.queue.results_queue),
         description=f"mlpipe {names.app}/{names.stage}: the {names.function} function's execution role",
+        boundary_arn=names.boundary_arn,
     )
 
 
@@ -90,6 +93,7 @@ def plan_deploy(config: Config, clients: Clients, names: Names, package: Package
         change, found = plan_queue(spec, clients, names)
         changes.append(change)
         known.update(found)
+    changes.append(plan_boundary(boundary_policy(config, names), clients, names))  # before any role
     changes.append(plan_role(lambda_role_spec(config, names), clients, names))
     changes.append(plan_log_group(names.log_group, config.function.log_retention_days, clients, names))
     environment = function_environment(config, names, known, feature_count)

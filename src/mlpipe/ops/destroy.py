@@ -14,6 +14,7 @@ from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.names import Names
 from mlpipe.plan.alarm import plan_alarm_deletion
+from mlpipe.plan.boundary import plan_boundary_deletion
 from mlpipe.plan.event_source import plan_mapping_deletion
 from mlpipe.plan.executor import ApplyResult, execute
 from mlpipe.plan.iam import plan_role_deletion
@@ -58,8 +59,9 @@ class DestroyResult:
         }
 
 
-def plan_destroy(config: Config, clients: Clients, names: Names) -> Plan:
-    """What would go, in a safe order. Read calls only; a foreign same-named resource aborts it all."""
+def plan_destroy(config: Config, clients: Clients, names: Names, boundary: bool = True) -> Plan:
+    """What would go, in a safe order. Read calls only; a foreign same-named resource aborts it all.
+    Last, with `boundary`, the stage's permissions boundary, unless its build role still carries it."""
     changes: list[Change] = [
         plan_mapping_deletion(names.queue_arn(names.trigger_queue), names.function, clients, names),
         plan_function_deletion(names.function, clients, names),
@@ -77,6 +79,8 @@ def plan_destroy(config: Config, clients: Clients, names: Names) -> Plan:
         plan_bucket_deletion(names.model_bucket, clients, names, force=True),  # models are reproducible
         plan_role_deletion(names.sagemaker_role, clients, names),
     ]
+    if boundary:
+        changes.append(plan_boundary_deletion(clients, names, [names.build_role(names.stage)]))
     return Plan(tuple(changes))
 
 
@@ -91,11 +95,14 @@ def destroy(
 ) -> DestroyResult:
     """With `pipeline`, the app's CI/CD goes too (its bucket and repository only when empty, or `force`)."""
     names = clients.names(config.app, config.stage)
-    plan = plan_destroy(config, clients, names)
+    # With the pipeline, its part removes the boundaries of the pipeline's stages, after the build roles.
+    in_pipeline = pipeline and names.stage in config.pipeline.stages
+    plan = plan_destroy(config, clients, names, boundary=not in_pipeline)
     if pipeline:
         from mlpipe.ops.bootstrap import plan_pipeline_destroy
 
-        plan = Plan(plan.changes + plan_pipeline_destroy(config, clients, names, force=force).changes)
+        deleting = (names.lambda_role, names.sagemaker_role)
+        plan = Plan(plan.changes + plan_pipeline_destroy(config, clients, names, force, deleting).changes)
     result = DestroyResult(plan, names, dry_run)
     if not dry_run:
         result.applied = execute(plan, clients, reporter)

@@ -31,6 +31,7 @@ from mlpipe.names import Names
 from mlpipe.ops import model_store
 from mlpipe.ops.train_data import Prepared, label_metadata, training_data
 from mlpipe.ops.train_endpoint import Clock, Sleep, finish, settled
+from mlpipe.plan.boundary import plan_boundary
 from mlpipe.plan.executor import execute
 from mlpipe.plan.iam import RoleSpec, plan_role
 from mlpipe.plan.logs import SAGEMAKER_TRAINING_LOG_GROUP, plan_service_log_group, sagemaker_endpoint_log_group
@@ -38,6 +39,7 @@ from mlpipe.plan.model import Change, Plan
 from mlpipe.plan.s3 import BucketSpec, plan_bucket
 from mlpipe.plan.sagemaker import Observed, ServingSpec, endpoint_change, new_version, serving_changes, upload_change
 from mlpipe.plan.sagemaker import version_of as _version_of
+from mlpipe.policies.boundary import boundary_policy
 from mlpipe.policies.sagemaker_role import sagemaker_policy
 from mlpipe.reporter import Reporter
 
@@ -203,7 +205,9 @@ def _setup(config: Config, clients: Clients, names: Names, remote: bool, image: 
             "sagemaker.amazonaws.com",
             sagemaker_policy(names, image, data_uri=s3_data.uri if s3_data else None),
             f"SageMaker execution role of mlpipe {names.app}/{names.stage}",
+            boundary_arn=names.boundary_arn,
         )
+        setup.append(plan_boundary(boundary_policy(config, names), clients, names))  # before the role
         setup.append(plan_role(spec, clients, names))
     return setup
 

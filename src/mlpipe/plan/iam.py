@@ -1,4 +1,8 @@
-"""Planner for an IAM role with one inline policy (the Lambda role, the build and pipeline roles)."""
+"""Planner for an IAM role with one inline policy and a permissions boundary (every role mlpipe creates).
+
+The boundary is set when the role is created and comes first in an update, so that PutRolePolicy
+is made on a role that already carries it (the operator policy allows role writes only then).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ class RoleSpec:
     service: str  # who may assume it, e.g. "lambda.amazonaws.com"
     policy: dict[str, Any]  # the inline, least-privilege policy document
     description: str = ""
+    boundary_arn: str | None = None  # the managed policy that caps the role (plan/boundary.py)
 
 
 def _get_role(clients: Clients, name: str) -> dict[str, Any] | None:
@@ -70,6 +75,7 @@ def plan_role(spec: RoleSpec, clients: Clients, names: Names) -> Change:
                         "AssumeRolePolicyDocument": trust_json,
                         "Description": spec.description or f"mlpipe {names.app}/{names.stage}",
                         "Tags": tag_list(names.tags),
+                        **({"PermissionsBoundary": spec.boundary_arn} if spec.boundary_arn else {}),
                     },
                 ),
                 put_policy,
@@ -78,6 +84,11 @@ def plan_role(spec: RoleSpec, clients: Clients, names: Names) -> Change:
     require_owned(names, "IAM role", spec.name, _role_tags(clients, role))
     steps: list[Call] = []
     details = []
+    current_boundary = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+    if spec.boundary_arn and current_boundary != spec.boundary_arn:
+        params = {"RoleName": spec.name, "PermissionsBoundary": spec.boundary_arn}
+        steps.append(Call("iam", "put_role_permissions_boundary", params))
+        details.append("permissions boundary")
     if normalized(role.get("AssumeRolePolicyDocument")) != normalized(trust_policy(spec.service, names.account)):
         steps.append(
             Call(

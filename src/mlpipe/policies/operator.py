@@ -1,11 +1,17 @@
-"""`mlpipe iam-policy`: the least-privilege IAM policy for the person (or CI user) running mlpipe.
+"""`mlpipe iam-policy`: the least-privilege IAM policies for the people (or CI users) running mlpipe,
+in two parts:
 
-One group of statements per command (operator_commands.py, operator_cicd.py), every resource an ARN
-of this app and stage (names.py). `"*"` only for the actions AWS gives no resource-level permission
-(`UNSCOPED_READS`: list/describe calls), and for lambda:CreateEventSourceMapping under a
-`lambda:FunctionArn` condition, as in the CodeBuild role's policy. Deploy's statements ARE the
-CodeBuild role's (build_role.py), for this one stage, plus creating the function's role (which the
-pipeline leaves to bootstrap).
+- ADMIN (`ADMIN_COMMANDS`), run once by an administrator: bootstrap-pipeline (the CI/CD, every
+  stage's roles and the permissions boundaries they carry), destroy --pipeline, and a stage's
+  boundary and trust policies (operator_cicd.py);
+- OPERATOR (`OPERATOR_COMMANDS`), the day-to-day work: train, deploy, send, tail, status, redrive,
+  destroy (operator_commands.py, operator_status.py). An operator creates and writes only this
+  stage's roles, and only with its boundary (operator_iam.py), so it cannot give itself more than
+  the boundary allows.
+
+Every resource is an ARN of this app and stage (names.py, arns.py). `"*"` only for the actions AWS
+gives no resource-level permission (`UNSCOPED_READS`: list/describe calls), and for
+lambda:CreateEventSourceMapping under a `lambda:FunctionArn` condition, as in the build role's policy.
 
 Tagging permissions come with every create: AWS checks xx:TagResource (or TagQueue, TagRole,
 AddTags...) when a create call carries tags, and mlpipe tags everything it creates.
@@ -21,19 +27,33 @@ from typing import Any
 from mlpipe.config import Config
 from mlpipe.errors import UsageError
 from mlpipe.names import Names
-from mlpipe.policies.operator_cicd import bootstrap_statements
+from mlpipe.policies.operator_cicd import (
+    bootstrap_statements,
+    boundary_statements,
+    destroy_pipeline_statements,
+    pipeline_roles_statements,
+)
 from mlpipe.policies.operator_commands import (
     deploy_statements,
-    destroy_statements,
     redrive_statements,
     send_statements,
-    status_statements,
     tail_statements,
     train_statements,
 )
+from mlpipe.policies.operator_status import destroy_statements, status_statements
 from mlpipe.policies.statements import Statement, document, statement
 
-COMMANDS = ("train", "deploy", "send", "tail", "status", "redrive", "destroy", "bootstrap-pipeline")
+OPERATOR_COMMANDS = ("train", "deploy", "send", "tail", "status", "redrive", "destroy")
+ADMIN_COMMANDS = ("boundary", "pipeline-roles", "bootstrap-pipeline", "destroy-pipeline")
+COMMANDS = (*OPERATOR_COMMANDS, *ADMIN_COMMANDS)
+AUDIENCES = {"admin": ADMIN_COMMANDS, "operator": OPERATOR_COMMANDS}
+PURPOSE = {
+    "admin": "ADMIN part: run once by an administrator (bootstrap-pipeline: the CI/CD and, pipeline-roles, "
+    "every stage's roles and their permissions boundaries; a stage's boundary and trust policies; "
+    "destroy --pipeline)",
+    "operator": "OPERATOR part: day-to-day work (train, deploy, send, tail, status, redrive, destroy); "
+    "roles only with this stage's permissions boundary",
+}
 # What each command lists or describes where AWS has no resource-level permission (all reads).
 # sts:GetCallerIdentity needs no permission; it is listed so the policy says what is called.
 UNSCOPED_BY_COMMAND = {
@@ -56,6 +76,9 @@ UNSCOPED_BY_COMMAND = {
         "sts:GetCallerIdentity",
     ),
     "bootstrap-pipeline": ("logs:DescribeLogGroups", "sts:GetCallerIdentity"),
+    "destroy-pipeline": ("sts:GetCallerIdentity",),
+    "boundary": ("sts:GetCallerIdentity",),
+    "pipeline-roles": ("sts:GetCallerIdentity",),
 }
 UNSCOPED_READS = frozenset(action for actions in UNSCOPED_BY_COMMAND.values() for action in actions)
 # AWS's limit for a customer managed policy (characters, whitespace excluded).
@@ -70,11 +93,15 @@ BUILDERS: dict[str, Callable[[Config, Names], list[Statement]]] = {
     "redrive": redrive_statements,
     "destroy": destroy_statements,
     "bootstrap-pipeline": bootstrap_statements,
+    "destroy-pipeline": destroy_pipeline_statements,
+    "boundary": boundary_statements,
+    "pipeline-roles": pipeline_roles_statements,
 }
 
 
 @dataclass
 class OperatorPolicy:
+    audience: str  # "admin" or "operator"
     app: str
     stage: str
     account: str
@@ -91,6 +118,23 @@ class OperatorPolicy:
         return self.document
 
 
+def parse_part(part: str, commands: str | None) -> tuple[str, ...]:
+    """--for admin|operator|both and --commands -> the commands wanted (all of one part's by default)."""
+    if part not in ("admin", "operator", "both"):
+        raise UsageError(f"--for {part!r}: choose admin, operator or both", hint="e.g. --for operator")
+    allowed = COMMANDS if part == "both" else AUDIENCES[part]
+    wanted = parse_commands(commands)
+    if commands is None or commands.strip() == "all":
+        return allowed
+    outside = [c for c in wanted if c not in allowed]
+    if outside:
+        raise UsageError(
+            f"--commands {', '.join(outside)}: not in the {part} part",
+            hint=f"the {part} part has {', '.join(allowed)}; or drop --for",
+        )
+    return wanted
+
+
 def parse_commands(text: str | None) -> tuple[str, ...]:
     """'deploy,send' -> ('deploy', 'send'); None or 'all' -> every command."""
     if text is None or text.strip() == "all":
@@ -105,22 +149,39 @@ def parse_commands(text: str | None) -> tuple[str, ...]:
     return wanted
 
 
-def operator_policy(config: Config, names: Names, commands: Sequence[str] = COMMANDS) -> OperatorPolicy:
+def audience_of(command: str) -> str:
+    return "admin" if command in ADMIN_COMMANDS else "operator"
+
+
+def operator_policy(config: Config, names: Names, commands: Sequence[str] = OPERATOR_COMMANDS) -> OperatorPolicy:
+    """The policy for `commands`, which must all belong to one part (admin or operator)."""
+    audiences = {audience_of(c) for c in commands}
+    if len(audiences) != 1:
+        raise ValueError(f"commands of one part only, not {sorted(audiences)}: {list(commands)}")
     statements: list[Statement] = []
     for command in commands:
         statements += BUILDERS[command](config, names)
         statements.append(statement("ReadOnlyLookups", list(UNSCOPED_BY_COMMAND[command]), "*"))
     merged = document(_merged(statements))
-    return OperatorPolicy(names.app, names.stage, names.account, names.region, tuple(commands), merged)
+    return OperatorPolicy(audiences.pop(), names.app, names.stage, names.account, names.region, tuple(commands), merged)
+
+
+def policies_for(config: Config, names: Names, commands: Sequence[str] = COMMANDS) -> list[OperatorPolicy]:
+    """One policy per part that `commands` touch, admin first."""
+    return [
+        operator_policy(config, names, wanted)
+        for part in AUDIENCES.values()
+        if (wanted := tuple(c for c in part if c in commands))
+    ]
 
 
 def _merged(statements: list[Statement]) -> list[Statement]:
     """One statement per (resources, condition): shorter, and Sids stay unique."""
     merged: dict[str, Statement] = {}
     for one in statements:
-        if one["Resource"] == "*" and "Condition" not in one:
+        if one["Resource"] == "*" and "Condition" not in one and one["Effect"] == "Allow":
             one = {**one, "Sid": "ReadOnlyLookups"}  # one statement for every unscoped read
-        key = json.dumps([one["Resource"], one.get("Condition")], sort_keys=True)
+        key = json.dumps([one["Effect"], one["Resource"], one.get("Condition")], sort_keys=True)
         if key in merged:
             into = merged[key]
             into["Action"] = sorted(set(into["Action"]) | set(one["Action"]))
@@ -131,10 +192,12 @@ def _merged(statements: list[Statement]) -> list[Statement]:
     return list(merged.values())
 
 
-def split_commands(config: Config, names: Names, limit: int = MANAGED_POLICY_LIMIT) -> list[tuple[str, ...]]:
-    """Groups of commands whose policies each fit in one managed policy (for --commands)."""
+def split_commands(
+    config: Config, names: Names, limit: int = MANAGED_POLICY_LIMIT, commands: Sequence[str] = OPERATOR_COMMANDS
+) -> list[tuple[str, ...]]:
+    """Groups of `commands` (of one part) whose policies each fit in one managed policy (for --commands)."""
     groups: list[tuple[str, ...]] = []
-    for command in COMMANDS:
+    for command in commands:
         if groups and operator_policy(config, names, (*groups[-1], command)).size <= limit:
             groups[-1] = (*groups[-1], command)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlpipe.config import Config
 from mlpipe.names import Names
+from mlpipe.policies.arns import in_account
 from mlpipe.policies.statements import Policy, Statement, document, statement
 
 CODECOMMIT_SOURCE_ACTIONS = (
@@ -25,12 +26,22 @@ def _source(config: Config, names: Names) -> Statement:
 
 
 def pipeline_role_policy(config: Config, names: Names) -> Policy:
-    """Read the source, keep artifacts in the artifact bucket, start and watch the stage builds."""
+    """Read the source, keep artifacts in the artifact bucket, start and watch its stages' builds only."""
     bucket = names.bucket_arn(names.artifact_bucket)
     return document(
         [
-            statement("ArtifactBucket", ["s3:GetBucketLocation", "s3:GetBucketVersioning"], [bucket]),
-            statement("Artifacts", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], [bucket + "/*"]),
+            statement(
+                "ArtifactBucket",
+                ["s3:GetBucketLocation", "s3:GetBucketVersioning"],
+                [bucket],
+                condition=in_account(names),
+            ),
+            statement(
+                "Artifacts",
+                ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+                [bucket + "/*"],
+                condition=in_account(names),
+            ),
             statement(
                 "StageBuilds",
                 ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],

@@ -58,7 +58,8 @@ def alarm_topic_policy(names: Names, topic: str) -> Policy:
                 topic_arn,
                 principal={"Service": "cloudwatch.amazonaws.com"},
                 condition={
-                    "ArnLike": {"aws:SourceArn": names.alarm_arn(f"{names.prefix}-*")},
+                    # exact ARNs: `{prefix}-*` would also match the alarms of an app named `{prefix}`
+                    "ArnEquals": {"aws:SourceArn": [names.alarm_arn(a) for a in names.alarms]},
                     "StringEquals": {"aws:SourceAccount": names.account},
                 },
             ),

@@ -3,37 +3,59 @@
 from __future__ import annotations
 
 from mlpipe.names import Names
-from mlpipe.policies.statements import Policy, document, statement
+from mlpipe.policies.arns import in_account, versioned
+from mlpipe.policies.statements import Policy, Statement, arn, document, statement
 
 TRAINING_PREFIX = "training"  # s3://<model bucket>/training/<version>/{train,validation,output}/
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"  # AWS's one group for every training job
+
+
+def endpoint_log_group(names: Names) -> str:
+    return f"/aws/sagemaker/Endpoints/{names.endpoint}"
+
+
+def ecr_repository_arn(names: Names, image_uri: str) -> str:
+    """The repository of `<registry>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>`."""
+    registry, _, rest = image_uri.partition(".dkr.ecr.")
+    region, _, repo_tag = rest.partition(".amazonaws.com/")
+    return f"arn:{names.partition}:ecr:{region}:{registry}:repository/{repo_tag.split(':')[0]}"
+
+
+def log_statements(names: Names) -> list[Statement]:
+    """SageMaker writes the endpoint's and this app/stage's training jobs' logs as the role."""
+    training = arn(names, "logs", f"log-group:{TRAINING_LOG_GROUP}")
+    endpoint = arn(names, "logs", f"log-group:{endpoint_log_group(names)}")
+    # A training job's streams are named `<job name>/algo-<n>-<time>`.
+    job_streams = [
+        job.replace(arn(names, "sagemaker", "training-job/"), f"{training}:log-stream:") + "/*"
+        for job in versioned(names, "sagemaker", "training-job")
+    ]
+    return [
+        statement("LogGroups", ["logs:CreateLogGroup", "logs:DescribeLogStreams"], [training, endpoint]),
+        statement("LogStreams", ["logs:CreateLogStream", "logs:PutLogEvents"], [*job_streams, f"{endpoint}:*"]),
+    ]
 
 
 def sagemaker_policy(names: Names, image_uri: str, data_uri: str | None = None) -> Policy:
     """Least privilege for serving (and remote training): this app's bucket, this image, its logs;
     with `data_uri` (`train --remote --data s3://bucket/prefix/`), reading that prefix too."""
-    registry, _, rest = image_uri.partition(".dkr.ecr.")
-    region, _, repo_tag = rest.partition(".amazonaws.com/")
-    repository = repo_tag.split(":")[0]
     bucket = names.bucket_arn(names.model_bucket)
-    log_groups = f"arn:{names.partition}:logs:{names.region}:{names.account}:log-group:/aws/sagemaker/*"
     return document(
         [
             *_data_statements(names, data_uri),
-            statement("ReadModelsAndTrainingData", "s3:GetObject", f"{bucket}/*"),
-            statement("ListTrainingData", "s3:ListBucket", bucket),
-            statement("WriteTrainingOutput", "s3:PutObject", f"{bucket}/{TRAINING_PREFIX}/*"),
+            statement("ReadModelsAndTrainingData", "s3:GetObject", f"{bucket}/*", condition=in_account(names)),
+            statement("ListTrainingData", "s3:ListBucket", bucket, condition=in_account(names)),
+            statement(
+                "WriteTrainingOutput", "s3:PutObject", f"{bucket}/{TRAINING_PREFIX}/*", condition=in_account(names)
+            ),
             statement(
                 "PullXgboostImage",
                 ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                f"arn:{names.partition}:ecr:{region}:{registry}:repository/{repository}",
+                ecr_repository_arn(names, image_uri),
             ),
             # AWS defines no resource for GetAuthorizationToken: "*" is the only value it accepts.
             statement("EcrLogin", "ecr:GetAuthorizationToken", "*"),
-            statement(
-                "Logs",
-                ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                [log_groups, f"{log_groups}:*"],
-            ),
+            *log_statements(names),
             statement(
                 "Metrics",
                 "cloudwatch:PutMetricData",
@@ -44,15 +66,15 @@ def sagemaker_policy(names: Names, image_uri: str, data_uri: str | None = None) 
     )
 
 
-def _data_statements(names: Names, data_uri: str | None) -> list[dict[str, object]]:
-    """Read access to the training data's prefix only (ListBucket narrowed by s3:prefix)."""
+def _data_statements(names: Names, data_uri: str | None) -> list[Statement]:
+    """Read access to the training data's prefix only (ListBucket narrowed by s3:prefix), in a
+    bucket of this account (s3:ResourceAccount, like every S3 statement mlpipe writes)."""
     if not data_uri:
         return []
     data_bucket, _, prefix = data_uri.removeprefix("s3://").partition("/")
-    arn = names.bucket_arn(data_bucket)
+    bucket = names.bucket_arn(data_bucket)
+    listing = {**in_account(names), "StringLike": {"s3:prefix": f"{prefix}*"}}
     return [
-        statement("ReadTrainingDataPrefix", "s3:GetObject", f"{arn}/{prefix}*"),
-        statement(
-            "ListTrainingDataPrefix", "s3:ListBucket", arn, condition={"StringLike": {"s3:prefix": f"{prefix}*"}}
-        ),
+        statement("ReadTrainingDataPrefix", "s3:GetObject", f"{bucket}/{prefix}*", condition=in_account(names)),
+        statement("ListTrainingDataPrefix", "s3:ListBucket", bucket, condition=listing),
     ]
