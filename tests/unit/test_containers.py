@@ -71,7 +71,7 @@ def test_unknown_region_without_the_sdk_says_what_to_install() -> None:
         pytest.skip("the sagemaker SDK is installed: the fallback would answer")
     with pytest.raises(ModelError, match="no XGBoost image table entry for region me-central-1") as err:
         image_uri("me-central-1", "3.2-0")
-    assert err.value.hint is not None and "mlpipe-aws[sagemaker]" in err.value.hint
+    assert err.value.hint is not None and "'sagemaker>=3.15.1'" in err.value.hint
 
 
 def test_artifact_holds_only_the_model_file_and_is_reproducible(boston_model: tuple) -> None:

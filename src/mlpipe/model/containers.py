@@ -69,7 +69,7 @@ def installed_xgboost_version(version_of: Callable[[str], str | None] = _version
         return next(iter(found.values()))
     raise ModelError(
         "xgboost is not installed: training needs it",
-        hint=f"pip install 'mlpipe-aws[train]'  (or: pip install '{RECOMMENDED_PIN}')",
+        hint=f"pip install '{RECOMMENDED_PIN}'",
     )
 
 
@@ -104,7 +104,7 @@ def require_sdk(version_of: Callable[[str], str | None] = _version_of) -> None:
             raise ModelError(
                 f"{dist} {installed} is installed; resolving the XGBoost image outside mlpipe's table needs "
                 f"{dist} >= {minimum}",
-                hint=f"pip install {SDK_PIN}  (or: pip install -U 'mlpipe-aws[sagemaker]')",
+                hint=f"pip install {SDK_PIN}",
             )
 
 
@@ -125,7 +125,7 @@ def _sdk_image_uri(region: str, version: str) -> str:
     except ImportError:
         raise ModelError(
             f"mlpipe has no XGBoost image table entry for region {region}",
-            hint="pip install 'mlpipe-aws[sagemaker]' to resolve it with the SageMaker SDK, or use one of: "
+            hint=f"pip install {SDK_PIN} to resolve it with the SageMaker SDK, or use one of: "
             + ", ".join(sorted(REGISTRY_ACCOUNTS)),
         ) from None
     try:
