@@ -105,3 +105,13 @@ def test_ruff_refuses_a_new_botocore_import_outside_aws() -> None:
         cwd=REPO,
     )
     assert allowed.returncode == 0, allowed.stdout
+
+
+def test_a_generic_code_counts_as_missing_only_with_its_message() -> None:
+    gone = _client_error("ValidationException", "Could not find endpoint 'x'.")
+    invalid = _client_error("ValidationException", "1 validation error detected: Value 'x!' failed")
+    missing = ("ValidationException:Could not find",)
+    assert read(CLIENTS, _raises(gone), missing=missing) is None
+    with pytest.raises(AwsError) as caught:
+        read(CLIENTS, _raises(invalid), missing=missing)
+    assert caught.value.code == "ValidationException"

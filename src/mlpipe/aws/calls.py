@@ -34,15 +34,26 @@ def call(clients: Clients, fn: Callable[..., T], /, **params: Any) -> T:
 
 
 def read(clients: Clients, fn: Callable[..., T], /, missing: Collection[str] = (), **params: Any) -> T | None:
-    """Run one read call (`fn(**params)`); None when AWS answers with one of the `missing` error codes."""
+    """Run one read call (`fn(**params)`); None when AWS answers with one of the `missing` errors
+    ("Code", or "Code:fragment" for services that say "not found" with a generic code and a message)."""
     try:
         return fn(**params)
     except botocore.exceptions.ClientError as exc:
-        if error_code(exc) in missing:
+        if matches(error_code(exc) or "", str(exc.response.get("Error", {}).get("Message", "")), missing):
             return None
         raise _translated(exc, clients) from exc
     except botocore.exceptions.BotoCoreError as exc:
         raise _translated(exc, clients) from exc
+
+
+def matches(code: str, message: str, patterns: Collection[str]) -> bool:
+    """Whether an AWS error is one of `patterns`: "Code", or "Code:fragment" (fragment in the message,
+    case-insensitive), so that a generic code such as ValidationException can mean one thing only."""
+    for pattern in patterns:
+        wanted, _, fragment = pattern.partition(":")
+        if code == wanted and fragment.lower() in message.lower():
+            return True
+    return False
 
 
 def _translated(exc: Exception, clients: Clients | None) -> Exception:

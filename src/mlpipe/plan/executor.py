@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlpipe.aws.calls import call
+from mlpipe.aws.calls import call, matches
 from mlpipe.aws.clients import Clients
 from mlpipe.errors import AwsError
 from mlpipe.plan.model import Call, Change, Plan, Ref, Wait
@@ -97,7 +97,7 @@ def _call(
             response = call(clients, method, **params)
             break
         except AwsError as exc:
-            if exc.code in step.ok_on:
+            if _matches(exc, step.ok_on):
                 return
             if _matches(exc, step.retry_on) and time.monotonic() < deadline:
                 sleep(delay + random.uniform(0, delay / 2))
@@ -120,13 +120,7 @@ def _raced(step: Call, change: Change, code: str) -> AwsError:
 
 
 def _matches(exc: AwsError, patterns: tuple[str, ...]) -> bool:
-    code = exc.code or ""
-    message = exc.aws_message.lower()
-    for pattern in patterns:
-        wanted, _, fragment = pattern.partition(":")
-        if code == wanted and fragment.lower() in message:
-            return True
-    return False
+    return matches(exc.code or "", exc.aws_message, patterns)
 
 
 def _dig(response: dict[str, Any], path: tuple[str, ...]) -> Any:

@@ -32,7 +32,7 @@ class Call:
     # "Code:fragment" to retry only when the message contains the fragment (case-insensitive), so a
     # genuinely invalid request fails at once instead of after a minute of retries.
     retry_on: tuple[str, ...] = ()
-    # Error codes that mean the work is already done (idempotent delete: "not found").
+    # Errors that mean the work is already done (idempotent delete: "not found"): "Code" or "Code:fragment".
     ok_on: tuple[str, ...] = ()
 
 

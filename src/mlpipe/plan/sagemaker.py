@@ -27,7 +27,8 @@ VERSIONED = (
     ("endpoint-config", "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn"),
     ("model", "list_models", "Models", "ModelName", "ModelArn"),
 )
-NOT_FOUND = "ValidationException"  # SageMaker's "Could not find ..." for a missing resource
+# SageMaker says a resource is missing with a generic code: only its "Could not find ..." means that.
+NOT_FOUND = "ValidationException:Could not find"
 
 
 @dataclass(frozen=True)
