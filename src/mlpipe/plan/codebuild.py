@@ -1,7 +1,11 @@
-"""Planner for a stage's CodeBuild project: source from CodePipeline, inline buildspec, no privileged mode."""
+"""Planner for a stage's CodeBuild project: source from CodePipeline, inline buildspec, no privileged mode.
+
+`observe` does every read and returns a plain snapshot; `diff` and `diff_deletion` decide from it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,10 +73,22 @@ def project(clients: Clients, name: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def plan_project(spec: ProjectSpec, clients: Clients, names: Names) -> Change:
+@dataclass(frozen=True)
+class Project:
+    """What CodeBuild reports about a project (BatchGetProjects) and its tags."""
+
+    fields: Mapping[str, Any]
+    tags: Mapping[str, str]
+
+
+def observe(clients: Clients, name: str) -> Project | None:
+    current = project(clients, name)
+    return None if current is None else Project(current, tag_dict(current.get("tags")))
+
+
+def diff(spec: ProjectSpec, observed: Project | None, names: Names) -> Change:
     fields = _project_fields(spec)
-    current = project(clients, spec.name)
-    if current is None:
+    if observed is None:
         call = Call(
             "codebuild",
             "create_project",
@@ -80,17 +96,24 @@ def plan_project(spec: ProjectSpec, clients: Clients, names: Names) -> Change:
             retry_on=ROLE_NOT_READY,
         )
         return Change("create", "codebuild-project", spec.name, spec.image, (call,))
-    require_owned(names, "CodeBuild project", spec.name, tag_dict(current.get("tags")))
-    differ = [key for key, value in fields.items() if _subset_differs(current.get(key), value)]
+    require_owned(names, "CodeBuild project", spec.name, observed.tags)
+    differ = [key for key, value in fields.items() if _subset_differs(observed.fields.get(key), value)]
     if not differ:
         return Change("noop", "codebuild-project", spec.name)
     call = Call("codebuild", "update_project", {"name": spec.name, **fields})
     return Change("update", "codebuild-project", spec.name, ", ".join(differ) + " changed", (call,))
 
 
-def plan_project_deletion(name: str, clients: Clients, names: Names) -> Change:
-    current = project(clients, name)
-    if current is None:
+def plan_project(spec: ProjectSpec, clients: Clients, names: Names) -> Change:
+    return diff(spec, observe(clients, spec.name), names)
+
+
+def diff_deletion(name: str, observed: Project | None, names: Names) -> Change:
+    if observed is None:
         return Change("noop", "codebuild-project", name, "absent")
-    require_owned(names, "CodeBuild project", name, tag_dict(current.get("tags")))
+    require_owned(names, "CodeBuild project", name, observed.tags)
     return Change("delete", "codebuild-project", name, steps=(Call("codebuild", "delete_project", {"name": name}),))
+
+
+def plan_project_deletion(name: str, clients: Clients, names: Names) -> Change:
+    return diff_deletion(name, observe(clients, name), names)

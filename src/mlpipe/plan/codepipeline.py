@@ -1,7 +1,12 @@
-"""Planner for the CodePipeline V2: Source -> Deploy-<stage 1> [-> Approve -> Deploy-<stage 2>]."""
+"""Planner for the CodePipeline V2: Source -> Deploy-<stage 1> [-> Approve -> Deploy-<stage 2>].
+
+`observe` does every read and returns a plain snapshot; `diff` and `diff_deletion` decide from it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mlpipe.aws.calls import call, read
@@ -94,17 +99,31 @@ def _tags(clients: Clients, arn: str) -> dict[str, str]:
     return tag_dict(call(clients, clients.client("codepipeline").list_tags_for_resource, resourceArn=arn).get("tags"))
 
 
-def plan_pipeline(pipeline: PipelineConfig, clients: Clients, names: Names, role_arn: str) -> Change:
-    desired = declaration(pipeline, names, role_arn)
+@dataclass(frozen=True)
+class Pipeline:
+    """What CodePipeline reports about the pipeline: its declaration (GetPipeline) and tags."""
+
+    declaration: Mapping[str, Any]
+    tags: Mapping[str, str]
+
+
+def observe(clients: Clients, names: Names) -> Pipeline | None:
     current = get_pipeline(clients, names.pipeline)
     if current is None:
+        return None
+    arn = current.get("metadata", {}).get("pipelineArn") or names.pipeline_arn()
+    return Pipeline(current["pipeline"], _tags(clients, arn))
+
+
+def diff(desired: Mapping[str, Any], observed: Pipeline | None, names: Names) -> Change:
+    """`desired` is the declaration (`declaration()`)."""
+    if observed is None:
         tags = [{"key": k, "value": v} for k, v in sorted(names.tags.items())]
         call = Call("codepipeline", "create_pipeline", {"pipeline": desired, "tags": tags}, retry_on=ROLE_NOT_READY)
         detail = " -> ".join(s["name"] for s in desired["stages"])
         return Change("create", "codepipeline", names.pipeline, detail, (call,))
-    arn = current.get("metadata", {}).get("pipelineArn") or names.pipeline_arn()
-    require_owned(names, "CodePipeline", names.pipeline, _tags(clients, arn))
-    existing = current["pipeline"]
+    require_owned(names, "CodePipeline", names.pipeline, observed.tags)
+    existing = observed.declaration
     differ = [key for key, value in desired.items() if _subset_differs(existing.get(key), value)]
     if not differ:
         return Change("noop", "codepipeline", names.pipeline)
@@ -112,11 +131,17 @@ def plan_pipeline(pipeline: PipelineConfig, clients: Clients, names: Names, role
     return Change("update", "codepipeline", names.pipeline, ", ".join(differ) + " changed", (call,))
 
 
-def plan_pipeline_deletion(clients: Clients, names: Names) -> Change:
-    current = get_pipeline(clients, names.pipeline)
-    if current is None:
+def plan_pipeline(pipeline: PipelineConfig, clients: Clients, names: Names, role_arn: str) -> Change:
+    return diff(declaration(pipeline, names, role_arn), observe(clients, names), names)
+
+
+def diff_deletion(observed: Pipeline | None, names: Names) -> Change:
+    if observed is None:
         return Change("noop", "codepipeline", names.pipeline, "absent")
-    arn = current.get("metadata", {}).get("pipelineArn") or names.pipeline_arn()
-    require_owned(names, "CodePipeline", names.pipeline, _tags(clients, arn))
+    require_owned(names, "CodePipeline", names.pipeline, observed.tags)
     call = Call("codepipeline", "delete_pipeline", {"name": names.pipeline})
     return Change("delete", "codepipeline", names.pipeline, steps=(call,))
+
+
+def plan_pipeline_deletion(clients: Clients, names: Names) -> Change:
+    return diff_deletion(observe(clients, names), names)

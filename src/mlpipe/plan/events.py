@@ -3,17 +3,20 @@
 AWS's recommended trigger for CodeCommit sources: CodePipeline stops polling a pipeline that has not
 run for 30 days, so the source action's PollForSourceChanges is false and this rule starts runs.
 The rule's only target is the pipeline, through a role that may only StartPipelineExecution on it.
+`observe` does every read and returns a plain snapshot; `diff` and `diff_deletion` decide from it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mlpipe.aws.clients import Clients
 from mlpipe.config import PipelineConfig
 from mlpipe.names import Names
-from mlpipe.plan.common import normalized, require_owned, tag_list
+from mlpipe.plan.common import normalized, require_owned, tag_dict, tag_list
 from mlpipe.plan.iam import RoleSpec
 from mlpipe.plan.model import Call, Change
 from mlpipe.plan.reads import read
@@ -58,27 +61,35 @@ def _targets(names: Names) -> list[dict[str, str]]:
     return [{"Id": TARGET_ID, "Arn": names.pipeline_arn(), "RoleArn": names.role_arn(names.events_role)}]
 
 
-def _observe(clients: Clients, names: Names) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The rule (refused when not ours) and its targets; (None, []) when there is no rule."""
+@dataclass(frozen=True)
+class Rule:
+    """What EventBridge reports about the rule (DescribeRule), its tags and its targets."""
+
+    definition: Mapping[str, Any]
+    tags: Mapping[str, str]
+    targets: tuple[Mapping[str, Any], ...] = ()
+
+
+def observe(clients: Clients, names: Names) -> Rule | None:
     events = clients.client("events")
     current = read(clients, lambda: events.describe_rule(Name=names.events_rule), MISSING)
     if current is None:
-        return None, []
+        return None
     tags = read(clients, lambda: events.list_tags_for_resource(ResourceARN=current["Arn"]), MISSING) or {}
-    require_owned(names, "EventBridge rule", names.events_rule, {t["Key"]: t["Value"] for t in tags.get("Tags", [])})
     listed = read(clients, lambda: events.list_targets_by_rule(Rule=names.events_rule), MISSING) or {}
-    return current, list(listed.get("Targets", []))
+    return Rule(current, tag_dict(tags.get("Tags")), tuple(listed.get("Targets", [])))
 
 
-def plan_rule(pipeline: PipelineConfig, clients: Clients, names: Names) -> Change:
+def diff(pipeline: PipelineConfig, observed: Rule | None, names: Names) -> Change:
     fields = _rule_fields(pipeline, names)
     put_targets = Call(
         "events", "put_targets", {"Rule": names.events_rule, "Targets": _targets(names)}, retry_on=ROLE_NOT_READY
     )
-    current, targets = _observe(clients, names)
-    if current is None:
+    if observed is None:
         put_rule = Call("events", "put_rule", {**fields, "Tags": tag_list(names.tags)})
         return Change("create", "events-rule", names.events_rule, f"push to {pipeline.branch}", (put_rule, put_targets))
+    require_owned(names, "EventBridge rule", names.events_rule, observed.tags)
+    current, targets = observed.definition, observed.targets
     differ = [
         k for k in ("EventPattern", "State", "Description") if normalized(current.get(k)) != normalized(fields[k])
     ]
@@ -96,13 +107,21 @@ def plan_rule(pipeline: PipelineConfig, clients: Clients, names: Names) -> Chang
     return Change("update", "events-rule", names.events_rule, ", ".join(differ) + " changed", tuple(steps))
 
 
-def plan_rule_deletion(clients: Clients, names: Names) -> Change:
-    current, targets = _observe(clients, names)
-    if current is None:
+def plan_rule(pipeline: PipelineConfig, clients: Clients, names: Names) -> Change:
+    return diff(pipeline, observe(clients, names), names)
+
+
+def diff_deletion(observed: Rule | None, names: Names) -> Change:
+    if observed is None:
         return Change("noop", "events-rule", names.events_rule, "absent")
+    require_owned(names, "EventBridge rule", names.events_rule, observed.tags)
     steps: list[Call] = []
-    if targets:
-        ids = [t["Id"] for t in targets]
+    if observed.targets:
+        ids = [t["Id"] for t in observed.targets]
         steps.append(Call("events", "remove_targets", {"Rule": names.events_rule, "Ids": ids}, ok_on=MISSING))
     steps.append(Call("events", "delete_rule", {"Name": names.events_rule}, ok_on=MISSING))
     return Change("delete", "events-rule", names.events_rule, steps=tuple(steps))
+
+
+def plan_rule_deletion(clients: Clients, names: Names) -> Change:
+    return diff_deletion(observe(clients, names), names)
