@@ -35,7 +35,26 @@ def deployment(
         s3 = clients.client("s3")
         s3.create_bucket(Bucket=names.model_bucket)
         model_store.write_current(clients, names, {"version": "v1", "feature_count": feature_count})
+        _endpoint(clients, names)  # `send --wait` checks that something would answer
     return config, names
+
+
+def _endpoint(clients: Clients, names: Names) -> None:
+    """An endpoint record for the model (these tests write the function's log lines themselves)."""
+    sm = clients.client("sagemaker")
+    role = f"arn:aws:iam::{names.account}:role/{names.app}-{names.stage}-sagemaker-role"
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
+    model_name = f"{names.endpoint}-v1"
+    sm.create_model(ModelName=model_name, ExecutionRoleArn=role, PrimaryContainer={"Image": image})
+    variant = {"VariantName": "AllTraffic", "ModelName": model_name, "InitialInstanceCount": 1}
+    sm.create_endpoint_config(
+        EndpointConfigName=model_name, ProductionVariants=[variant | {"InstanceType": "ml.m5.large"}]
+    )
+    sm.create_endpoint(
+        EndpointName=names.endpoint,
+        EndpointConfigName=model_name,
+        Tags=[{"Key": k, "Value": v} for k, v in names.tags.items()],
+    )
 
 
 def queue_url(clients: Clients, name: str) -> str:

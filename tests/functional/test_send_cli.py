@@ -148,6 +148,20 @@ def test_send_imports_no_heavy_package(project, clients, tmp_path: Path) -> None
     assert depth(clients, clients.names("shop", "dev").trigger_queue) == 1
 
 
+def test_send_wait_with_a_model_but_no_endpoint_says_so_at_once(
+    tmp_path: Path, monkeypatch, clients, endpoint_url, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlpipe.yaml").write_text("app: shop\ntarget: local\n")
+    _, names = deployment(clients)  # a model and its endpoint ...
+    clients.client("sagemaker").delete_endpoint(EndpointName=names.endpoint)  # ... then the endpoint is gone
+    argv = ["--endpoint-url", endpoint_url, "send", "--payload", "1,2,3", "--wait", "--timeout", "300"]
+    code, out, err = _run(argv, capsys)  # would wait 300 s without the check
+    assert code == 7 and out == ""
+    assert f"Error: endpoint {names.endpoint} does not exist" in err and "mlpipe --stage dev train" in err
+    assert depth(clients, names.trigger_queue) == 0  # nothing sent
+
+
 def test_send_wait_without_a_model_says_so_at_once(tmp_path: Path, monkeypatch, clients, endpoint_url, capsys) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mlpipe.yaml").write_text("app: shop\ntarget: local\n")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlpipe import contract
+from mlpipe.aws.calls import read
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.errors import DeliveryError, MlpipeError, NotDeployedError, UsageError
@@ -178,6 +179,8 @@ def send(
             f"no model is trained for {names.app}/{names.stage}: nothing would answer, --wait would only time out",
             hint="run `mlpipe train` first (or send without --wait to queue the rows)",
         )
+    if wait and model is not None:
+        _require_endpoint(clients, names)
     if request.validate and model is None:
         reporter.warn(f"no trained model found for {names.app}/{names.stage}: row lengths are not checked")
     feature_count = int((model or {}).get("feature_count") or 0) or None
@@ -224,6 +227,19 @@ def _undelivered(delivery: Delivery, messages: list[Message], source: str) -> De
     cause = delivery.stopped.message.rstrip(".")
     hint = f"{hint}, once the cause is fixed" + (f" ({delivery.stopped.hint})" if delivery.stopped.hint else "")
     return DeliveryError(f"sending stopped: {cause}; {summary}", hint=hint)
+
+
+def _require_endpoint(clients: Clients, names: Names) -> None:
+    """`--wait` with a model but no endpoint (deleted, or never created) would only time out: say so now."""
+    from mlpipe.plan.sagemaker import NOT_FOUND
+
+    sm = clients.client("sagemaker")
+    if read(clients, sm.describe_endpoint, missing=(NOT_FOUND,), EndpointName=names.endpoint) is None:
+        raise NotDeployedError(
+            f"endpoint {names.endpoint} does not exist: a model is trained for {names.app}/{names.stage}, "
+            "but nothing would answer, --wait would only time out",
+            hint=f"run `mlpipe --stage {names.stage} train` (it creates the endpoint), or send without --wait",
+        )
 
 
 def wait_for_outcomes(

@@ -152,6 +152,8 @@ def send_statements(config: Config, names: Names) -> list[Statement]:
             condition=in_account(names),
         ),
         statement("SendWaitForResults", ["logs:FilterLogEvents"], [names.log_group_arn(names.log_group) + ":*"]),
+        # `send --wait` first checks that an endpoint exists to answer.
+        statement("SendWaitCheckEndpoint", ["sagemaker:DescribeEndpoint"], [names.endpoint_arn]),
         # `send --wait` peeks at the DLQ (and makes what it read visible again) for messages SQS moved there.
         _peek_dead_letters("SendWaitPeekDeadLetters", names),
     ]
