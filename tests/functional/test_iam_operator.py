@@ -1,5 +1,6 @@
 """A least-privilege operator on the embedded AWS: with the operator limited to exactly what
-`mlpipe iam-policy` prints, every command works and anything else is denied as AWS denies it."""
+`mlpipe iam-policy` prints (its two parts), every command works and anything else is denied as AWS
+denies it."""
 
 from __future__ import annotations
 
@@ -20,14 +21,20 @@ from mlpipe.reporter import ListReporter
 
 @pytest.fixture
 def narrowed_operator(
-    embedded_server: Any, endpoint_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    embedded_server: Any,
+    endpoint_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Any]:
-    """The server's operator limited to `mlpipe iam-policy`'s document for the app in tmp_path."""
+    """The server's operator limited to `mlpipe iam-policy`'s output for the app in tmp_path (both
+    parts, as printed) unless a test asks for "operator" or "admin" alone."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mlpipe.yaml").write_text("app: house\n")
     config = load_config(tmp_path / "mlpipe.yaml").config
     state = embedded_server.ctx.state
-    state["iam"] = IamSettings(operator_policy=iam_policy_document(config, "us-east-1"))
+    part = getattr(request, "param", "both")
+    state["iam"] = IamSettings(operator_policy=iam_policy_document(config, "us-east-1", part))
     try:
         yield config
     finally:

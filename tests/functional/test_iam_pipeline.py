@@ -51,7 +51,7 @@ def test_turning_the_results_queue_on_needs_bootstrap_not_the_build_role(
     log = _build_log(clients)
     assert "AccessDenied" in log or "access denied" in log
     assert "is not authorized to perform: iam:PutRolePolicy on resource: arn:aws:iam::123456789012:role/" in log
-    assert "shop-build-role/AWSCodeBuild-" in log  # the build's own role session was refused
+    assert "assumed-role/shop-dev-build-role/AWSCodeBuild-" in log  # the stage build's own role session
     assert "mlpipe bootstrap-pipeline" in log  # what to do about it
 
     # The fix the message names: bootstrap (as the operator) updates the Lambda role, then the pipeline passes.
@@ -73,10 +73,10 @@ def test_git_push_needs_codecommit_git_push(
     assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
     home, work = tmp_path / "home", tmp_path / "work"
     home.mkdir()
-    policy = iam_policy_document(load_config(config_path).config, "us-east-1")
+    policy = iam_policy_document(load_config(config_path).config, "us-east-1", "both")
     state = embedded_server.ctx.state
     try:
-        # Exactly `mlpipe iam-policy`: the user may clone and push to the app's repository.
+        # Exactly `mlpipe iam-policy` (both parts): the user may clone and push to the app's repository.
         state["iam"] = IamSettings(operator_policy=policy)
         assert git(tmp_path, home, operator_keys, "clone", f"{endpoint_url}/v1/repos/shop", "work").returncode == 0
         (work / "NOTES.md").write_text("a note\n")

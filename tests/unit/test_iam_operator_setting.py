@@ -17,14 +17,26 @@ def config() -> Config:
     return Config.model_validate({"app": "house"})
 
 
-def test_iam_policy_writes_exactly_what_iam_policy_prints(tmp_path: Path) -> None:
+@pytest.mark.parametrize("part", ["both", "operator", "admin"])
+def test_iam_policy_writes_exactly_what_iam_policy_prints(tmp_path: Path, part: str) -> None:
     from mlpipe.names import Names
-    from mlpipe.policies.operator import operator_policy
+    from mlpipe.policies.operator import AUDIENCES, COMMANDS, policies_for
 
-    env = operator_environment("iam-policy", True, config, None, tmp_path)
-    settings = IamSettings.from_environment(env)
+    value = "iam-policy" if part == "both" else f"iam-policy:{part}"
+    settings = IamSettings.from_environment(operator_environment(value, True, config, None, tmp_path))
     names = Names(app="house", stage="dev", region="us-east-1", account="123456789012")
-    assert settings.enabled and settings.operator_policy == operator_policy(config(), names).to_dict()
+    printed = policies_for(config(), names, COMMANDS if part == "both" else AUDIENCES[part])
+    assert settings.enabled and settings.operator_policy is not None
+    statements = settings.operator_policy["Statement"]
+    assert [{k: v for k, v in s.items() if k != "Sid"} for s in statements] == [
+        {k: v for k, v in s.items() if k != "Sid"} for p in printed for s in p.document["Statement"]
+    ]
+    assert len({s["Sid"] for s in statements}) == len(statements)
+
+
+def test_an_unknown_part_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such part"):
+        operator_environment("iam-policy:everyone", True, config, None, tmp_path)
 
 
 def test_full_off_and_a_file(tmp_path: Path) -> None:

@@ -47,7 +47,8 @@ def up(
         None,
         "--operator-policy",
         help="What the CLI's own calls may do: full (default), iam-policy (exactly what `mlpipe iam-policy` "
-        "prints for this mlpipe.yaml: rehearse a least-privilege user) or a JSON policy file.",
+        "prints for this mlpipe.yaml, both parts; iam-policy:operator or iam-policy:admin for one): rehearse "
+        "a least-privilege user; or a JSON policy file.",
     ),
     no_iam: bool = typer.Option(
         False, "--no-iam", help="Do not enforce IAM (for debugging; MLPIPE_LOCAL_IAM=off does the same)."
