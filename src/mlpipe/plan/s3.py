@@ -5,15 +5,19 @@ Used for the pipeline's artifact bucket and for the model bucket (`train`). Buck
 every call names the expected owner (the client factory adds ExpectedBucketOwner), and a bucket
 without mlpipe's tags is someone else's, never adopted. CreateBucket carries the tags itself, so no
 interrupted run can leave an untagged bucket of ours behind.
+
+`observe` / `observe_for_deletion` do every read and return a plain snapshot; `diff` and
+`diff_deletion` decide from it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from mlpipe.aws.calls import read
+from mlpipe.aws.calls import iterate, read
 from mlpipe.aws.clients import Clients
 from mlpipe.errors import AwsError, ForeignResourceError
 from mlpipe.names import Names
@@ -126,19 +130,42 @@ def bucket_policy(spec: BucketSpec, names: Names) -> dict[str, Any]:
     return dict(tls_only_bucket_policy(names, spec.name))
 
 
-def plan_bucket(spec: BucketSpec, clients: Clients, names: Names) -> Change:
-    settings = _settings(spec, names)
+@dataclass(frozen=True)
+class Bucket:
+    """What S3 reports about a bucket of this account: its tags, and (when read) its settings in the
+    form `_current` gives them and every object version (for deletion)."""
+
+    tags: Mapping[str, str]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    object_versions: tuple[Mapping[str, str], ...] = ()
+
+
+def observe(clients: Clients, spec: BucketSpec) -> Bucket | None:
+    """None when absent; ForeignResourceError when another account has the name."""
     if not bucket_exists(clients, spec.name):
+        return None
+    return Bucket(bucket_tags(clients, spec.name), _current(clients, spec))
+
+
+def observe_for_deletion(clients: Clients, name: str) -> Bucket | None:
+    if not bucket_exists(clients, name):
+        return None
+    return Bucket(bucket_tags(clients, name), object_versions=tuple(_object_versions(clients, name)))
+
+
+def diff(spec: BucketSpec, observed: Bucket | None, names: Names, region: str) -> Change:
+    settings = _settings(spec, names)
+    if observed is None:
         configuration: dict[str, Any] = {"Tags": tag_list(names.tags)}  # tagged in the same call
-        if clients.region != "us-east-1":  # us-east-1 rejects an explicit location constraint
-            configuration["LocationConstraint"] = clients.region
+        if region != "us-east-1":  # us-east-1 rejects an explicit location constraint
+            configuration["LocationConstraint"] = region
         create = {"Bucket": spec.name, "CreateBucketConfiguration": configuration}
         steps = (Call("s3", "create_bucket", create), *(call for _, call in settings))
         return Change("create", "s3-bucket", spec.name, "versioned, encrypted, private, TLS only", steps)
     # Whatever its contents, a bucket without our tags was not created by mlpipe (ours are tagged
     # by CreateBucket itself): refused, never adopted.
-    require_owned(names, "S3 bucket", spec.name, bucket_tags(clients, spec.name))
-    current = _current(clients, spec)
+    require_owned(names, "S3 bucket", spec.name, observed.tags)
+    current = observed.settings
     desired = {
         "policy": normalized(bucket_policy(spec, names)),
         "public access block": PUBLIC_ACCESS_BLOCK,
@@ -146,28 +173,32 @@ def plan_bucket(spec: BucketSpec, clients: Clients, names: Names) -> Change:
         "versioning": "Enabled",
         "lifecycle": lifecycle(spec)["Rules"],
     }
-    differ = [what for what in desired if normalized(current[what]) != normalized(desired[what])]
+    differ = [what for what in desired if normalized(current.get(what)) != normalized(desired[what])]
     steps = tuple(call for what, call in settings if what in differ)
     if not steps:
         return Change("noop", "s3-bucket", spec.name)
     return Change("update", "s3-bucket", spec.name, ", ".join(differ) + " changed", steps)
 
 
+def plan_bucket(spec: BucketSpec, clients: Clients, names: Names) -> Change:
+    return diff(spec, observe(clients, spec), names, clients.region)
+
+
 def _object_versions(clients: Clients, name: str) -> list[dict[str, str]]:
     paginator = clients.client("s3").get_paginator("list_object_versions")
     objects = []
-    for page in paginator.paginate(Bucket=name):
+    for page in iterate(clients, paginator.paginate(Bucket=name)):
         for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
             objects.append({"Key": item["Key"], "VersionId": item["VersionId"]})
     return objects
 
 
-def plan_bucket_deletion(name: str, clients: Clients, names: Names, force: bool = False) -> Change:
+def diff_deletion(name: str, observed: Bucket | None, names: Names, force: bool = False) -> Change:
     """Delete the bucket when it is empty, or with `force` after deleting every object version."""
-    if not bucket_exists(clients, name):
+    if observed is None:
         return Change("noop", "s3-bucket", name, "absent")
-    require_owned(names, "S3 bucket", name, bucket_tags(clients, name))
-    objects = _object_versions(clients, name)
+    require_owned(names, "S3 bucket", name, observed.tags)
+    objects = [dict(o) for o in observed.object_versions]
     if objects and not force:
         return Change(
             "noop", "s3-bucket", name, f"kept: it holds {len(objects)} object version(s); --force deletes them"
@@ -179,3 +210,7 @@ def plan_bucket_deletion(name: str, clients: Clients, names: Names, force: bool 
     steps.append(Call("s3", "delete_bucket", {"Bucket": name}, ok_on=MISSING))
     detail = f"and its {len(objects)} object version(s)" if objects else "empty"
     return Change("delete", "s3-bucket", name, detail, tuple(steps))
+
+
+def plan_bucket_deletion(name: str, clients: Clients, names: Names, force: bool = False) -> Change:
+    return diff_deletion(name, observe_for_deletion(clients, name), names, force)
