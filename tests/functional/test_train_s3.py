@@ -15,7 +15,10 @@ from mlpipe.ops.train import TrainRequest, train
 from mlpipe.reporter import ListReporter
 
 DATA = "s3://raw-data/house/"
-CONFIG = Config.model_validate({"app": "house", "training": {"instance_count": 2}, "model": {"num_round": 20}})
+# model.data names the prefix: the stage's permissions boundary lets the SageMaker role read it.
+CONFIG = Config.model_validate(
+    {"app": "house", "training": {"instance_count": 2}, "model": {"num_round": 20, "data": DATA}}
+)
 
 
 def put_objects(clients: Clients, count: int = 3, rows: int = 2500, header: bool = False) -> int:
@@ -97,3 +100,15 @@ def test_s3_data_is_checked_before_anything_is_created(
     with pytest.raises(UsageError, match=message):
         train(CONFIG, clients, ListReporter(), TrainRequest(data=DATA, **request_))
     assert clients.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
+
+
+def test_s3_data_outside_model_data_is_refused_before_anything_is_created(clients: Clients) -> None:
+    """The SageMaker role's permissions boundary allows the prefix model.data names, and only that."""
+    put_objects(clients)
+    elsewhere = Config.model_validate({"app": "house", "training": {"instance_count": 2}})
+    for config, data in ((elsewhere, DATA), (CONFIG, "s3://raw-data/other/")):
+        with pytest.raises(UsageError, match=r"SageMaker may read only the S3 data that model.data names") as caught:
+            train(config, clients, ListReporter(), TrainRequest(data=data, remote=True))
+        assert caught.value.hint and f"model.data: {data}" in caught.value.hint
+    assert clients.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
+    assert clients.client("iam").list_roles()["Roles"] == []

@@ -179,8 +179,6 @@ def send(
             f"no model is trained for {names.app}/{names.stage}: nothing would answer, --wait would only time out",
             hint="run `mlpipe train` first (or send without --wait to queue the rows)",
         )
-    if wait and model is not None:
-        _require_endpoint(clients, names)
     if request.validate and model is None:
         reporter.warn(f"no trained model found for {names.app}/{names.stage}: row lengths are not checked")
     feature_count = int((model or {}).get("feature_count") or 0) or None
@@ -188,6 +186,8 @@ def send(
     messages, header = prepare(request, feature_count, run_id, wait, rules, (model or {}).get("target"))
     if header:
         reporter.step(f"{request.source}: line {header} looks like a header: skipped")
+    if wait and model is not None:  # after the input is checked: bad input is the first thing to say
+        _require_endpoint(clients, names)
     since_ms = int(time.time() * 1000) - 5_000  # a little slack for clock skew with CloudWatch
     delivery = BatchSender(clients, trigger.url, workers=workers, sleep=sleep).send(messages, reporter)
     if delivery.failed:

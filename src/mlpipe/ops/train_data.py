@@ -64,6 +64,20 @@ def label_metadata(prepared: Prepared) -> dict[str, Any]:
     return {"labels": list(prepared.labels), "num_class": len(prepared.labels)}
 
 
+def _require_within_boundary(config: Config, uri: str) -> None:
+    """The stage's permissions boundary lets the SageMaker role read only the S3 prefix model.data names
+    (an admin approves it with the boundary): refuse other S3 data before anything is created."""
+    from mlpipe.policies.boundary import s3_training_data
+
+    allowed = s3_training_data(config)
+    if allowed is None or not uri.startswith(allowed):
+        raise UsageError(
+            f"--data {uri}: SageMaker may read only the S3 data that model.data names "
+            f"({allowed or 'not set'}): the stage's permissions boundary allows that prefix and nothing else",
+            hint=f"set model.data: {uri} in mlpipe.yaml (the next train or deploy updates the boundary)",
+        )
+
+
 def training_data(
     config: Config, clients: Clients, names: Names, settings: TrainSettings, request: Any
 ) -> tuple[Prepared, Any]:
@@ -73,6 +87,7 @@ def training_data(
 
     source = data_source(config, clients, names, request.data)
     if is_s3(source):
+        _require_within_boundary(config, str(source))
         shards = config.training.instance_count
         data, prepared = prepare_s3(clients, settings, str(source), request.target, request.remote, shards)
         return prepared, data

@@ -56,6 +56,11 @@ CICD_ROLE_POLICIES: list[Callable[[Config, Names], Policy]] = [
 ]
 
 
+def s3_training_data(config: Config) -> str | None:
+    data = config.model.data
+    return data if data is not None and data.startswith("s3://") else None
+
+
 def pipeline_scope(names: Names) -> Names:
     return dataclasses.replace(names, stage=PIPELINE_SCOPE)
 
@@ -64,7 +69,9 @@ def stage_role_policies(config: Config, names: Names) -> list[Policy]:
     """Every inline policy mlpipe gives a role of this stage (at its widest: with a results queue)."""
     return [
         lambda_policy(names, results_queue=True),
-        sagemaker_policy(names, ANY_REGISTRY_IMAGE.format(region=names.region)),
+        # Training data in S3 is read by the SageMaker role: the boundary allows the prefix model.data
+        # names (`train --remote --data` must lie under it), never "any bucket of the account".
+        sagemaker_policy(names, ANY_REGISTRY_IMAGE.format(region=names.region), data_uri=s3_training_data(config)),
         build_role_policy(config, pipeline_scope(names), names.stage),
     ]
 
