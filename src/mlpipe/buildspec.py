@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from string import Template
 
 from mlpipe.config import PipelineConfig
-from mlpipe.errors import ConfigError
+from mlpipe.package import templates_dir
 
 BUILDSPEC_FILE = "buildspec.yml"
 LOCK_FILE = "requirements.lock"
@@ -36,15 +35,6 @@ class WheelhouseRef:
 
     def key(self, name: str) -> str:
         return f"{self.prefix}/{name}"
-
-
-def templates_dir() -> Path:
-    """`templates/` of a source checkout, or `mlpipe/templates` inside an installed wheel."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package / "templates", package.parents[1] / "templates"):
-        if candidate.is_dir():
-            return candidate
-    raise ConfigError(f"mlpipe's templates are missing (looked in {package / 'templates'})", hint="reinstall mlpipe")
 
 
 def render_buildspec(pipeline: PipelineConfig, wheelhouse: WheelhouseRef) -> str:

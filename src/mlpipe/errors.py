@@ -78,7 +78,3 @@ class DeliveryError(MlpipeError):
     """Some messages could not be sent (or did not come back) - never silently dropped."""
 
     exit_code = 9
-
-
-class Interrupted(MlpipeError):
-    exit_code = 130

@@ -24,20 +24,6 @@ class Reporter(Protocol):
         """Progress of a long operation (total None when unknown)."""
 
 
-class NullReporter:
-    def step(self, message: str) -> None:
-        pass
-
-    def done(self, message: str) -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        pass
-
-    def progress(self, label: str, completed: int, total: int | None) -> None:
-        pass
-
-
 @dataclass
 class ListReporter:
     """Records every event as (kind, message); for tests."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -115,7 +114,3 @@ def error_json(code: str, message: str, hint: str | None, exit_code: int) -> Non
     envelope = {"code": code, "message": message, "hint": hint, "exit_code": exit_code}
     sys.stderr.write(json.dumps(envelope, sort_keys=False) + "\n")
     sys.stderr.flush()
-
-
-def no_color() -> bool:
-    return bool(os.environ.get("NO_COLOR"))

@@ -48,12 +48,3 @@ def normalized(document: Any) -> Any:
         except ValueError:
             return document
     return json.loads(json.dumps(document, sort_keys=True))
-
-
-def diff(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Keys whose values differ: {key: (current, desired)}. Compares as strings (AWS echoes strings)."""
-    return {key: (current.get(key), value) for key, value in desired.items() if str(current.get(key)) != str(value)}
-
-
-def describe(changes: Mapping[str, tuple[Any, Any]]) -> str:
-    return ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changes.items())
