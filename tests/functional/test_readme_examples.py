@@ -71,6 +71,7 @@ def test_the_command_tour_shows_real_output(
         argv = shlex.split(command.split(" > ")[0])[1:]
         if " ".join(argv) in SKIPPED:
             continue
+        _wait_for_what_the_tour_shows(argv, endpoint_url)
         capsys.readouterr()
         code = run(argv)
         captured = capsys.readouterr()
@@ -93,3 +94,32 @@ def test_the_command_tour_shows_real_output(
         got = {normalize(line) for line in real.splitlines()}
         missing += [f"{command}: {line}" for line in shown_lines(shown) if normalize(line) not in got]
     assert not missing, "README lines no real run printed:\n" + "\n".join(missing)
+
+
+def _wait_for_what_the_tour_shows(argv: list[str], endpoint_url: str) -> None:
+    """The tour's `tail` commands show what the function and the alarms did after the sends: the
+    function handles messages and the alarms evaluate asynchronously, so wait for those events."""
+    if argv[:1] != ["tail"] or argv[1:2] not in (["logs"], ["alarms"]):
+        return
+    from local_helpers import wait_for
+
+    from mlpipe.aws.clients import Clients, Target
+
+    clients = Clients(Target("local", region="us-east-1", endpoint_url=endpoint_url))
+    if argv[1] == "logs":  # the poison message has been logged and moved to the DLQ
+        sqs = clients.client("sqs")
+        url = sqs.get_queue_url(QueueName="house-prices-dev-dlq")["QueueUrl"]
+
+        def dead_lettered() -> bool:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            return int(attributes["Attributes"]["ApproximateNumberOfMessages"]) >= 1
+
+        wait_for(dead_lettered, 60, "the tour's malformed message in the dead-letter queue")
+    else:  # the DLQ alarm has gone off and notified
+        cloudwatch = clients.client("cloudwatch")
+
+        def alarmed() -> bool:
+            alarms = cloudwatch.describe_alarms(AlarmNames=["house-prices-dev-dlq-not-empty"])["MetricAlarms"]
+            return bool(alarms) and alarms[0]["StateValue"] == "ALARM"
+
+        wait_for(alarmed, 90, "the tour's DLQ alarm in ALARM")
