@@ -22,7 +22,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint typecheck
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 # The edit loop: unit and CLI tests only (target: under a minute; `make test` runs everything).
 test-fast: $(STAMP)
