@@ -150,7 +150,7 @@ def commands_on_aws(request: DemoRequest) -> list[tuple[str, str]]:
     return [
         ("credentials and region", "export AWS_PROFILE=my-profile AWS_DEFAULT_REGION=eu-west-1"),
         ("in your repository; then set model.data and model.target", "mlpipe init"),
-        ("the permissions you need", "mlpipe iam-policy > mlpipe-policy.json"),
+        ("the permissions: an admin part (once) and an operator part, each split to fit", "mlpipe iam-policy"),
         ("train (endpoints cost money until destroy)", "mlpipe train"),
         ("deploy and CI/CD", "mlpipe deploy && mlpipe bootstrap-pipeline --push"),
         ("try it", "mlpipe send --file rows.csv --wait && mlpipe status"),
