@@ -89,6 +89,16 @@ def local_target(endpoint_url: str, keys: tuple[str, str]):  # type: ignore[no-u
     return Target("local", region="us-east-1", endpoint_url=endpoint_url, credentials=Credentials(*keys))
 
 
+@pytest.fixture(scope="module")
+def module_clients(embedded_server: EmbeddedServer):  # type: ignore[no-untyped-def]
+    """One set of clients for a whole test module (creating boto3 clients costs ~0.6 s, more than
+    many tests): pair it with `endpoint_url`, which resets the server's state before each test."""
+    from mlpipe.aws.clients import Clients
+
+    operator = embedded_server.operator
+    return Clients(local_target(embedded_server.endpoint_url, (operator.access_key_id, operator.secret_access_key)))
+
+
 @pytest.fixture
 def clients(endpoint_url: str, operator_keys: tuple[str, str]):  # type: ignore[no-untyped-def]
     from mlpipe.aws.clients import Clients

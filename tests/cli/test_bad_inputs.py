@@ -14,10 +14,8 @@ from typing import Any
 import pytest
 from battery import GOOD, Case, run_case
 
-from conftest import local_target
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
-from mlpipe.local.server import EmbeddedServer
 
 
 def cfg(
@@ -170,15 +168,6 @@ def generated() -> list[Case]:
 CASES = [*HAND_WRITTEN, *generated()]
 
 
-@pytest.fixture(scope="module")
-def clients(embedded_server: EmbeddedServer) -> Clients:
-    """One set of clients for the module (creating boto3 clients costs more than most cases here);
-    the per-test `endpoint_url` fixture still resets the server's state."""
-    operator = embedded_server.operator
-    keys = (operator.access_key_id, operator.secret_access_key)
-    return Clients(local_target(embedded_server.endpoint_url, keys))
-
-
 def test_the_battery_covers_every_constrained_key() -> None:
     assert len(CASES) == len({c.id for c in CASES}) and len(generated()) >= 30
 
@@ -186,12 +175,12 @@ def test_the_battery_covers_every_constrained_key() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_config_gives_one_line_error_and_creates_nothing(
     case: Case,
-    clients: Clients,
+    module_clients: Clients,
     endpoint_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    run_case(case, clients, endpoint_url, tmp_path, monkeypatch, capsys)
+    run_case(case, module_clients, endpoint_url, tmp_path, monkeypatch, capsys)
     if case.id == "init-bad-app":
         assert list(tmp_path.iterdir()) == []

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from battery import GOOD, Case, run_case
 
-from conftest import free_port, local_target
+from conftest import free_port
 from mlpipe.aws.clients import Clients
-from mlpipe.local.server import EmbeddedServer
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"}
 NO_CACHE = {"MLPIPE_CACHE_DIR": "", "XDG_CACHE_HOME": ""}  # the cache goes under HOME
@@ -169,13 +168,6 @@ if _unwritable_directory():
 
 
 @pytest.fixture(scope="module")
-def clients(embedded_server: EmbeddedServer) -> Clients:
-    operator = embedded_server.operator
-    keys = (operator.access_key_id, operator.secret_access_key)
-    return Clients(local_target(embedded_server.endpoint_url, keys))
-
-
-@pytest.fixture(scope="module")
 def web() -> Iterator[str]:
     """An HTTP service that is not AWS: every request gets a 200 web page."""
 
@@ -206,7 +198,7 @@ def web() -> Iterator[str]:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_environment_gives_one_line_error_and_creates_nothing(
     case: Case,
-    clients: Clients,
+    module_clients: Clients,
     endpoint_url: str,
     web: str,
     tmp_path: Path,
@@ -215,4 +207,4 @@ def test_bad_environment_gives_one_line_error_and_creates_nothing(
 ) -> None:
     places = {"web": web, "free": str(free_port())}
     case = Case(**{**case.__dict__, "expect": tuple(f.replace("{web}", web) for f in case.fragments)})
-    run_case(case, clients, endpoint_url, tmp_path, monkeypatch, capsys, places=places)
+    run_case(case, module_clients, endpoint_url, tmp_path, monkeypatch, capsys, places=places)

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from battery import GOOD, Case, run_case
 
-from conftest import BOSTON_CSV, local_target
+from conftest import BOSTON_CSV
 from mlpipe.aws.clients import Clients
-from mlpipe.local.server import EmbeddedServer
 
 DATA = str(BOSTON_CSV)
 
@@ -110,21 +109,14 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def clients(embedded_server: EmbeddedServer) -> Clients:
-    operator = embedded_server.operator
-    keys = (operator.access_key_id, operator.secret_access_key)
-    return Clients(local_target(embedded_server.endpoint_url, keys))
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_flag_gives_one_line_error_and_creates_nothing(
     case: Case,
-    clients: Clients,
+    module_clients: Clients,
     endpoint_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert case.yaml in (GOOD, None)
-    run_case(case, clients, endpoint_url, tmp_path, monkeypatch, capsys)
+    run_case(case, module_clients, endpoint_url, tmp_path, monkeypatch, capsys)

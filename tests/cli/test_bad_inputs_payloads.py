@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 from battery import Case, run_case
 
-from conftest import local_target
 from mlpipe.aws.clients import Clients
-from mlpipe.local.server import EmbeddedServer
 
 
 def send(id: str, *args: str, expect: str | tuple[str, ...], files: dict[str, str | bytes] | None = None) -> Case:
@@ -75,20 +73,13 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def clients(embedded_server: EmbeddedServer) -> Clients:
-    operator = embedded_server.operator
-    keys = (operator.access_key_id, operator.secret_access_key)
-    return Clients(local_target(embedded_server.endpoint_url, keys))
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_payload_gives_one_line_error_and_sends_nothing(
     case: Case,
-    clients: Clients,
+    module_clients: Clients,
     endpoint_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    run_case(case, clients, endpoint_url, tmp_path, monkeypatch, capsys)  # the queue depths are in the inventory
+    run_case(case, module_clients, endpoint_url, tmp_path, monkeypatch, capsys)  # the queue depths are in the inventory

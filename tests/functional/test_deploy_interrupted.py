@@ -9,10 +9,8 @@ from typing import Any
 import pytest
 from deploy_support import CallLog, tagged_inventory
 
-from conftest import local_target
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
-from mlpipe.local.server import EmbeddedServer
 from mlpipe.ops.deploy import deploy
 from mlpipe.ops.destroy import destroy
 from mlpipe.reporter import ListReporter
@@ -31,17 +29,9 @@ def _short_pending(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLPIPE_LOCAL_PENDING_SECONDS", "0.1")
 
 
-@pytest.fixture(scope="module")
-def shared_clients(embedded_server: EmbeddedServer) -> Clients:
-    """Creating boto3 clients costs ~0.6 s; these ten tests share one set (the server is still reset)."""
-    operator = embedded_server.operator
-    keys = (operator.access_key_id, operator.secret_access_key)
-    return Clients(local_target(embedded_server.endpoint_url, keys))
-
-
 @pytest.fixture
-def clients(shared_clients: Clients, endpoint_url: str) -> Clients:
-    return shared_clients  # `endpoint_url` reset the server's state
+def clients(module_clients: Clients, endpoint_url: str) -> Clients:
+    return module_clients  # `endpoint_url` reset the server's state
 
 
 @pytest.fixture
