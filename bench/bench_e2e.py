@@ -1,4 +1,4 @@
-"""End to end through the embedded AWS: SQS -> Lambda executor -> handler -> InvokeEndpoint -> logs.
+"""End to end through the embedded AWS: SQS -> mapping runner -> handler -> InvokeEndpoint -> logs.
 
     .venv/bin/python bench/bench_e2e.py [messages]
 
@@ -68,7 +68,7 @@ def e2e(url: str, bodies: list[str]) -> tuple[float, int, int]:
     stack = h.deploy_stack(url, app="bench", batch_size=10, timeout=10, visibility=60)
     lam, sqs = h.client(url, "lambda"), stack.sqs()
     lam.update_event_source_mapping(UUID=stack.mapping_uuid, Enabled=False)
-    time.sleep(1.5)  # the executor stops polling
+    time.sleep(1.5)  # the mapping runner stops polling
     # Warm the worker and the model first, as a long-running deployment would be.
     sqs.send_message(QueueUrl=stack.trigger_url, MessageBody=json.dumps({"payload": h.TUTORIAL_PAYLOAD}))
     lam.update_event_source_mapping(UUID=stack.mapping_uuid, Enabled=True)

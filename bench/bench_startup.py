@@ -51,7 +51,7 @@ def main() -> int:
     verdict = "OK" if help_ms <= TARGET_MS else "MISSED"
     print(f"mlpipe --help: {help_ms:.1f} ms, target <= {TARGET_MS:.0f} ms: {verdict}")
 
-    from mlpipe.package import MAX_ZIP_BYTES, build_package
+    from mlpipe.lambda_package import MAX_ZIP_BYTES, build_package
 
     package = build_package()
     kib = package.size / 1024

@@ -15,7 +15,7 @@ from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from mlpipe.package import handler_dir
+from mlpipe.lambda_package import handler_dir
 
 if TYPE_CHECKING:
     from mlpipe.config import Config

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from mlpipe.aws.clients import Clients
+from mlpipe.lambda_package import Package, build_package, handler_dir
 from mlpipe.names import Names
-from mlpipe.package import Package, build_package, handler_dir
 
 SERVICES = ("sqs", "lambda", "iam", "logs", "cloudwatch", "s3", "sagemaker", "sts", "sns")
 READ_PREFIXES = ("Get", "List", "Describe", "Head")

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from mlpipe.aws.clients import Clients
-from mlpipe.package import handler_dir
+from mlpipe.lambda_package import handler_dir
 
 SERVICES = ("s3", "logs", "iam", "sts", "codecommit", "codebuild", "codepipeline", "events")
 READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet")

@@ -8,7 +8,7 @@ import pytest
 
 from mlpipe.aws.clients import Clients
 from mlpipe.errors import ForeignResourceError
-from mlpipe.plan.executor import execute
+from mlpipe.plan.apply import apply_plan
 from mlpipe.plan.model import Change, Plan
 from mlpipe.plan.s3 import BucketSpec, bucket_tags, plan_bucket
 from mlpipe.reporter import ListReporter
@@ -21,13 +21,13 @@ def test_a_run_killed_right_after_create_bucket_leaves_a_tagged_bucket_the_next_
     create = plan_bucket(BucketSpec(names.model_bucket), clients, names)
     assert create.action == "create" and create.calls[0].operation == "create_bucket"
     killed = Change(create.action, create.kind, create.name, steps=create.steps[:1])  # only CreateBucket ran
-    execute(Plan((killed,)), clients, ListReporter())
+    apply_plan(Plan((killed,)), clients, ListReporter())
     assert names.owns(bucket_tags(clients, names.model_bucket))  # tagged by CreateBucket itself
 
     change = plan_bucket(BucketSpec(names.model_bucket), clients, names)
     assert change.action == "update"
     assert [c.operation for c in change.calls] == [c.operation for c in create.calls[1:]]
-    execute(Plan((change,)), clients, ListReporter())
+    apply_plan(Plan((change,)), clients, ListReporter())
     s3 = clients.client("s3")
     assert s3.get_public_access_block(Bucket=names.model_bucket)["PublicAccessBlockConfiguration"]["BlockPublicAcls"]
     assert plan_bucket(BucketSpec(names.model_bucket), clients, names).action == "noop"

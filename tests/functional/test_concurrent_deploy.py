@@ -9,9 +9,9 @@ import pytest
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.errors import AwsError
+from mlpipe.lambda_package import build_package
 from mlpipe.ops.deploy import deploy, plan_deploy
-from mlpipe.package import build_package
-from mlpipe.plan.executor import execute
+from mlpipe.plan.apply import apply_plan
 from mlpipe.reporter import ListReporter
 
 CONFIG = Config(app="shop")
@@ -29,7 +29,7 @@ def test_the_losing_deploy_says_another_run_is_going_and_a_rerun_converges(clien
     deploy(CONFIG, clients, ListReporter(), package=package)  # the winner
 
     with pytest.raises(AwsError) as raised:
-        execute(loser, clients, ListReporter())
+        apply_plan(loser, clients, ListReporter())
     message = raised.value.message
     assert "another mlpipe run" in message and "changed since this run read it" in message
     assert raised.value.hint is not None and "run the command again: it converges" in raised.value.hint

@@ -13,9 +13,9 @@ from deploy_support import CallLog, tagged_inventory, variant_package
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.errors import ForeignResourceError
+from mlpipe.lambda_package import build_package
 from mlpipe.ops import model_store
 from mlpipe.ops.deploy import deploy
-from mlpipe.package import build_package
 from mlpipe.reporter import ListReporter
 
 CUSTOM = {

@@ -92,7 +92,7 @@ def test_two_malformed_messages_raise_the_dlq_alarm_within_its_period_and_notify
 
 
 def test_failed_invocations_raise_the_errors_alarm(endpoint_url: str) -> None:
-    """AWS/Lambda Errors comes from the executor: a function that raises counts one error per batch."""
+    """AWS/Lambda Errors comes from the mapping runner: a function that raises counts one error per batch."""
     sqs, cw = client(endpoint_url, "sqs"), client(endpoint_url, "cloudwatch")
     url = sqs.create_queue(QueueName="erring", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from local_helpers import client, create_function, handler_zip, log_lines, wait_for
-from test_local_executor import queues
+from test_local_mappings import queues
 
 FAILING = """
 import os, sys, time

@@ -73,7 +73,7 @@ def test_kill_nine_with_500_queued_messages_loses_none(own_cache: Path) -> None:
     stack = deploy_stack(url, app="keep", batch_size=10, timeout=20, visibility=120)
     lam, sqs = client(url, "lambda"), stack.sqs()
     lam.update_event_source_mapping(UUID=stack.mapping_uuid, Enabled=False)
-    wait_for(lambda: not any(m["enabled"] for m in status(url)["mappings"]), 20, "the executor to stop polling")
+    wait_for(lambda: not any(m["enabled"] for m in status(url)["mappings"]), 20, "the mapping runner to stop polling")
     ids = send_all(
         sqs, stack.trigger_url, [json.dumps({"payload": TUTORIAL_PAYLOAD, "id": f"c-{n}"}) for n in range(500)]
     )

@@ -7,8 +7,8 @@ from typing import Any
 
 from local_helpers import client, create_function
 
-from mlpipe.local.executor import LambdaExecutor
-from mlpipe.local.ext.lambda_executor import KEY
+from mlpipe.local.ext.mapping_runner import KEY
+from mlpipe.local.mapping_runner import MappingRunner
 
 HANDLER = b"def handler(event, context):\n    return {}\n"
 
@@ -31,13 +31,13 @@ def test_deleted_mappings_leave_the_status_but_not_the_totals(endpoint_url: str,
         url = sqs.create_queue(QueueName=name)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         uuids.append(lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="fn")["UUID"])
-    executor: LambdaExecutor = embedded_server.ctx.state[KEY]  # the server's own executor
-    executor._scan()  # what its thread does every SCAN_INTERVAL_S, now rather than after a sleep
-    assert sorted(m["uuid"] for m in executor.status()["mappings"]) == sorted(uuids)
-    executor.stats[uuids[0]].count(processed=3, failed=1)
+    runner: MappingRunner = embedded_server.ctx.state[KEY]  # the server's own runner
+    runner._scan()  # what its thread does every SCAN_INTERVAL_S, now rather than after a sleep
+    assert sorted(m["uuid"] for m in runner.status()["mappings"]) == sorted(uuids)
+    runner.stats[uuids[0]].count(processed=3, failed=1)
     lam.delete_event_source_mapping(UUID=uuids[0])
     lam.update_event_source_mapping(UUID=uuids[1], Enabled=False)
-    executor._scan()
-    status = executor.status()
+    runner._scan()
+    status = runner.status()
     assert [(m["uuid"], m["enabled"]) for m in status["mappings"]] == [(uuids[1], False)]  # disabled: still there
     assert (status["processed"], status["failed"]) == (3, 1)

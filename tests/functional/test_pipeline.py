@@ -11,7 +11,7 @@ from pipeline_support import CallLog, cli, code_sha, inventory, make_project, wa
 from mlpipe.aws.clients import Clients
 from mlpipe.config import load_config
 from mlpipe.ops.bootstrap import bootstrap, pipeline_names, plan_pipeline_destroy
-from mlpipe.plan.executor import execute
+from mlpipe.plan.apply import apply_plan
 from mlpipe.reporter import ListReporter
 
 APP = {"app": "shop", "stage": "dev"}
@@ -221,12 +221,12 @@ def test_destroy_keeps_data_unless_forced(tmp_path: Path, clients: Clients) -> N
     by_kind = {c.kind: c for c in kept.changes}
     assert by_kind["s3-bucket"].action == "noop" and "--force" in by_kind["s3-bucket"].detail  # source artifacts
     assert by_kind["codecommit-repository"].action == "noop"
-    execute(kept, clients, ListReporter())
+    apply_plan(kept, clients, ListReporter())
     left = inventory(clients)
     assert left["pipelines"] == [] and left["projects"] == []
     assert "shop-dev-build-role" not in left["roles"] and "shop-dev-predict-role" in left["roles"]
     forced = plan_pipeline_destroy(config, clients, names, force=True)
-    execute(forced, clients, ListReporter())
+    apply_plan(forced, clients, ListReporter())
     assert [b for b in inventory(clients)["buckets"] if b.startswith("shop-pipeline-")] == []
     assert clients.client("codecommit").list_repositories().get("repositories", []) == []
 

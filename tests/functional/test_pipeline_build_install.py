@@ -46,7 +46,7 @@ def test_the_projects_buildspec_installs_a_small_locked_deploy_path_that_deploys
     env = {
         "PATH": os.pathsep.join((str(tools_dir()), str(Path(sys.executable).parent), "/usr/bin:/bin")),
         "HOME": str(home),
-        "CODEBUILD_BUILD_ID": "slimtest-dev-deploy:test",  # what CodeBuild sets; mlpipe.slim acts only then
+        "CODEBUILD_BUILD_ID": "slimtest-dev-deploy:test",  # what CodeBuild sets; mlpipe.build.slim acts only then
         "MLPIPE_STAGE": "dev",
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],  # the server's keys (`endpoint_url` exports them)

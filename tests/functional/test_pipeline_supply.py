@@ -13,7 +13,7 @@ import pytest
 from pipeline_support import cli, make_project, wait_for_run
 
 from mlpipe.aws.clients import Clients
-from mlpipe.buildspec import LOCK_FILE, WHEELS_FILE
+from mlpipe.build.buildspec import LOCK_FILE, WHEELS_FILE
 
 APP = {"app": "shop", "stage": "dev"}
 PIPELINE = "shop-pipeline"
@@ -31,7 +31,7 @@ def _hostile_files(markers: Path) -> dict[str, bytes]:
         "pip/__main__.py": _write_marker(markers, "pip-main"),
         "mlpipe/__init__.py": _write_marker(markers, "mlpipe"),
         "mlpipe/__main__.py": _write_marker(markers, "mlpipe-main"),
-        "mlpipe/slim.py": _write_marker(markers, "mlpipe-slim"),
+        "mlpipe/build/slim.py": _write_marker(markers, "mlpipe-slim"),
         "sitecustomize.py": _write_marker(markers, "sitecustomize"),
         "buildspec.yml": (
             f"version: 0.2\nphases:\n  build:\n    commands:\n      - touch {markers / 'buildspec'}\n".encode()
@@ -69,7 +69,7 @@ def test_committed_code_never_runs_in_the_build(tmp_path: Path, clients: Clients
     for path, content in hostile.items():
         (checkout / path).parent.mkdir(parents=True, exist_ok=True)
         (checkout / path).write_bytes(content)
-    subprocess.run([sys.executable, "-m", "mlpipe.slim"], cwd=checkout, capture_output=True, timeout=60)
+    subprocess.run([sys.executable, "-m", "mlpipe.build.slim"], cwd=checkout, capture_output=True, timeout=60)
     subprocess.run([sys.executable, "-m", "pip", "--version"], cwd=checkout, capture_output=True, timeout=60)
     assert {"mlpipe", "mlpipe-slim", "pip", "pip-main"} <= {p.name for p in markers.iterdir()}
     for marker in markers.iterdir():

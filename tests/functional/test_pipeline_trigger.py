@@ -16,7 +16,7 @@ from mlpipe.aws.clients import Clients
 from mlpipe.config import load_config
 from mlpipe.local.control import admin_request
 from mlpipe.ops.bootstrap import bootstrap, pipeline_names, plan_pipeline_destroy
-from mlpipe.plan.executor import execute
+from mlpipe.plan.apply import apply_plan
 from mlpipe.reporter import ListReporter
 
 APP = {"app": "shop", "stage": "dev"}
@@ -121,6 +121,6 @@ def test_rule_drift_is_repaired_and_destroy_removes_rule_and_role(tmp_path: Path
     assert bootstrap(config, clients, ListReporter()).plan.is_empty and calls.mutating == []
 
     names = pipeline_names(config, clients)
-    execute(plan_pipeline_destroy(config, clients, names, force=True), clients, ListReporter())
+    apply_plan(plan_pipeline_destroy(config, clients, names, force=True), clients, ListReporter())
     assert events.list_rules(NamePrefix="shop-")["Rules"] == []
     assert "shop-events-role" not in [r["RoleName"] for r in clients.client("iam").list_roles()["Roles"]]

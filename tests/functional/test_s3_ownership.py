@@ -16,7 +16,7 @@ from pipeline_support import make_project
 from mlpipe.aws.clients import Clients
 from mlpipe.config import load_config
 from mlpipe.ops.bootstrap import bootstrap, pipeline_names, plan_pipeline_destroy
-from mlpipe.plan.executor import execute
+from mlpipe.plan.apply import apply_plan
 from mlpipe.reporter import ListReporter
 
 OTHER_ACCOUNT = "210987654321"
@@ -75,7 +75,7 @@ def test_every_s3_call_names_the_owner_and_buckets_are_tls_only(tmp_path: Path, 
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     ]
-    execute(plan_pipeline_destroy(config, clients, names, force=True), clients, ListReporter())
+    apply_plan(plan_pipeline_destroy(config, clients, names, force=True), clients, ListReporter())
 
     model = clients.client("s3").meta.service_model
     with_owner = {

@@ -1,5 +1,5 @@
 """`mlpipe send --wait` end to end on the embedded AWS: deploy (ops.deploy), then a row in, its
-prediction out through the Lambda executor, the handler and the XGBoost endpoint."""
+prediction out through the mapping runner, the handler and the XGBoost endpoint."""
 
 from __future__ import annotations
 

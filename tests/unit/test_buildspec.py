@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from mlpipe.buildspec import WheelhouseRef, render_buildspec
+from mlpipe.build.buildspec import WheelhouseRef, render_buildspec
 from mlpipe.config import PipelineConfig
 from mlpipe.local.build_install import MAKE_VENV, PIP_INSTALL
 
@@ -37,7 +37,7 @@ def test_installs_the_wheelhouse_with_hashes_and_no_index() -> None:
     for flag in ("--no-index", "--require-hashes", "--only-binary=:all:", "--isolated", "-r "):
         assert flag in pip
     assert "pip install" not in " ".join(c for c in install if c is not pip)  # one install, the hashed one
-    assert slim.endswith("-I -m mlpipe.slim")
+    assert slim.endswith("-I -m mlpipe.build.slim")
     assert [word for word in HEAVY if word in " ".join(_commands(spec)).lower()] == []
 
 

@@ -178,7 +178,7 @@ def test_custom_missing_tokens_are_shared() -> None:
 
 def test_mlpipe_reads_rows_with_the_very_file_the_zip_ships() -> None:
     from mlpipe.contract import rules_module
-    from mlpipe.package import build_package
+    from mlpipe.lambda_package import build_package
 
     assert Path(rules_module().__file__) == HANDLER_DIR / "payload_rules.py"
     assert "payload_rules.py" in build_package().files

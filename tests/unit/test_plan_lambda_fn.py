@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from mlpipe.errors import ForeignResourceError
+from mlpipe.lambda_package import Package
 from mlpipe.names import Names
-from mlpipe.package import Package
 from mlpipe.plan.lambda_fn import Function, FunctionSpec, diff, diff_deletion
 from mlpipe.plan.model import Call, Change, Ref, Wait
 

@@ -12,7 +12,7 @@ import pytest
 import mlpipe.plan
 
 UNIT = Path(__file__).resolve().parent
-NOT_PLANNERS = {"model", "common", "reads", "executor"}
+NOT_PLANNERS = {"model", "common", "reads", "apply"}
 # SageMaker's changes have their own observed()/*_change() split (tests/unit/test_plan_sagemaker.py);
 # teardown.py's SageMaker deletions are planned there too.
 OWN_SHAPE = {"sagemaker", "teardown"}

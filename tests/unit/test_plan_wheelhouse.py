@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from mlpipe.buildspec import LOCK_FILE, WheelhouseRef
+from mlpipe.build.buildspec import LOCK_FILE, WheelhouseRef
 from mlpipe.plan.wheelhouse import PENDING_DIGEST, diff
 from mlpipe.supply.wheelhouse import Wheelhouse
 

@@ -1,4 +1,4 @@
-"""`python -m mlpipe.slim` (in the build container) keeps the botocore model of every service mlpipe's
+"""`python -m mlpipe.build.slim` (in the build container) keeps the botocore model of every service mlpipe's
 own code calls; a service added to deploy without it fails every build with 'Unknown service'."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mlpipe.slim import KEPT_SERVICES
+from mlpipe.build.slim import KEPT_SERVICES
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "mlpipe"
 CALLS = re.compile(

@@ -30,8 +30,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     ) -> None:
         from mlpipe.cli.plan_view import show_plan_outcome
         from mlpipe.cli.render import print_json
+        from mlpipe.lambda_package import project_package
         from mlpipe.ops.deploy import deploy
-        from mlpipe.package import project_package
 
         opts = options(ctx)
         loaded = opts.load()

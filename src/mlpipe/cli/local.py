@@ -167,7 +167,7 @@ def git_credential(action: str = typer.Argument("get", help="git's credential ac
 
 
 def status(ctx: typer.Context) -> None:
-    """Show the server, the queue mappings its Lambda executor polls, messages processed/failed.
+    """Show the server, the queue mappings its mapping runner polls, messages processed/failed.
 
     Example: mlpipe local status
     """

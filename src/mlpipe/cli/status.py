@@ -23,8 +23,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     @app.command("status", help=HELP)
     def status_command(ctx: typer.Context) -> None:
         from mlpipe.cli.render import print_json, stdout, table
+        from mlpipe.lambda_package import project_package
         from mlpipe.ops.status import status
-        from mlpipe.package import project_package
 
         opts = options(ctx)
         loaded = opts.load()

@@ -22,7 +22,7 @@ from mlpipe.local.lambda_pool import FunctionVersion, WorkerCrashed, WorkerTimeo
 from mlpipe.local.registry import Context
 
 if TYPE_CHECKING:
-    from mlpipe.local.executor import LambdaExecutor
+    from mlpipe.local.mapping_runner import MappingRunner
 
 # How Go's os/exec (Lambda's runtime interface) names the signal that ended a runtime.
 _SIGNAL_TEXT = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted"}
@@ -35,9 +35,9 @@ class Outcome:
     lines: list[str] = field(default_factory=list)
 
 
-def invoke(executor: LambdaExecutor, version: FunctionVersion, code: bytes, event: dict[str, Any]) -> Outcome:
+def invoke(runner: MappingRunner, version: FunctionVersion, code: bytes, event: dict[str, Any]) -> Outcome:
     """Run one invocation in a warm worker and write its log lines, as Lambda does."""
-    pool = executor.pool_for(version, code)
+    pool = runner.pool_for(version, code)
     request_id = str(uuid.uuid4())
     started_ms = int(time.time() * 1000)
     worker = pool.acquire()
@@ -78,12 +78,12 @@ def invoke(executor: LambdaExecutor, version: FunctionVersion, code: bytes, even
         report += f"\tInit Duration: {init_ms:.2f} ms"
     lines += [f"END RequestId: {request_id}", report + status]
     outcome.lines = lines
-    write_logs(executor.ctx, version, stream, lines, started_ms)
+    write_logs(runner.ctx, version, stream, lines, started_ms)
     from mlpipe.local.metrics import record_invocation
 
     account = version.arn.split(":")[4]
     record_invocation(account, version.region, version.name, error=outcome.error is not None, duration_ms=duration)
-    evaluator = executor.ctx.state.get("alarm_evaluator")
+    evaluator = runner.ctx.state.get("alarm_evaluator")
     if evaluator is not None:
         evaluator.nudge()
     return outcome

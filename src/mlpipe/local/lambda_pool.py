@@ -1,7 +1,7 @@
 """Warm Lambda execution environments: worker processes per function version.
 
 A pool belongs to one version of a function's code and configuration (CodeSha256, handler,
-environment, timeout, memory): when any of these changes the executor asks for a new pool, and the
+environment, timeout, memory): when any of these changes the mapping runner asks for a new pool, and the
 old one is closed, so new code is picked up without restarting the server.
 """
 

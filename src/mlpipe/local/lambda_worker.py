@@ -1,6 +1,6 @@
 """One warm Lambda execution environment: a child process that imports the handler once and runs it.
 
-Started by the executor as `python lambda_worker.py <code dir> <module.function>` with the
+Started by the mapping runner as `python lambda_worker.py <code dir> <module.function>` with the
 function's environment. It is a standalone script (standard library only, mlpipe not imported),
 so the handler sees what it would see in Lambda. Protocol: one JSON line per request on stdin,
 one JSON line per reply on the original stdout. The handler's prints are sent as they happen,
@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 
 class LineSink(io.TextIOBase):
-    """stdout/stderr of one invocation: every complete line goes to the executor at once."""
+    """stdout/stderr of one invocation: every complete line goes to the mapping runner at once."""
 
     def __init__(self, channel: TextIO) -> None:
         self._channel = channel

@@ -3,7 +3,7 @@
 - AWS/SQS ApproximateNumberOfMessagesVisible and ApproximateAgeOfOldestMessage per queue
   (dimension QueueName), sampled by the alarm evaluator on every tick (AWS: every minute).
 - AWS/Lambda Invocations, Errors (0 or 1) and Duration per invocation (dimension FunctionName),
-  from the Lambda executor.
+  from the mapping runner.
 
 They are written into moto's backend in-process (the AWS/ namespaces are closed to PutMetricData
 on AWS), with timestamps from the caller's clock, and pruned after RETENTION_S so a long-running

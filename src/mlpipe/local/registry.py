@@ -57,7 +57,7 @@ class Context:
     account_id: str = "123456789012"
     # Region of the current request (from its signature); the server's default outside requests.
     region: str = "us-east-1"
-    # Shared, mutable state of the server (fault settings, counters, executor...), by module.
+    # Shared, mutable state of the server (fault settings, counters, runner...), by module.
     state: dict[str, Any] = field(default_factory=dict)
     # Scratch space shared by the before/after hooks of one request; the server resets it per request.
     request_state: dict[str, Any] = field(default_factory=dict)
@@ -66,7 +66,7 @@ class Context:
         """A boto3 client that talks to this server (for S3 reads, log writes, ...).
 
         Cached per (service, region) in `state`: creating one costs ~5-10 ms, and boto3 clients are
-        thread-safe, so hooks on hot paths (InvokeEndpoint, the executor) can call this freely.
+        thread-safe, so hooks on hot paths (InvokeEndpoint, the mapping runner) can call this freely.
         """
         import boto3
         import botocore.config

@@ -1,6 +1,6 @@
 """Lambda's SQS poller for one event source mapping: receive a batch, invoke, delete what succeeded.
 
-Split from the executor (which starts and stops pollers); this is the part that talks to the queue
+Split from the mapping runner (which starts and stops pollers); this is the part that talks to the queue
 and builds the event exactly as Lambda does.
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mlpipe.local.lambda_invoke import invoke
 
 if TYPE_CHECKING:
-    from mlpipe.local.executor import LambdaExecutor, MappingStats, _Mapping
+    from mlpipe.local.mapping_runner import MappingRunner, MappingStats, _Mapping
 
 log = logging.getLogger("mlpipe.local")
 
@@ -28,15 +28,15 @@ IDLE_POLL_S = 0.2
 class MappingPoller(threading.Thread):
     """Lambda's SQS poller for one mapping: receive a batch, invoke, delete what succeeded."""
 
-    def __init__(self, executor: LambdaExecutor, mapping: _Mapping, stats: MappingStats, number: int) -> None:
+    def __init__(self, runner: MappingRunner, mapping: _Mapping, stats: MappingStats, number: int) -> None:
         super().__init__(name=f"mlpipe-poller-{mapping.uuid[:8]}-{number}", daemon=True)
-        self.executor = executor
+        self.runner = runner
         self.mapping = mapping
         self.stats = stats
         self._stop_event = threading.Event()
         self._timeout_s = 0.0
-        self.sqs = executor.ctx.client("sqs", mapping.region)
-        self.logs = executor.ctx.client("logs", mapping.region)
+        self.sqs = runner.ctx.client("sqs", mapping.region)
+        self.logs = runner.ctx.client("logs", mapping.region)
         self.queue_url = ""
 
     def stop(self) -> None:
@@ -95,7 +95,7 @@ class MappingPoller(threading.Thread):
                 )
 
     def _process(self, messages: list[dict[str, Any]]) -> None:
-        from mlpipe.local.executor import function_version  # the executor owns the function lookup
+        from mlpipe.local.mapping_runner import function_version  # the mapping runner owns the function lookup
 
         found = function_version(self.mapping)
         if found is None:
@@ -103,7 +103,7 @@ class MappingPoller(threading.Thread):
         version, code = found
         self._timeout_s = float(version.timeout_s)
         event = sqs_event(messages, self.mapping.queue_arn, self.mapping.region)
-        outcome = invoke(self.executor, version, code, event)
+        outcome = invoke(self.runner, version, code, event)
         self.stats.count(invocations=1)
         by_id = {m["MessageId"]: m for m in messages}
         if outcome.error is not None:

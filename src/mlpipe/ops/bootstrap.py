@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from mlpipe.aws.clients import Clients
-from mlpipe.buildspec import WheelhouseRef, render_buildspec
+from mlpipe.build.buildspec import WheelhouseRef, render_buildspec
 from mlpipe.config import DEFAULT_CONFIG_FILE, Config
 from mlpipe.errors import UsageError
 from mlpipe.names import PIPELINE_SCOPE, Names
+from mlpipe.plan.apply import ApplyResult, apply_plan
 from mlpipe.plan.boundary import plan_boundary, plan_boundary_deletion
 from mlpipe.plan.codebuild import ProjectSpec, plan_project, plan_project_deletion
 from mlpipe.plan.codecommit import (
@@ -33,7 +34,6 @@ from mlpipe.plan.codecommit import (
 )
 from mlpipe.plan.codepipeline import plan_pipeline, plan_pipeline_deletion
 from mlpipe.plan.events import events_role_spec, plan_rule, plan_rule_deletion
-from mlpipe.plan.executor import ApplyResult, execute
 from mlpipe.plan.iam import RoleSpec, plan_role, plan_role_deletion
 from mlpipe.plan.logs import plan_log_group, plan_log_group_deletion
 from mlpipe.plan.model import Change, Plan
@@ -82,7 +82,7 @@ def _scoped(names: Names) -> Names:
 
 def project_files(config: Config, config_path: Path) -> dict[str, bytes]:
     """What `--push` commits: mlpipe.yaml and the handler files (the buildspec is the project's, not the repo's)."""
-    from mlpipe.package import PROJECT_HANDLER_DIR, handler_source
+    from mlpipe.lambda_package import PROJECT_HANDLER_DIR, handler_source
 
     try:
         files = {DEFAULT_CONFIG_FILE: config_path.read_bytes()}
@@ -186,7 +186,7 @@ def bootstrap(
     plan = plan_bootstrap(config, clients, names, files, build_wheelhouse=not dry_run)
     result = BootstrapResult(plan, names, dry_run, push)
     if not dry_run:
-        result.applied = execute(plan, clients, reporter)
+        result.applied = apply_plan(plan, clients, reporter)
     return result
 
 

@@ -1,7 +1,7 @@
 """`mlpipe deploy`: the inference architecture (queues, role, log group, function, mapping, alarms, topic).
 
 Desired state (config + derived names + the current model's feature count) -> a plan computed with
-read calls only -> applied by the executor, or returned as is for --dry-run. Running it again after
+read calls only -> applied by plan.apply, or returned as is for --dry-run. Running it again after
 an interruption finishes the job: the plan only holds what is still missing or different.
 """
 
@@ -13,12 +13,12 @@ from typing import Any
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.contract import function_variables
+from mlpipe.lambda_package import Package, build_package, with_model
 from mlpipe.names import Names
-from mlpipe.package import Package, build_package, with_model
 from mlpipe.plan.alarm import plan_alarms
+from mlpipe.plan.apply import ApplyResult, apply_plan
 from mlpipe.plan.boundary import plan_boundary
 from mlpipe.plan.event_source import mapping_spec, plan_mapping
-from mlpipe.plan.executor import ApplyResult, execute
 from mlpipe.plan.iam import RoleSpec, plan_role
 from mlpipe.plan.lambda_fn import function_spec, plan_function
 from mlpipe.plan.logs import plan_log_group
@@ -139,5 +139,5 @@ def deploy(
     plan = plan_deploy(config, clients, names, package, feature_count)
     result = DeployResult(plan, names, dry_run, feature_count, package.sha256, package.size, warnings=warnings)
     if not dry_run:
-        result.applied = execute(plan, clients, reporter)
+        result.applied = apply_plan(plan, clients, reporter)
     return result

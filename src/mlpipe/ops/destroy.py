@@ -14,9 +14,9 @@ from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.names import Names
 from mlpipe.plan.alarm import plan_alarm_deletion
+from mlpipe.plan.apply import ApplyResult, apply_plan
 from mlpipe.plan.boundary import plan_boundary_deletion
 from mlpipe.plan.event_source import plan_mapping_deletion
-from mlpipe.plan.executor import ApplyResult, execute
 from mlpipe.plan.iam import plan_role_deletion
 from mlpipe.plan.lambda_fn import plan_function_deletion
 from mlpipe.plan.logs import plan_log_group_deletion, plan_service_log_group_deletion, sagemaker_endpoint_log_group
@@ -105,5 +105,5 @@ def destroy(
         plan = Plan(plan.changes + plan_pipeline_destroy(config, clients, names, force, deleting).changes)
     result = DestroyResult(plan, names, dry_run)
     if not dry_run:
-        result.applied = execute(plan, clients, reporter)
+        result.applied = apply_plan(plan, clients, reporter)
     return result

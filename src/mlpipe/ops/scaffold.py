@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlpipe.bundled import templates_dir
 from mlpipe.errors import UsageError
-from mlpipe.package import templates_dir
 
 if TYPE_CHECKING:
     from mlpipe.config import Config

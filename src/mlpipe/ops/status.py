@@ -13,9 +13,9 @@ from typing import Any
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.errors import ForeignResourceError
+from mlpipe.lambda_package import Package, build_package, with_model
 from mlpipe.names import Names
 from mlpipe.ops.deploy import function_environment, lambda_role_spec
-from mlpipe.package import Package, build_package, with_model
 from mlpipe.plan.alarm import alarm_specs, plan_alarm, plan_alarm_deletion
 from mlpipe.plan.event_source import mapping_spec, plan_mapping
 from mlpipe.plan.iam import plan_role

@@ -5,7 +5,7 @@
     or UpdateEndpoint in place (the name the Lambda calls never changes) -> wait InService
     -> models/current.json -> remove old configs and models, keeping the previous version.
 
-The AWS work is a plan (plain data) applied by the executor, so `--dry-run` shows the same plan
+The AWS work is a plan (plain data) applied by plan.apply, so `--dry-run` shows the same plan
 without applying it. Nothing is created before the data, the hyperparameters, the container
 version and the ownership of every existing resource have been checked.
 """
@@ -31,8 +31,8 @@ from mlpipe.names import Names
 from mlpipe.ops import model_store
 from mlpipe.ops.train_data import Prepared, label_metadata, training_data
 from mlpipe.ops.train_endpoint import Clock, Sleep, finish, settled
+from mlpipe.plan.apply import apply_plan
 from mlpipe.plan.boundary import plan_boundary
-from mlpipe.plan.executor import execute
 from mlpipe.plan.iam import RoleSpec, plan_role
 from mlpipe.plan.logs import SAGEMAKER_TRAINING_LOG_GROUP, plan_service_log_group, sagemaker_endpoint_log_group
 from mlpipe.plan.model import Change, Plan
@@ -138,7 +138,7 @@ def train(
         if request.dry_run:
             result.plan = plan.to_dict()
         else:
-            execute(plan, clients, reporter, sleep=sleep)
+            apply_plan(plan, clients, reporter, sleep=sleep)
             updating = run.seen.endpoint_status is not None
             timeout = request.wait_timeout_s
             finish(clients, run.names, reporter, result, run.metadata, updating, request.no_wait, timeout, sleep, clock)
@@ -286,7 +286,7 @@ def _train_remote(
         serving = _serving(config, run, result.artifact_uri)
         result.plan = Plan((*run.setup, *job.changes, *serving)).to_dict()
         return None
-    execute(Plan((*run.setup, *job.changes)), clients, reporter, sleep=sleep)
+    apply_plan(Plan((*run.setup, *job.changes)), clients, reporter, sleep=sleep)
     outcome = follow_job(clients, job.job_name, reporter, sleep=sleep, clock=clock)
     result.artifact_uri = outcome.artifact_uri
     result.metrics = outcome.metrics
@@ -337,7 +337,7 @@ def rollback(
     if dry_run:
         result.plan = plan.to_dict()
         return result
-    execute(plan, clients, reporter, sleep=sleep)
+    apply_plan(plan, clients, reporter, sleep=sleep)
     finish(clients, names, reporter, result, metadata, True, no_wait, wait_timeout_s, sleep, clock)
     result.action = "rolled back"
     result.seconds = clock() - start

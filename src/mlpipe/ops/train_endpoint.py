@@ -1,6 +1,6 @@
 """The endpoint side of `train` and `rollback`: wait for an endpoint to settle, and once a version
 serves, record it (models/current.json) and remove versions older than the previous one (deletion
-Changes from mlpipe.plan.sagemaker, applied by the executor). Imports no xgboost.
+Changes from mlpipe.plan.sagemaker, applied by plan.apply). Imports no xgboost.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from mlpipe.aws.clients import Clients
 from mlpipe.errors import AwsError
 from mlpipe.names import Names
 from mlpipe.ops import model_store
-from mlpipe.plan.executor import execute
+from mlpipe.plan.apply import apply_plan
 from mlpipe.plan.model import Plan
 from mlpipe.plan.sagemaker import SETTLING, Observed, cleanup_changes, observe, observe_versions
 from mlpipe.reporter import Reporter
@@ -138,6 +138,6 @@ def cleanup(clients: Clients, names: Names, keep: set[str], reporter: Reporter, 
     changes = cleanup_changes(names, observe_versions(clients, names, keep), keep)
     if not changes:
         return []
-    execute(Plan(changes), clients, reporter, sleep=sleep)
+    apply_plan(Plan(changes), clients, reporter, sleep=sleep)
     reporter.done(f"removed {len(changes)} old endpoint config(s)/model(s)")
     return [f"{c.kind.removeprefix('sagemaker-')} {c.name}" for c in changes]

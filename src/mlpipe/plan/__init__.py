@@ -1,4 +1,4 @@
-"""Desired resources -> a plan of plain data -> an executor that applies it (or prints it).
+"""Desired resources -> a plan of plain data -> plan.apply, which applies it (or prints it).
 
 Planners (one small module per resource type) read what exists now and return `Change`s; they
 never mutate. `execute` applies a plan; `--dry-run` renders it instead. `destroy` is a plan whose

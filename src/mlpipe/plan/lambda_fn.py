@@ -13,8 +13,8 @@ from typing import Any
 
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
+from mlpipe.lambda_package import Package
 from mlpipe.names import Names
-from mlpipe.package import Package
 from mlpipe.plan.common import require_owned
 from mlpipe.plan.iam import PROPAGATION_ERRORS
 from mlpipe.plan.model import Call, Change, Ref, Step, Wait

@@ -1,6 +1,6 @@
 """SageMaker for `mlpipe train`: model, endpoint config, endpoint, training job and the removal of
 old versions. `observe*` read (and refuse same-named resources mlpipe does not own); every other
-function is a pure decision from that snapshot to Changes, applied by the executor.
+function is a pure decision from that snapshot to Changes, applied by plan.apply.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mlpipe.aws.clients import Clients
-from mlpipe.buildspec import LOCK_FILE, WHEELS_FILE, WheelhouseRef
+from mlpipe.build.buildspec import LOCK_FILE, WHEELS_FILE, WheelhouseRef
 from mlpipe.config import PipelineConfig
 from mlpipe.plan.model import Call, Change
 from mlpipe.plan.reads import read

@@ -58,7 +58,7 @@ def _walk(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
 
 def package_files() -> dict[str, bytes]:
     """Archive name -> content of every file of the running package, templates included."""
-    from mlpipe.package import templates_dir
+    from mlpipe.bundled import templates_dir
 
     files = {name: path.read_bytes() for name, path in _walk(package_dir(), "mlpipe")}
     if not any(name.startswith("mlpipe/templates/") for name in files):  # a source checkout keeps them outside

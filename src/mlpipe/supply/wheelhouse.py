@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlpipe import __version__
-from mlpipe.buildspec import LOCK_FILE
+from mlpipe.build.buildspec import LOCK_FILE
 from mlpipe.errors import UsageError
 from mlpipe.supply import wheel
 

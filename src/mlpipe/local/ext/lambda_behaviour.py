@@ -4,7 +4,7 @@
   before it is Active/Successful is rejected with ResourceConflictException.
 - A second event source mapping for the same queue and function is rejected.
 - A mapping whose queue's visibility timeout is shorter than the function timeout is rejected.
-- moto's own SQS -> Lambda consumption is switched off (the executor does that job).
+- moto's own SQS -> Lambda consumption is switched off (the mapping runner does that job).
 - Environment variables are validated as Lambda does: names, reserved keys, 4 KB in total.
 
 The Pending period is MLPIPE_LOCAL_PENDING_SECONDS (default 0.5 s; AWS takes a few seconds).
@@ -25,7 +25,7 @@ from mlpipe.aws_rules import (
     lambda_env_reserved_keys,
     lambda_env_size,
 )
-from mlpipe.local.executor import detach_moto_consumers
+from mlpipe.local.mapping_runner import detach_moto_consumers
 from mlpipe.local.registry import AwsApiError, Context, after, before, on_reset
 
 _pending_until: dict[tuple[str, str], float] = {}  # (region, function name) -> when it becomes Active

@@ -4,7 +4,7 @@ GetCallerIdentity returns the caller's principal, as AWS does: the operator's us
 assumed-role session ARN of a Lambda handler, a build or SageMaker (moto would say `user/moto`).
 AssumeRole hands out keys the server's CredentialStore knows, so the session can sign requests and
 IAM evaluates the role's policies for it. Patched into moto's STS backend at start-up, like
-executor.detach_moto_consumers patches SQS.
+mapping_runner.detach_moto_consumers patches SQS.
 """
 
 from __future__ import annotations

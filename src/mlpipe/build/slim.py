@@ -1,4 +1,4 @@
-"""Shrink a throw-away CodeBuild environment to mlpipe's deploy path: `python -m mlpipe.slim`.
+"""Shrink a throw-away CodeBuild environment to mlpipe's deploy path: `python -m mlpipe.build.slim`.
 
 botocore ships the API models of ~450 AWS services (28 MB); `mlpipe deploy` calls a handful. In the
 build container, which is discarded after the build, the buildspec removes the other models. It
@@ -43,18 +43,18 @@ def removable_models(data_dir: Path) -> list[Path]:
 
 def main() -> int:
     if not os.environ.get("CODEBUILD_BUILD_ID") or os.environ.get("MLPIPE_LOCAL_BUILD"):
-        sys.stderr.write("mlpipe.slim: not in a CodeBuild container: nothing removed\n")
+        sys.stderr.write("mlpipe.build.slim: not in a CodeBuild container: nothing removed\n")
         return 0
     # Located, not imported: this prunes botocore's files and makes no AWS call.
     spec = importlib.util.find_spec("botocore")
     if spec is None or spec.origin is None:
-        sys.stderr.write("mlpipe.slim: botocore is not installed: nothing removed\n")
+        sys.stderr.write("mlpipe.build.slim: botocore is not installed: nothing removed\n")
         return 0
     data_dir = Path(spec.origin).parent / "data"
     removed = removable_models(data_dir)
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
-    sys.stderr.write(f"mlpipe.slim: removed {len(removed)} unused botocore service models\n")
+    sys.stderr.write(f"mlpipe.build.slim: removed {len(removed)} unused botocore service models\n")
     return 0
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from mlpipe.bundled import templates_dir
 from mlpipe.errors import MlpipeError
-from mlpipe.package import MAX_ZIP_BYTES, build_package, handler_dir, templates_dir
+from mlpipe.lambda_package import MAX_ZIP_BYTES, build_package, handler_dir
 
 
 def test_bundled_handler_is_packaged_small_with_its_entry_point() -> None:

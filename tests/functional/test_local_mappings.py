@@ -1,4 +1,4 @@
-"""The Lambda executor: warm workers, code changes, timeouts, errors, batchItemFailures, log lines."""
+"""the mapping runner: warm workers, code changes, timeouts, errors, batchItemFailures, log lines."""
 
 from __future__ import annotations
 
@@ -147,8 +147,8 @@ def test_moto_does_not_consume_a_mapped_queue_itself(endpoint_url: str) -> None:
         assert code == 200, body
         return [m["uuid"] for m in body["mappings"]]
 
-    # The executor drops a mapping from its status in the same scan that stops its pollers.
-    wait_for(lambda: mapping["UUID"] not in live_mappings(), 10, "the executor to stop the mapping's pollers")
+    # The runner drops a mapping from its status in the same scan that stops its pollers.
+    wait_for(lambda: mapping["UUID"] not in live_mappings(), 10, "the mapping runner to stop the mapping's pollers")
     sqs.send_message(QueueUrl=url, MessageBody="stays")
 
     # moto would have received it itself, within SendMessage (trying to run the function in Docker),

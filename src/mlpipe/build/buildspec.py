@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from string import Template
 
+from mlpipe.bundled import templates_dir
 from mlpipe.config import PipelineConfig
-from mlpipe.package import templates_dir
 
 BUILDSPEC_FILE = "buildspec.yml"
 LOCK_FILE = "requirements.lock"

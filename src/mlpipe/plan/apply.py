@@ -60,7 +60,7 @@ def resolve(value: Any, variables: dict[str, Any]) -> Any:
     return value
 
 
-def execute(
+def apply_plan(
     plan: Plan,
     clients: Clients,
     reporter: Reporter,

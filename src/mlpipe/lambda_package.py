@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlpipe.bundled import templates_dir
 from mlpipe.errors import MlpipeError
 
 MAX_ZIP_BYTES = 16 * 1024
@@ -39,18 +40,6 @@ class Package:
     @property
     def size(self) -> int:
         return len(self.zip_bytes)
-
-
-def templates_dir() -> Path:
-    """`mlpipe/templates` in an installed wheel, `<repo>/templates` in a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parents[1] / "templates"):
-        if candidate.is_dir():
-            return candidate
-    raise MlpipeError(
-        f"mlpipe's templates are missing (looked in {here / 'templates'} and {here.parents[1] / 'templates'})",
-        hint="reinstall mlpipe: `pip install --force-reinstall mlpipe-aws`",
-    )
 
 
 def handler_dir() -> Path:

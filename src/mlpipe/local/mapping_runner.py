@@ -1,4 +1,4 @@
-"""The Lambda executor of the embedded AWS: SQS event source mappings that really run the handler.
+"""the mapping runner of the embedded AWS: SQS event source mappings that really run the handler.
 
 For every enabled SQS mapping two poller threads poll the queue through the SQS API (so
 visibility, receive counts and redrive are moto's), build the Lambda SQS event, run the handler
@@ -114,7 +114,7 @@ def moto_sqs_mappings() -> Iterator[_Mapping]:
 
 def detach_moto_consumers() -> None:
     """moto's SQS invokes Lambda itself (through Docker) and receives the queue's messages on every
-    send when a queue has a mapping, even after the mapping is deleted; the executor does that job.
+    send when a queue has a mapping, even after the mapping is deleted; the mapping runner does that job.
     A queue's mapping table is made an always-empty view, so moto never sees a mapping there."""
     from moto.sqs.models import Queue
 
@@ -144,7 +144,7 @@ def function_version(mapping: _Mapping) -> tuple[FunctionVersion, bytes] | None:
     return version, bytes(fn.code_bytes or b"")
 
 
-class LambdaExecutor:
+class MappingRunner:
     def __init__(self, ctx: Context, cache_root: Path | None = None) -> None:
         self.ctx = ctx
         self.cache_root = cache_root or _default_cache_root()
@@ -160,7 +160,7 @@ class LambdaExecutor:
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
         detach_moto_consumers()
-        self._thread = threading.Thread(target=self._run, name="mlpipe-lambda-executor", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="mlpipe-lambda-runner", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -211,7 +211,7 @@ class LambdaExecutor:
             try:
                 self._scan()
             except Exception:
-                log.exception("lambda executor scan failed")
+                log.exception("lambda runner scan failed")
 
     def _scan(self) -> None:
         wanted = {m.uuid: m for m in moto_sqs_mappings()}
