@@ -78,3 +78,7 @@ class DeliveryError(MlpipeError):
     """Some messages could not be sent (or did not come back) - never silently dropped."""
 
     exit_code = 9
+
+
+class WaitTimeout(AwsError):
+    """Something mlpipe waited for (a resource settling, a task ending) did not happen in time."""

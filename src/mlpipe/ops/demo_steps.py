@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlpipe.reporter import Reporter
+from mlpipe.waiting import Poll
 
 if TYPE_CHECKING:
     from mlpipe.ops.demo import DemoListener, DemoRequest, DemoResult, RowOutcome
@@ -34,9 +35,8 @@ def await_outcomes(
     names = clients.names(config.app, config.stage)
     by_id = {o.message_id: o for o in outcomes}
     poller = LogPoller(clients, names.log_group, int(time.time() * 1000) - 60_000)
-    deadline = clock() + timeout_s
-    delay = 0.2
-    while any(o.status == "pending" for o in outcomes) and clock() < deadline:
+    poll = Poll(timeout_s, 0.2, clock=clock, sleep=sleep)
+    for _ in poll:
         events = poller.poll()
         for event in events:
             record = event.record() or {}
@@ -52,9 +52,9 @@ def await_outcomes(
             else:
                 continue
             listener.outcome(outcome)
-        delay = min(next_delay(delay, bool(events), poller.throttled, idle_max=0.5), max(0.0, deadline - clock()))
-        if any(o.status == "pending" for o in outcomes):
-            sleep(delay)
+        if not any(o.status == "pending" for o in outcomes):
+            return
+        poll.interval = next_delay(poll.interval, bool(events), poller.throttled, idle_max=0.5)
 
 
 def _number(value: Any) -> float | None:
@@ -77,15 +77,12 @@ def await_dlq(
     from mlpipe.ops.tail import tail_dlq
 
     malformed = result.outcomes[-1].message_id
-    deadline = clock() + timeout_s
-    while True:
+    for _ in Poll(timeout_s, 0.3, clock=clock, sleep=sleep):
         dlq = tail_dlq(config, clients, reporter, limit=10, peek_s=5)
         result.dlq_depth = dlq.approximate_depth
-        mine = [m.to_dict() for m in dlq.messages if malformed in (m.source_message_id, m.message_id)]
-        if mine or clock() >= deadline:
-            result.dlq = mine
+        result.dlq = [m.to_dict() for m in dlq.messages if malformed in (m.source_message_id, m.message_id)]
+        if result.dlq:
             return
-        sleep(0.3)
 
 
 def await_pipeline(
@@ -94,13 +91,11 @@ def await_pipeline(
     """The pushed commit's pipeline run, once it ended (or as it is at the timeout)."""
     from mlpipe.ops.pipeline_status import pipeline_status
 
-    deadline = clock() + timeout_s
-    while True:
+    for _ in Poll(timeout_s, 0.5, clock=clock, sleep=sleep):
         state = pipeline_status(config, clients)
         latest = state.latest
-        if (latest is not None and not state.running) or clock() >= deadline:
+        if latest is not None and not state.running:
             break
-        sleep(0.5)
     summary: dict[str, Any] = {"pipeline": state.pipeline}
     if latest is not None:
         summary.update(status=latest.status, revision=latest.revision, execution_id=latest.execution_id)

@@ -15,6 +15,7 @@ from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.names import Names
 from mlpipe.plan.reads import read
+from mlpipe.waiting import Poll
 
 LOG_TAIL_LINES = 20
 RUNNING = ("InProgress", "Stopping")
@@ -155,10 +156,8 @@ def watch(
     clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[PipelineStatus]:
     """Yield the status now, then again every `interval_s` while the latest execution runs."""
-    deadline = clock() + max_seconds
-    while True:
+    for _ in Poll(max_seconds, interval_s, clock=clock, sleep=sleep):
         current = pipeline_status(config, clients)
         yield current
-        if not current.running or clock() >= deadline:
+        if not current.running:
             return
-        sleep(min(interval_s, max(deadline - clock(), 0)))

@@ -18,6 +18,7 @@ from mlpipe.config import Config
 from mlpipe.errors import AwsError, UsageError
 from mlpipe.ops.queues import owned_queue
 from mlpipe.reporter import Reporter
+from mlpipe.waiting import Poll
 
 MAX_RATE = 500  # SQS' ceiling for MaxNumberOfMessagesPerSecond
 ACTIVE = ("RUNNING", "CANCELLING")
@@ -119,9 +120,8 @@ def _wait(
 ) -> dict[str, Any]:
     """Poll the task until it finishes; its handle is only listed while it runs, so after that the
     most recent task (the first listed) is ours: only one may be active per queue."""
-    deadline = clock() + timeout_s
-    delay = 0.2
-    while True:
+    ours: dict[str, Any] = {}
+    for _ in Poll(timeout_s, 0.2, backoff=1.5, max_interval_s=2.0, clock=clock, sleep=sleep):
         tasks = _tasks(clients, source_arn)
         ours = next((t for t in tasks if t.get("TaskHandle") == handle), tasks[0] if tasks else {})
         moved = int(ours.get("ApproximateNumberOfMessagesMoved", 0))
@@ -129,7 +129,4 @@ def _wait(
         reporter.progress("redrive", moved, int(total) if total is not None else None)
         if ours.get("Status") in FINISHED:
             return ours
-        if clock() >= deadline:
-            return {**ours, "Status": ours.get("Status", "RUNNING")}
-        sleep(delay)
-        delay = min(delay * 1.5, 2.0)
+    return {**ours, "Status": ours.get("Status", "RUNNING")}

@@ -38,6 +38,7 @@ from mlpipe.ops.rows import (
 from mlpipe.ops.sqs_batch import BatchSender, Delivery
 from mlpipe.ops.tail import REDRIVE_REASON, DlqMessage, peek_dlq
 from mlpipe.reporter import Reporter
+from mlpipe.waiting import Poll
 
 DLQ_PEEK_EVERY_S = 5.0  # while --wait sees no new log lines, look in the DLQ this often
 DLQ_PEEK_LIMIT = 1000  # DLQ messages read per look
@@ -266,10 +267,9 @@ def wait_for_outcomes(
     open_ids = set(outcomes)
     # A message needs maxReceiveCount failed receives before SQS moves it: no look at the DLQ at once.
     dlq = _DlqWatch(clients, names, reporter, last_peek=clock())
-    deadline = clock() + timeout_s
-    delay = 0.25
+    poll = Poll(timeout_s, 0.25, clock=clock, sleep=sleep)
     reporter.step(f"waiting up to {timeout_s:g}s for {len(open_ids)} result(s) in {names.log_group}")
-    while open_ids:
+    for _ in poll:
         events = poller.poll()
         for event in events:
             record = event.record()
@@ -281,10 +281,9 @@ def wait_for_outcomes(
             dead = _settle_dead_letters(dlq.find(open_ids, clock), outcomes, open_ids)
         if events or dead:
             reporter.progress("results", len(outcomes) - len(open_ids), len(outcomes))
-        if not open_ids or clock() >= deadline:
+        if not open_ids:
             break
-        delay = next_delay(delay, bool(events), poller.throttled)
-        sleep(max(0.0, min(delay, deadline - clock())))
+        poll.interval = next_delay(poll.interval, bool(events), poller.throttled)
     if open_ids and (not dlq.peeks or clock() - dlq.last_peek >= 1.0):
         _settle_dead_letters(dlq.find(open_ids, clock), outcomes, open_ids)
     return list(outcomes.values())

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from mlpipe.aws.calls import call
 from mlpipe.aws.clients import Clients
-from mlpipe.errors import AwsError
+from mlpipe.errors import AwsError, WaitTimeout
 from mlpipe.names import Names
 from mlpipe.ops import model_store
 from mlpipe.plan.apply import apply_plan
 from mlpipe.plan.model import Plan
 from mlpipe.plan.sagemaker import SETTLING, Observed, cleanup_changes, observe, observe_versions
 from mlpipe.reporter import Reporter
+from mlpipe.waiting import Poll
 
 if TYPE_CHECKING:
     from mlpipe.ops.train import TrainResult
@@ -41,14 +42,13 @@ def wait_endpoint(
     updating: bool = False,
 ) -> str:
     """Poll until the endpoint leaves its transitional state; Failed raises with SageMaker's reason."""
-    start = clock()
-    delay = 0.1
-    last = None
+    last = status = None
     sm = clients.client("sagemaker")
-    while True:
+    poll = Poll(timeout_s, 0.1, backoff=1.6, max_interval_s=10.0, clock=clock, sleep=sleep)
+    for _ in poll:
         endpoint = call(clients, sm.describe_endpoint, EndpointName=names.endpoint)
         status = endpoint["EndpointStatus"]
-        elapsed = clock() - start
+        elapsed = poll.elapsed
         if status != last:
             reporter.step(f"endpoint {names.endpoint}: {status} ({elapsed:.0f}s)")
             last = status
@@ -57,13 +57,10 @@ def wait_endpoint(
             return str(status)
         if status in ("Failed", "OutOfService"):
             raise _failed(names, status, endpoint.get("FailureReason"), updating)
-        if elapsed > timeout_s:
-            raise AwsError(
-                f"endpoint {names.endpoint} still {status} after {elapsed:.0f}s",
-                hint="it continues in the background: check `mlpipe status`",
-            )
-        sleep(delay)
-        delay = min(delay * 1.6, 10.0)
+    raise WaitTimeout(
+        f"endpoint {names.endpoint} still {status} after {poll.elapsed:.0f}s",
+        hint="it continues in the background: check `mlpipe status`",
+    )
 
 
 def _failed(names: Names, status: str, reason: str | None, updating: bool) -> AwsError:

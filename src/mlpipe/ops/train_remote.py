@@ -23,6 +23,7 @@ from mlpipe.plan.model import Change
 from mlpipe.plan.sagemaker import JobSpec, channel, job_change, output_path, upload_change
 from mlpipe.policies.sagemaker_role import TRAINING_PREFIX
 from mlpipe.reporter import Reporter
+from mlpipe.waiting import Poll
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
@@ -106,15 +107,14 @@ def follow_job(
     timeout_s: float = 4 * 3600.0,
 ) -> JobOutcome:
     """Report status changes and log lines until the job ends; Failed/Stopped raise with the reason."""
-    start = clock()
-    last_status = None
+    last_status = status = None
     log_token: dict[str, Any] = {}
-    delay = 0.2
     describe = clients.client("sagemaker").describe_training_job
-    while True:
+    poll = Poll(timeout_s, 0.2, backoff=1.5, max_interval_s=15.0, clock=clock, sleep=sleep)
+    for _ in poll:
         job = call(clients, describe, TrainingJobName=job_name)
         status = f"{job['TrainingJobStatus']} / {job.get('SecondaryStatus', '')}"
-        elapsed = clock() - start
+        elapsed = poll.elapsed
         if status != last_status:
             reporter.step(f"training job {job_name}: {status} ({elapsed:.0f}s)")
             last_status = status
@@ -128,10 +128,7 @@ def follow_job(
                 f"training job {job_name} {job['TrainingJobStatus']}: {job.get('FailureReason') or 'no reason given'}",
                 hint=f"its logs are in CloudWatch log group {LOG_GROUP}, streams {job_name}/*",
             )
-        if elapsed > timeout_s:
-            raise ModelError(f"training job {job_name} still {status} after {elapsed:.0f}s")
-        sleep(delay)
-        delay = min(delay * 1.5, 15.0)
+    raise ModelError(f"training job {job_name} still {status} after {poll.elapsed:.0f}s")
 
 
 def _new_log_lines(clients: Clients, job_name: str, token: dict[str, Any]) -> list[str]:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from mlpipe.aws.calls import call, matches
 from mlpipe.aws.clients import Clients
-from mlpipe.errors import AwsError
+from mlpipe.errors import AwsError, WaitTimeout
 from mlpipe.plan.model import Call, Change, Plan, Ref, Wait
 from mlpipe.reporter import Reporter
+from mlpipe.waiting import Poll
 
 Sleep = Callable[[float], None]
 # A create that finds its resource made since the plan was read, or a conflict with a change in
@@ -89,9 +89,9 @@ def _call(
 ) -> None:
     method = getattr(clients.client(step.service), step.operation)
     params = resolve(dict(step.params), result.vars)
-    deadline = time.monotonic() + retry_timeout_s
-    delay = 1.0
-    while True:
+    failure: AwsError | None = None
+    # Retried until the deadline, spread out at random so two runs retrying the same call drift apart.
+    for _ in Poll(retry_timeout_s, 1.0, backoff=2.0, max_interval_s=10.0, jitter=0.5, sleep=sleep):
         try:
             result.calls += 1
             response = call(clients, method, **params)
@@ -99,15 +99,20 @@ def _call(
         except AwsError as exc:
             if _matches(exc, step.ok_on):
                 return
-            if _matches(exc, step.retry_on) and time.monotonic() < deadline:
-                sleep(delay + random.uniform(0, delay / 2))
-                delay = min(delay * 2, 10.0)
-                continue
-            if exc.code in RACE_CODES:
-                raise _raced(step, change, exc.code) from exc
-            raise
+            if not _matches(exc, step.retry_on):
+                _give_up(step, change, exc)
+            failure = exc
+    else:  # still failing at the deadline
+        assert failure is not None
+        _give_up(step, change, failure)
     for var, key in step.save.items():
         result.vars[var] = response[key]
+
+
+def _give_up(step: Call, change: Change, exc: AwsError) -> NoReturn:
+    if exc.code in RACE_CODES:
+        raise _raced(step, change, exc.code) from exc
+    raise exc
 
 
 def _raced(step: Call, change: Change, code: str) -> AwsError:
@@ -133,19 +138,14 @@ def _dig(response: dict[str, Any], path: tuple[str, ...]) -> Any:
 def _wait(step: Wait, clients: Clients, variables: dict[str, Any], sleep: Sleep) -> None:
     method = getattr(clients.client(step.service), step.operation)
     params = resolve(dict(step.params), variables)
-    deadline = time.monotonic() + step.timeout_s
-    delay = 0.2
-    while True:
+    status = None
+    for _ in Poll(step.timeout_s, 0.2, backoff=1.5, max_interval_s=5.0, sleep=sleep):
         status = _dig(call(clients, method, **params), step.path)
         if status in step.until:
             return
         if status in step.fail_on:
             raise AwsError(f"{step.description or step.operation}: status {status}")
-        if time.monotonic() > deadline:
-            raise AwsError(
-                f"timed out after {step.timeout_s:.0f}s waiting for {step.description or step.operation} "
-                f"(status {status})",
-                hint="run the command again: it continues where it stopped",
-            )
-        sleep(delay)
-        delay = min(delay * 1.5, 5.0)
+    raise WaitTimeout(
+        f"timed out after {step.timeout_s:.0f}s waiting for {step.description or step.operation} (status {status})",
+        hint="run the command again: it continues where it stopped",
+    )
