@@ -15,6 +15,7 @@ from mlpipe.reporter import Reporter
 from mlpipe.waiting import Poll
 
 Sleep = Callable[[float], None]
+Clock = Callable[[], float]
 # A create that finds its resource made since the plan was read, or a conflict with a change in
 # progress: another mlpipe run (two deploys at once) got there first.
 RACE_CODES = frozenset(
@@ -66,15 +67,21 @@ def apply_plan(
     reporter: Reporter,
     sleep: Sleep = time.sleep,
     retry_timeout_s: float = 60.0,
+    clock: Clock = time.monotonic,
 ) -> ApplyResult:
     result = ApplyResult(vars=dict(plan.vars))
     for change in plan.pending:
         reporter.step(f"{change.action} {change.kind} {change.name}")
         for step in change.steps:
             if isinstance(step, Call):
-                _call(step, clients, result, sleep, retry_timeout_s, change)
+                # Retried until the deadline, at random intervals so two runs retrying one call drift apart.
+                retries = Poll(
+                    retry_timeout_s, 1.0, backoff=2.0, max_interval_s=10.0, jitter=0.5, clock=clock, sleep=sleep
+                )
+                _call(step, clients, result, retries, change)
             else:
-                _wait(step, clients, result.vars, sleep)
+                poll = Poll(step.timeout_s, 0.2, backoff=1.5, max_interval_s=5.0, clock=clock, sleep=sleep)
+                _wait(step, clients, result.vars, poll)
         result.applied.append(change)
         reporter.done(f"{_past(change.action)} {change.kind} {change.name}")
     return result
@@ -84,14 +91,11 @@ def _past(action: str) -> str:
     return {"create": "created", "update": "updated", "delete": "deleted"}.get(action, action)
 
 
-def _call(
-    step: Call, clients: Clients, result: ApplyResult, sleep: Sleep, retry_timeout_s: float, change: Change
-) -> None:
+def _call(step: Call, clients: Clients, result: ApplyResult, retries: Poll, change: Change) -> None:
     method = getattr(clients.client(step.service), step.operation)
     params = resolve(dict(step.params), result.vars)
     failure: AwsError | None = None
-    # Retried until the deadline, spread out at random so two runs retrying the same call drift apart.
-    for _ in Poll(retry_timeout_s, 1.0, backoff=2.0, max_interval_s=10.0, jitter=0.5, sleep=sleep):
+    for _ in retries:
         try:
             result.calls += 1
             response = call(clients, method, **params)
@@ -135,11 +139,11 @@ def _dig(response: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def _wait(step: Wait, clients: Clients, variables: dict[str, Any], sleep: Sleep) -> None:
+def _wait(step: Wait, clients: Clients, variables: dict[str, Any], poll: Poll) -> None:
     method = getattr(clients.client(step.service), step.operation)
     params = resolve(dict(step.params), variables)
     status = None
-    for _ in Poll(step.timeout_s, 0.2, backoff=1.5, max_interval_s=5.0, sleep=sleep):
+    for _ in poll:
         status = _dig(call(clients, method, **params), step.path)
         if status in step.until:
             return
