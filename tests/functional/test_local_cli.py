@@ -17,6 +17,7 @@ from local_helpers import TUTORIAL_PAYLOAD, client, json_events, log_lines, wait
 from conftest import BOSTON_CSV, free_port
 from mlpipe.aws.clients import resolve_target
 from mlpipe.cli.app import run
+from mlpipe.cli.embedded import RecordedEmbeddedAws
 
 
 def mlpipe(*args: str) -> subprocess.CompletedProcess[str]:
@@ -43,7 +44,8 @@ def test_local_up_status_down() -> None:
         assert logs.returncode == 0 and f"listening on http://127.0.0.1:{port}" in logs.stdout
 
         # Commands with --local find it through the recorded state.
-        assert resolve_target("local", None, None, None, env={}).endpoint_url == f"http://127.0.0.1:{port}"
+        found = resolve_target("local", None, None, None, env={}, embedded=RecordedEmbeddedAws())
+        assert found.endpoint_url == f"http://127.0.0.1:{port}" and found.credentials is not None
     finally:
         stopped = mlpipe("local", "down")
     assert stopped.returncode == 0 and "Stopped" in stopped.stderr

@@ -1,6 +1,6 @@
 """One client factory for both targets: real AWS and the embedded AWS (`mlpipe local`).
 
-Local versus AWS is decided here and nowhere else. Everything downstream gets boto3 clients that
+Local versus AWS is decided here (`resolve_target`) and nowhere else. Everything downstream gets boto3 clients that
 behave the same; where the emulator lacks something, the emulator is extended.
 """
 
@@ -10,7 +10,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import boto3
 import botocore.config
@@ -55,6 +55,25 @@ class Target:
         return f"AWS {where}" + (f" (profile {self.profile})" if self.profile else "")
 
 
+@dataclass(frozen=True)
+class LocalServer:
+    """A running embedded AWS: where it listens and the operator's keys (None: boto3's chain)."""
+
+    endpoint_url: str
+    credentials: Credentials | None = None
+
+
+class EmbeddedAws(Protocol):
+    """The embedded AWS as the factory needs to find it. aws/ never imports the emulator: the CLI
+    hands in `cli.embedded.RecordedEmbeddedAws` (the server `mlpipe local up` recorded)."""
+
+    def recorded(self, endpoint_url: str | None = None) -> LocalServer | None:
+        """The recorded server if it still runs (and, given an endpoint URL, is the one listening there)."""
+
+    def start(self, port: int | None) -> LocalServer:
+        """Start one in the background and record it; `port` None: the usual port."""
+
+
 def resolve_target(
     kind: str | None,
     region: str | None,
@@ -62,37 +81,49 @@ def resolve_target(
     endpoint_url: str | None,
     env: dict[str, str] | None = None,
     kind_source: str | None = None,
+    embedded: EmbeddedAws | None = None,
 ) -> Target:
-    """Decide the target once. An endpoint URL (option, config or AWS_ENDPOINT_URL) means local.
+    """Decide the target once: the one place that says "an endpoint URL (option, config or
+    AWS_ENDPOINT_URL) means local". `kind` local without one means the server `embedded` recorded
+    (or starts, with MLPIPE_LOCAL_AUTOSTART); None: no embedded AWS can be found.
     `kind_source` says where `local` came from ("mlpipe.yaml:3", "env MLPIPE_TARGET"...), for hints."""
     env = dict(os.environ) if env is None else env
     endpoint_url = endpoint_url or env.get("AWS_ENDPOINT_URL")
-    if kind == "local" and not endpoint_url:
-        from mlpipe.local.state import running_endpoint_url  # the recorded embedded AWS, if any
+    if kind != "local" and not endpoint_url:
+        # botocore reads AWS_DEFAULT_REGION itself; AWS_REGION is what most other AWS tools set.
+        return Target("aws", region=region or env.get("AWS_REGION") or None, profile=profile)
+    server = _local_server(endpoint_url.rstrip("/") if endpoint_url else None, env, kind_source, embedded)
+    return Target(
+        "local",
+        region=region or env.get("AWS_DEFAULT_REGION") or DEFAULT_LOCAL_REGION,
+        endpoint_url=server.endpoint_url,
+        credentials=server.credentials,
+    )
 
-        endpoint_url = running_endpoint_url()
-        if endpoint_url is None and env.get("MLPIPE_LOCAL_AUTOSTART", "") not in ("", "0", "false"):
-            from mlpipe.local.control import start_background
-            from mlpipe.local.state import DEFAULT_PORT
 
-            endpoint_url = start_background(int(env.get("MLPIPE_LOCAL_PORT") or DEFAULT_PORT)).state.endpoint_url
-        if endpoint_url is None:
-            raise AwsTargetError(
-                "the embedded AWS is not running",
-                hint="start it with `mlpipe local up` (or export MLPIPE_LOCAL_AUTOSTART=1, or "
-                + _not_local(kind_source)
-                + ")",
-            )
+def _local_server(
+    endpoint_url: str | None, env: dict[str, str], kind_source: str | None, embedded: EmbeddedAws | None
+) -> LocalServer:
+    """The embedded AWS at `endpoint_url` (the recorded server's keys when it is that one; they win
+    over AWS_ACCESS_KEY_ID & co., which usually hold real AWS keys the embedded AWS does not know),
+    else the recorded server, else one started on request."""
     if endpoint_url:
-        endpoint_url = endpoint_url.rstrip("/")
-        return Target(
-            "local",
-            region=region or env.get("AWS_DEFAULT_REGION") or DEFAULT_LOCAL_REGION,
-            endpoint_url=endpoint_url,
-            credentials=recorded_credentials(endpoint_url),
+        recorded = embedded.recorded(endpoint_url) if embedded else None
+        return LocalServer(endpoint_url, recorded.credentials if recorded else None)
+    server = embedded.recorded() if embedded else None
+    if server is None and embedded and env.get("MLPIPE_LOCAL_AUTOSTART", "") not in ("", "0", "false"):
+        port = env.get("MLPIPE_LOCAL_PORT") or None
+        if port is not None and not port.isdigit():
+            raise AwsTargetError(f"MLPIPE_LOCAL_PORT={port} is not a port number", hint="export MLPIPE_LOCAL_PORT=4599")
+        server = embedded.start(int(port) if port else None)
+    if server is None:
+        raise AwsTargetError(
+            "the embedded AWS is not running",
+            hint="start it with `mlpipe local up` (or export MLPIPE_LOCAL_AUTOSTART=1, or "
+            + _not_local(kind_source)
+            + ")",
         )
-    # botocore reads AWS_DEFAULT_REGION itself; AWS_REGION is what most other AWS tools set.
-    return Target("aws", region=region or env.get("AWS_REGION") or None, profile=profile)
+    return server
 
 
 def _not_local(kind_source: str | None) -> str:
@@ -110,20 +141,6 @@ def known_regions(session: boto3.Session) -> set[str]:
     for partition in session.get_available_partitions():
         regions.update(session.get_available_regions("sqs", partition_name=partition))
     return regions
-
-
-def recorded_credentials(endpoint_url: str) -> Credentials | None:
-    """The operator keys of the server `mlpipe local up` recorded, if `endpoint_url` is that server.
-
-    They win over AWS_ACCESS_KEY_ID & co., which usually hold real AWS keys the embedded AWS does
-    not know. Any other endpoint (a server started elsewhere, a test's) uses boto3's chain.
-    """
-    from mlpipe.local.state import recorded_server_for
-
-    state = recorded_server_for(endpoint_url)
-    if state is None or not state.access_key_id:
-        return None
-    return Credentials(state.access_key_id, state.secret_access_key)
 
 
 class Clients:

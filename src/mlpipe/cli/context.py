@@ -35,7 +35,8 @@ class GlobalOptions:
             "profile": self.profile,
             "region": self.region,
             "endpoint_url": self.endpoint_url,
-            "target": "local" if (self.local or self.endpoint_url) else None,
+            # --local only: an endpoint URL means local too, but `resolve_target` alone says so.
+            "target": "local" if self.local else None,
         }
 
     def load(self) -> LoadedConfig:
@@ -46,14 +47,18 @@ class GlobalOptions:
     def clients(self, loaded: LoadedConfig | None = None) -> Clients:
         """Clients for the target: from the config when there is one, else from the options alone."""
         from mlpipe.aws.clients import Clients, resolve_target
+        from mlpipe.cli.embedded import RecordedEmbeddedAws
 
+        embedded = RecordedEmbeddedAws()
         if loaded is not None:
             c = loaded.config
+            source = loaded.sources.get("target")
             target = resolve_target(
-                c.target, c.region, c.profile, c.endpoint_url, kind_source=loaded.sources.get("target")
+                c.target, c.region, c.profile, c.endpoint_url, kind_source=source, embedded=embedded
             )
         else:
-            target = resolve_target("local" if self.local else None, self.region, self.profile, self.endpoint_url)
+            kind = "local" if self.local else None
+            target = resolve_target(kind, self.region, self.profile, self.endpoint_url, embedded=embedded)
         return Clients(target)
 
     def reporter(self) -> Reporter:

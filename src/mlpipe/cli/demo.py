@@ -54,6 +54,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         ),
         timeout: float = typer.Option(40.0, "--timeout", min=1, help="Seconds to wait for each result."),
     ) -> None:
+        from mlpipe.cli.embedded import RecordedEmbeddedAws
         from mlpipe.cli.render import print_json
         from mlpipe.ops.demo import DemoRequest, run_demo
 
@@ -62,11 +63,11 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         server = _server_control(port)
         if opts.json:
             quiet = _display(quiet=True)
-            print_json(run_demo(request, server, quiet, quiet).to_dict())
+            print_json(run_demo(request, server, quiet, quiet, embedded=RecordedEmbeddedAws()).to_dict())
             return
         display = _display(quiet=False)
         with display:
-            result = run_demo(request, server, display, display)
+            result = run_demo(request, server, display, display, embedded=RecordedEmbeddedAws())
         _summary(result)
 
 

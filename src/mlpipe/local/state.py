@@ -96,11 +96,6 @@ def clear_state() -> None:
     state_file().unlink(missing_ok=True)
 
 
-def running_endpoint_url() -> str | None:
-    state = read_state()
-    return state.endpoint_url if state else None
-
-
 def recorded_server_for(endpoint_url: str) -> ServerState | None:
     """The recorded server if `endpoint_url` points at it (any loopback spelling of its host)."""
     from urllib.parse import urlsplit

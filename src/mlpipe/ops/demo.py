@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlpipe.errors import DeliveryError, UsageError
 from mlpipe.ops.demo_steps import (
@@ -34,6 +34,9 @@ from mlpipe.ops.demo_steps import (
     commands_on_aws,
 )
 from mlpipe.reporter import Reporter
+
+if TYPE_CHECKING:
+    from mlpipe.aws.clients import EmbeddedAws
 
 DEMO_APP = "demo"
 CONFIG_FILE = "mlpipe.yaml"
@@ -210,6 +213,7 @@ def run_demo(
     listener: DemoListener,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    embedded: EmbeddedAws | None = None,  # finds the recorded server's keys (the CLI's RecordedEmbeddedAws)
 ) -> DemoResult:
     started_at = clock()
     listener.stage("project")
@@ -231,7 +235,7 @@ def run_demo(
                 note(f"started at {result.endpoint_url}")
             else:
                 note(f"already running at {result.endpoint_url}")
-            config, clients = _demo_target(config_path, result.endpoint_url)
+            config, clients = _demo_target(config_path, result.endpoint_url, embedded)
             if shared:
                 removed = _remove_demo_app(config, clients, reporter)  # an earlier demo's: start afresh
                 if removed:
@@ -239,7 +243,9 @@ def run_demo(
         _run_stages(request, result, config_path, config, clients, dataset, reporter, listener, clock, sleep)
     finally:
         if shared and not request.keep:
-            _cleanup(lambda: _remove_demo_app(*_demo_target(config_path, result.endpoint_url), reporter), reporter)
+            _cleanup(
+                lambda: _remove_demo_app(*_demo_target(config_path, result.endpoint_url, embedded), reporter), reporter
+            )
         if started and not request.keep:
             server.stop()
         if scratch and not request.keep:
@@ -251,13 +257,13 @@ def run_demo(
     return result
 
 
-def _demo_target(config_path: Path, endpoint_url: str) -> tuple[Any, Any]:
+def _demo_target(config_path: Path, endpoint_url: str, embedded: EmbeddedAws | None) -> tuple[Any, Any]:
     from mlpipe.aws.clients import Clients, resolve_target
     from mlpipe.config import load_config
 
     # MLPIPE_* variables are ignored: a stray MLPIPE_TARGET=aws must never point the demo at an account.
     config = load_config(config_path, env={}).config
-    return config, Clients(resolve_target("local", config.region, None, endpoint_url))
+    return config, Clients(resolve_target("local", config.region, None, endpoint_url, embedded=embedded))
 
 
 def _remove_demo_app(config: Any, clients: Any, reporter: Reporter) -> int:
