@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from mlpipe.local.state import (
     recorded_server_for,
     write_state,
 )
+from mlpipe.waiting import Poll
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
@@ -104,8 +104,7 @@ def start_background(port: int | None, host: str = "127.0.0.1", expose_on_networ
             stderr=subprocess.STDOUT,
             start_new_session=True,  # survives the terminal; `mlpipe local down` stops it
         )
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
+    for _ in Poll(START_TIMEOUT_S, 0.2):
         if process.poll() is not None:
             raise AwsTargetError(
                 f"the embedded AWS exited during start-up (code {process.returncode})",
@@ -114,7 +113,6 @@ def start_background(port: int | None, host: str = "127.0.0.1", expose_on_networ
         state = read_state()
         if state is not None and state.pid == process.pid and _answers(state):
             return UpResult(state, already_running=False)
-        time.sleep(0.2)
     process.terminate()
     raise AwsTargetError(f"the embedded AWS did not answer within {START_TIMEOUT_S:.0f} s", hint=f"see {path}")
 
@@ -180,9 +178,9 @@ def stop() -> ServerState | None:
         clear_state()
         return None
     os.kill(state.pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline and _alive(state.pid):
-        time.sleep(0.1)
+    for _ in Poll(STOP_TIMEOUT_S, 0.1):
+        if not _alive(state.pid):
+            break
     if _alive(state.pid):
         os.kill(state.pid, signal.SIGKILL)
     clear_state()
