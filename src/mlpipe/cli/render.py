@@ -22,7 +22,6 @@ class RichReporter:
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
-        self._last_progress: tuple[str, int] | None = None
 
     def step(self, message: str) -> None:
         if not self.quiet:

@@ -58,12 +58,6 @@ class _Claim:
     canonical_query: str
 
 
-def is_signed(environ: dict[str, object]) -> bool:
-    return str(environ.get("HTTP_AUTHORIZATION", "")).startswith("AWS4-HMAC-SHA256") or "X-Amz-Signature=" in str(
-        environ.get("QUERY_STRING", "")
-    )
-
-
 def verify(
     environ: dict[str, object],
     body: bytes,

@@ -37,14 +37,6 @@ def credentials_for(ctx: Context, role_arn: str, session: str) -> Any:
     return identity
 
 
-def environment_for(identity: Any) -> dict[str, str]:
-    """The AWS_* variables an SDK in a child process (handler, build) signs with."""
-    env = {"AWS_ACCESS_KEY_ID": identity.access_key_id, "AWS_SECRET_ACCESS_KEY": identity.secret_access_key}
-    if identity.session_token:
-        env["AWS_SESSION_TOKEN"] = identity.session_token
-    return env
-
-
 def role_client(ctx: Context, role_arn: str, session: str, service: str, region: str) -> Any:
     """A boto3 client back to this server, signed as the role session (cached like ctx.client)."""
     import boto3
