@@ -122,3 +122,31 @@ def test_output_after_the_subcommand_gives_json(
     (tmp_path / "mlpipe.yaml").write_text("app: shop\n")
     assert run(["config", "show", "-o", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["app"]["value"] == "shop"
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (
+            ["--endpoint-url", "http://127.0.0.1:9/", "status"],
+            None,
+            "cannot reach the embedded AWS at http://127.0.0.1:9",
+        ),
+        (["status"], "http://127.0.0.1:8", "cannot reach the embedded AWS at http://127.0.0.1:8"),
+        (["status"], None, "cannot reach AWS endpoint"),
+    ],
+    ids=["option", "AWS_ENDPOINT_URL", "aws"],
+)
+def test_a_botocore_error_no_use_case_translated_names_the_target_resolve_target_decides(
+    argv: list[str], env: str | None, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.exceptions
+
+    from mlpipe.cli.app import _as_mlpipe_error
+
+    if env:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", env)
+    else:
+        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    error = _as_mlpipe_error(botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:9/"), argv)
+    assert error is not None and str(error).startswith(message)

@@ -220,13 +220,12 @@ def _as_mlpipe_error(exc: Exception, argv: list[str]) -> MlpipeError | None:
     if isinstance(exc, MlpipeError):
         return exc
     if type(exc).__module__.startswith("botocore"):
-        from mlpipe.aws.clients import Target
+        from mlpipe.aws.clients import resolve_target
         from mlpipe.aws.errors import translate
 
         # What a use case did not translate itself: name the endpoint the user gave, if any.
         url = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--endpoint-url"), None)
-        url = url or os.environ.get("AWS_ENDPOINT_URL")
-        return translate(exc, Target("local", endpoint_url=url) if url else None)
+        return translate(exc, resolve_target(None, None, None, url))
     return None
 
 
