@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import threading
+import json
 import time
 
 import pytest
 from send_helpers import deployment, queue_url, write_log_lines
+from virtual_time import VirtualTime
 
 from mlpipe.ops.logevents import LogEvent
 from mlpipe.ops.tail import tail_dlq, tail_logs
@@ -63,47 +64,76 @@ def test_missing_log_group_is_a_warning_not_a_crash(clients) -> None:  # type: i
 
 def test_follow_shows_a_new_line_within_two_seconds_even_before_the_group_exists(clients) -> None:  # type: ignore[no-untyped-def]
     config, names = deployment(clients)
+    # The test drives the follow loop's clock: the lines are written (through the embedded AWS) at
+    # these moments of it, from within the loop's own sleeps.
+    virtual = VirtualTime()
+    written: dict[str, float] = {}
+
+    def write(at: float, line: dict[str, object] | str) -> None:
+        def action() -> None:
+            written[str(line)] = at
+            write_log_lines(clients, names.log_group, [line])  # the first one creates the group
+
+        virtual.at(at, action)
+
+    write(0.8, "START RequestId: 1")
+    write(1.5, _prediction("c1", 24.5))
     arrivals: list[tuple[float, LogEvent]] = []
-    written: list[float] = []
-
-    def writer() -> None:
-        time.sleep(0.8)
-        write_log_lines(clients, names.log_group, ["START RequestId: 1"])  # creates the group
-        time.sleep(0.7)
-        written.append(time.monotonic())
-        write_log_lines(clients, names.log_group, [_prediction("c1", 24.5)])
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    started = time.monotonic()
+    reporter = ListReporter()
     result = tail_logs(
         config,
         clients,
-        ListReporter(),
-        lambda e: arrivals.append((time.monotonic(), e)),
+        reporter,
+        lambda e: arrivals.append((virtual.now, e)),
         since_ms=int(time.time() * 1000) - 1000,
         follow=True,
         max_seconds=4,
+        sleep=virtual.sleep,
+        clock=virtual.clock,
     )
-    thread.join()
-    assert 3.9 < time.monotonic() - started < 6
+    assert virtual.pending == 0 and len(written) == 2  # both lines were written while it followed
+    assert virtual.now == pytest.approx(4)  # it followed for max_seconds, no less, no more
     assert result.mode == "poll"  # the embedded AWS has no StartLiveTail endpoint: polling took over
-    assert [e.record() for _, e in arrivals][1] == _prediction("c1", 24.5)
-    assert len(arrivals) == 2  # each line once, though every sweep looks back over it again
-    latency = arrivals[1][0] - written[0]
+    assert reporter.messages("step") == [f"waiting for log group {names.log_group} (the function has not run yet)"]
+    # In the order written; each line once, though every sweep looks back over it again.
+    assert [e.message for _, e in arrivals] == ["START RequestId: 1", json.dumps(_prediction("c1", 24.5))]
+    assert result.events == 2
+    latency = arrivals[1][0] - written[str(_prediction("c1", 24.5))]
     assert latency < 2.0, f"prediction shown {latency:.2f}s after it was written"
+    assert max(virtual.sleeps) <= 1.0  # while idle it still looks once a second
 
 
 def test_follow_survives_throttling(clients, endpoint_url) -> None:  # type: ignore[no-untyped-def]
     from send_helpers import set_fault
 
+    from mlpipe.local.control import admin_request
+
     config, names = deployment(clients)
     write_log_lines(clients, names.log_group, [_prediction("c2", 1.0)])
-    set_fault(endpoint_url, {"service": "logs", "operation": "FilterLogEvents", "rate": 0.5, "seed": 2})
+    # Seed 115 lets the first FilterLogEvents request through, throttles the next 3, then none:
+    # botocore tries a request 3 times, so the second sweep (at 0.25 s) fails as a whole.
+    set_fault(endpoint_url, {"service": "logs", "operation": "FilterLogEvents", "rate": 0.5, "seed": 115})
+    virtual = VirtualTime()
+    virtual.at(0.5, lambda: write_log_lines(clients, names.log_group, [_prediction("c3", 2.0)]))
     seen: list[LogEvent] = []
-    result = tail_logs(config, clients, ListReporter(), seen.append, since_ms=0, follow=True, max_seconds=2)
-    assert [e.record() for e in seen] == [_prediction("c2", 1.0)]
-    assert result.requests >= 3
+    result = tail_logs(
+        config,
+        clients,
+        ListReporter(),
+        seen.append,
+        since_ms=0,
+        follow=True,
+        max_seconds=2,
+        sleep=virtual.sleep,
+        clock=virtual.clock,
+    )
+    fault = admin_request(endpoint_url, "GET", "/_mlpipe/faults")[1]["faults"][0]
+    assert fault["injected"] == 3  # the throttling really happened
+    # Both lines, in order, once each: the second was written during the backoff after the throttled sweep.
+    assert [e.record() for e in seen] == [_prediction("c2", 1.0), _prediction("c3", 2.0)]
+    assert result.requests >= 4  # it kept polling through the throttled sweep and after
+    assert virtual.sleeps[1] > 1.5 * virtual.sleeps[0]  # and backed off: idle polling grows slower
+    assert virtual.now == pytest.approx(2)
 
 
 def test_dlq_lists_reasons_without_consuming(clients) -> None:  # type: ignore[no-untyped-def]
