@@ -3,6 +3,8 @@ really sleeps."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from mlpipe.errors import AwsError, WaitTimeout
@@ -132,3 +134,11 @@ def test_jitter_adds_at_most_its_fraction() -> None:
         if n == 50:
             break
     assert all(1 <= s <= 1.5 for s in t.sleeps) and len(set(t.sleeps)) > 1
+
+
+def test_an_infinite_timeout_polls_until_the_caller_stops() -> None:
+    t = FakeTime()
+    for n in Poll(math.inf, 0.3, clock=t.clock, sleep=t.sleep):
+        if n == 1000:
+            break
+    assert len(t.sleeps) == 999 and set(t.sleeps) == {0.3}

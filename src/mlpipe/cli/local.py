@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import math
 from typing import Any
 
 import typer
@@ -231,6 +231,7 @@ def logs(
     from mlpipe.cli.render import stdout
     from mlpipe.errors import UsageError
     from mlpipe.local.control import log_file
+    from mlpipe.waiting import Poll
 
     path = log_file()
     if not path.exists():
@@ -238,12 +239,11 @@ def logs(
     with path.open(errors="replace") as f:
         for line in f.readlines()[-lines:]:
             stdout.print(line.rstrip("\n"), markup=False, highlight=False)
-        while follow:
-            line = f.readline()
-            if line:
+        if not follow:
+            return
+        for _ in Poll(math.inf, 0.3):  # until Ctrl-C: whatever was appended, then a pause
+            for line in iter(f.readline, ""):
                 stdout.print(line.rstrip("\n"), markup=False, highlight=False)
-            else:
-                time.sleep(0.3)
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
