@@ -19,6 +19,8 @@ FORBIDDEN = {
     "ops": ("mlpipe.local", "mlpipe.cli"),
     "policies": ("mlpipe.local", "mlpipe.cli", "mlpipe.ops", "mlpipe.plan", "mlpipe.aws"),
     "model": ("mlpipe.local", "mlpipe.cli", "mlpipe.ops", "mlpipe.plan", "mlpipe.aws"),
+    "supply": ("mlpipe.local", "mlpipe.cli", "mlpipe.ops"),
+    "build": ("mlpipe.local", "mlpipe.cli", "mlpipe.ops", "mlpipe.plan", "mlpipe.aws"),
 }
 
 

@@ -15,8 +15,8 @@ def _iam_settings(opts: Any, operator_policy: str | None, no_iam: bool) -> None:
     """The server reads its IAM settings from its environment (the background server inherits ours)."""
     import os
 
+    from mlpipe.cache import cache_dir
     from mlpipe.local.iam.operator_setting import operator_environment
-    from mlpipe.local.state import cache_dir
 
     if operator_policy is None and not no_iam:
         return

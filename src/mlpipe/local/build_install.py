@@ -62,7 +62,7 @@ print(json.dumps({"ContentLength": response.get("ContentLength"), "ETag": respon
 
 
 def cache() -> Path:
-    from mlpipe.local.state import cache_dir
+    from mlpipe.cache import cache_dir
 
     return cache_dir() / "local-build"
 

@@ -48,7 +48,7 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def snapshot_file() -> Path:
-    from mlpipe.local.state import cache_dir
+    from mlpipe.cache import cache_dir
 
     return cache_dir() / "local-state.pickle"
 

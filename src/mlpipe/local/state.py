@@ -12,17 +12,10 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mlpipe.cache import cache_dir
+
 DEFAULT_PORT = 4599  # not 4566 (LocalStack) or 5000 (moto's default, Flask, AirPlay)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def cache_dir() -> Path:
-    """MLPIPE_CACHE_DIR, else $XDG_CACHE_HOME/mlpipe, else ~/.cache/mlpipe."""
-    explicit = os.environ.get("MLPIPE_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mlpipe"
 
 
 def ensure_cache_dir() -> Path:

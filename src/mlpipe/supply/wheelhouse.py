@@ -107,7 +107,7 @@ def wheelhouse_id(python_version: str, install: str | None) -> str:
 
 
 def cache_root() -> Path:
-    from mlpipe.local.state import cache_dir
+    from mlpipe.cache import cache_dir
 
     return cache_dir() / "wheelhouse"
 
