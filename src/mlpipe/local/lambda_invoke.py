@@ -125,19 +125,9 @@ def _exit_text(code: int | None) -> str:
 
 
 def write_logs(ctx: Context, version: FunctionVersion, stream: str, lines: list[str], started_ms: int) -> None:
-    logs = ctx.client("logs", version.region)
+    """The invocation's lines into /aws/lambda/<function>, in-process (see poller_io.put_log_lines)."""
+    from mlpipe.local.poller_io import put_log_lines
+
     now_ms = max(int(time.time() * 1000), started_ms)
     events = [{"timestamp": started_ms if i == 0 else now_ms, "message": line} for i, line in enumerate(lines)]
-    for attempt in range(2):
-        try:
-            logs.put_log_events(logGroupName=version.log_group, logStreamName=stream, logEvents=events)
-            return
-        except logs.exceptions.ResourceNotFoundException:
-            if attempt:
-                raise
-            for call, kwargs in (
-                (logs.create_log_group, {"logGroupName": version.log_group}),
-                (logs.create_log_stream, {"logGroupName": version.log_group, "logStreamName": stream}),
-            ):
-                with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-                    call(**kwargs)
+    put_log_lines(ctx, version.arn.split(":")[4], version.region, version.log_group, stream, events)

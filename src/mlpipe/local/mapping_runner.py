@@ -1,13 +1,15 @@
 """the mapping runner of the embedded AWS: SQS event source mappings that really run the handler.
 
-For every enabled SQS mapping two poller threads poll the queue through the SQS API (so
-visibility, receive counts and redrive are moto's), build the Lambda SQS event, run the handler
+For every enabled SQS mapping two poller threads poll the queue as the function's execution role
+(in-process through moto's SQS backend, poller_io.py: visibility, receive counts and redrive are
+moto's), build the Lambda SQS event, run the handler
 in a warm worker process with the function's environment (AWS_ENDPOINT_URL pointing back here),
 write START / output / END / REPORT to /aws/lambda/<function>, delete what succeeded and leave
 the rest to the queue's redrive, exactly as Lambda's SQS poller does.
 
-Mappings and function code are read from moto's Lambda backend in-process (read only); every
-change to queues and logs goes through the HTTP API, so it is serialised like any client's.
+Mappings and function code are read from moto's Lambda backend in-process (read only). Receives,
+deletes and log writes are the Lambda service's own calls on AWS: they go to moto's backends
+in-process too (poller_io.py), under the same queue locks and snapshot gate as requests.
 """
 
 from __future__ import annotations

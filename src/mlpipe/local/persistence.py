@@ -188,6 +188,22 @@ def attach(ctx: Context, path: Path | None) -> Persistence | None:
     return keeper
 
 
+@contextlib.contextmanager
+def mutation(ctx: Context) -> Iterator[None]:
+    """In-process work that changes state outside a request (the mapping runner's deletes and log
+    writes): it passes the snapshot gate as a mutating request does, and marks the state changed."""
+    keeper = ctx.state.get(STATE_KEY)
+    if keeper is None:
+        yield
+        return
+    if not keeper.gate.enter():
+        raise RuntimeError("the embedded AWS is stopping")
+    try:
+        yield
+    finally:
+        keeper.gate.leave()  # (counts the change)
+
+
 def detach(ctx: Context) -> None:
     """On stop, before the extensions stop: the last snapshot."""
     keeper = ctx.state.pop(STATE_KEY, None)

@@ -14,6 +14,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mlpipe.local.lambda_invoke import invoke
+from mlpipe.local.lambda_pool import FunctionVersion
+from mlpipe.local.poller_io import AccessDenied, RoleQueue
 
 if TYPE_CHECKING:
     from mlpipe.local.mapping_runner import MappingRunner, MappingStats, _Mapping
@@ -23,6 +25,8 @@ log = logging.getLogger("mlpipe.local")
 # An idle poller checks its queue this often. Not a long poll: moto serialises receives of a queue,
 # and a long poll cannot be interrupted, so stopping pollers (on every reset) would take seconds.
 IDLE_POLL_S = 0.2
+# A poller whose role may not receive tries again this often (AWS backs off too).
+DENIED_RETRY_S = 1.0
 
 
 class MappingPoller(threading.Thread):
@@ -35,9 +39,8 @@ class MappingPoller(threading.Thread):
         self.stats = stats
         self._stop_event = threading.Event()
         self._timeout_s = 0.0
-        self.sqs = runner.ctx.client("sqs", mapping.region)
-        self.logs = runner.ctx.client("logs", mapping.region)
-        self.queue_url = ""
+        # The queue as the Lambda service reaches it: in-process, as the function's execution role.
+        self.queue = RoleQueue(runner.ctx, mapping.queue_arn)
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -46,36 +49,38 @@ class MappingPoller(threading.Thread):
         return self._timeout_s
 
     def run(self) -> None:
+        from mlpipe.local.mapping_runner import function_version  # the mapping runner owns the function lookup
+
         try:
-            self.queue_url = self._queue_url()
             while not self._stop_event.is_set():
-                messages = self._receive()
+                found = function_version(self.mapping)
+                if found is None:  # function deleted under the mapping: nothing polls its queue
+                    self._stop_event.wait(IDLE_POLL_S)
+                    continue
+                try:
+                    messages = self._receive(found[0])
+                except AccessDenied as exc:  # the role may not poll: AWS keeps retrying, the queue keeps its messages
+                    self._failed(str(exc))
+                    self._stop_event.wait(DENIED_RETRY_S)
+                    continue
                 if messages and not self._stop_event.is_set():
-                    self._process(messages)
+                    self._process(found, messages)
                 elif messages:
-                    self._release(messages)
+                    self._release(found[0], messages)
         except Exception as exc:  # queue deleted, server stopping...: the scanner restarts us if needed
-            self.stats.count(errors=1)
-            self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            self._failed(f"{type(exc).__name__}: {exc}")
             log.debug("poller %s stopped: %s", self.mapping.uuid, exc)
 
-    def _queue_url(self) -> str:
-        _, _, _, _, account, name = self.mapping.queue_arn.split(":", 5)
-        return str(self.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
+    def _failed(self, reason: str, errors: int = 1) -> None:
+        self.stats.count(errors=errors)
+        self.stats.last_error = reason[:300]
 
-    def _receive(self) -> list[dict[str, Any]]:
+    def _receive(self, version: FunctionVersion) -> list[dict[str, Any]]:
         wanted = self.mapping.batch_size
         messages: list[dict[str, Any]] = []
         window_end = time.monotonic() + self.mapping.window_s
         while len(messages) < wanted and not self._stop_event.is_set():
-            reply = self.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=min(10, wanted - len(messages)),
-                WaitTimeSeconds=0,
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            )
-            got = reply.get("Messages", [])
+            got = self.queue.receive(version.role, version.name, min(10, wanted - len(messages)))
             messages += got
             left = window_end - time.monotonic()
             if not messages:
@@ -87,19 +92,11 @@ class MappingPoller(threading.Thread):
                 self._stop_event.wait(min(0.1, left))
         return messages
 
-    def _release(self, messages: list[dict[str, Any]]) -> None:
-        for message in messages:
-            with contextlib.suppress(Exception):  # best effort: it comes back after its visibility anyway
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
+    def _release(self, version: FunctionVersion, messages: list[dict[str, Any]]) -> None:
+        with contextlib.suppress(Exception):  # best effort: they come back after their visibility anyway
+            self.queue.release(version.role, version.name, [m["ReceiptHandle"] for m in messages])
 
-    def _process(self, messages: list[dict[str, Any]]) -> None:
-        from mlpipe.local.mapping_runner import function_version  # the mapping runner owns the function lookup
-
-        found = function_version(self.mapping)
-        if found is None:
-            return  # function deleted under the mapping: messages come back after their visibility
+    def _process(self, found: tuple[FunctionVersion, bytes], messages: list[dict[str, Any]]) -> None:
         version, code = found
         self._timeout_s = float(version.timeout_s)
         event = sqs_event(messages, self.mapping.queue_arn, self.mapping.region)
@@ -112,21 +109,22 @@ class MappingPoller(threading.Thread):
             failed = set()
         else:
             failed = batch_item_failures(outcome.result, set(by_id))
-        self._delete_messages([m for mid, m in by_id.items() if mid not in failed])
+        self._delete_messages(version, [m for mid, m in by_id.items() if mid not in failed])
         self.stats.count(failed=len(failed))
 
-    def _delete_messages(self, messages: list[dict[str, Any]]) -> None:
-        for start in range(0, len(messages), 10):
-            chunk = messages[start : start + 10]
-            reply = self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+    def _delete_messages(self, version: FunctionVersion, messages: list[dict[str, Any]]) -> None:
+        if not messages:
+            return
+        try:
+            deleted, undeleted = self.queue.delete(version.role, version.name, [m["ReceiptHandle"] for m in messages])
+        except AccessDenied as exc:  # they come back after their visibility timeout, as on AWS
+            self._failed(str(exc), errors=len(messages))
+            return
+        self.stats.count(processed=deleted)
+        if undeleted:  # e.g. a receipt handle expired: SQS will deliver those messages again
+            self._failed(
+                f"DeleteMessageBatch: {undeleted[0].get('Code')}: {undeleted[0].get('Message')}", len(undeleted)
             )
-            self.stats.count(processed=len(reply.get("Successful", [])))
-            undeleted = reply.get("Failed", [])
-            if undeleted:  # e.g. a receipt handle expired: SQS will deliver those messages again
-                self.stats.count(errors=len(undeleted))
-                self.stats.last_error = f"DeleteMessageBatch: {undeleted[0].get('Code')}: {undeleted[0].get('Message')}"
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
