@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
+from typing import Any
 
 import pytest
 from send_helpers import (
@@ -19,6 +21,7 @@ from send_helpers import (
     set_fault,
     write_log_lines,
 )
+from virtual_time import VirtualTime
 
 from mlpipe.errors import DeliveryError, ForeignResourceError, NotDeployedError, UsageError
 from mlpipe.local.control import admin_request
@@ -227,11 +230,21 @@ def test_a_connection_that_stays_down_stops_the_send_with_every_line_accounted_f
 
     config, names = deployment(clients)
     _failing_sends(clients, botocore.exceptions.EndpointConnectionError(endpoint_url="http://x"), first=10**6)
+    tries: Counter[str] = Counter()  # SendMessageBatch calls per message body (botocore retries not counted)
+    lock = threading.Lock()
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        with lock:
+            tries.update(e["MessageBody"] for e in params["Entries"])
+
+    clients.client("sqs").meta.events.register("provide-client-params.sqs.SendMessageBatch", count)
     text = "\n".join(f"{i},0,0" for i in range(500))
-    started = time.monotonic()
     with pytest.raises(DeliveryError) as caught:
         send(config, clients, ListReporter(), SendInput(text=text, source="f.csv"), sleep=lambda s: None)
-    assert time.monotonic() - started < 30  # stops after one batch's retries, not 50 batches' worth
+    # It stops once one call has failed through all 6 attempts: only the calls in flight then (4
+    # workers, 10 messages each) used all theirs, not 50 batches' worth.
+    assert len(tries) == 500 and max(tries.values()) == 6
+    assert sum(1 for n in tries.values() if n == 6) <= 4 * 10
     assert caught.value.message.startswith("sending stopped: ")
     assert "500 of 500 message(s) could not be sent (EndpointConnectionError), 0 sent: f.csv line(s) 1-500" in (
         caught.value.message
@@ -258,12 +271,12 @@ def test_ten_thousand_rows_all_arrive_despite_entry_faults(clients, endpoint_url
     assert {m["MessageId"] for m in received} == set(result.message_ids.values())
 
 
-def _fake_handler(clients, names, outcome: str, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
-    """Plays the Lambda handler's part: read the queue, log one contract line per message."""
+def _handle_queue(clients, names, outcome: str) -> None:  # type: ignore[no-untyped-def]
+    """Plays the Lambda handler's part once: read the queue, log one contract line per message."""
     sqs = clients.client("sqs")
     url = queue_url(clients, names.trigger_queue)
-    while not stop.is_set():
-        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for m in messages:
             body = json.loads(m["Body"])
             line: dict[str, object] = {"message_id": m["MessageId"], "correlation_id": body["id"]}
             if outcome == "poison":
@@ -284,16 +297,14 @@ def test_wait_finds_our_result_by_correlation_id_and_ignores_others(clients, out
         [{"event": "prediction", "message_id": "x", "correlation_id": "someone-1", "predictions": [99.0]}],
         stream="other",
     )
-    stop = threading.Event()
-    worker = threading.Thread(target=_fake_handler, args=(clients, names, outcome, stop))
-    worker.start()
-    try:
-        started = time.monotonic()
-        result = send(config, clients, ListReporter(), SendInput(payload="1,2,3"), wait=True, timeout_s=20)
-    finally:
-        stop.set()
-        worker.join()
-    assert time.monotonic() - started < 10
+    # The function answers 2 s into the wait (of the test's clock: `send --wait` sleeps on it).
+    virtual = VirtualTime()
+    virtual.at(2.0, lambda: _handle_queue(clients, names, outcome))
+    reporter = ListReporter()
+    result = send(config, clients, reporter, SendInput(payload="1,2,3"), wait=True, timeout_s=20, sleep=virtual.sleep)
+    assert virtual.pending == 0
+    assert 2.0 <= virtual.now <= 3.0  # found on the first poll after the line was logged (idle: 1 s apart)
+    assert reporter.messages("progress")[-1] == "results 1/1"
     [only] = result.outcomes
     assert only.correlation_id in result.message_ids
     assert only.message_id == result.message_ids[only.correlation_id]
@@ -305,11 +316,26 @@ def test_wait_finds_our_result_by_correlation_id_and_ignores_others(clients, out
 
 def test_wait_times_out_with_the_message_pending(clients) -> None:  # type: ignore[no-untyped-def]
     config, _ = deployment(clients)
-    started = time.monotonic()
-    result = send(config, clients, ListReporter(), SendInput(payload="1,2,3"), wait=True, timeout_s=1)
-    assert 0.9 < time.monotonic() - started < 5
+    reporter = ListReporter()
+    result = send(config, clients, reporter, SendInput(payload="1,2,3"), wait=True, timeout_s=1)
+    assert reporter.messages("step")[-1].startswith("waiting up to 1s for 1 result(s)")
     assert [o.status for o in result.outcomes] == ["pending"]
     assert result.unfinished == result.outcomes
+
+
+def test_wait_gives_up_exactly_at_its_timeout(clients) -> None:  # type: ignore[no-untyped-def]
+    from mlpipe.ops.send import prepare, wait_for_outcomes
+
+    _, names = deployment(clients)
+    messages, _ = prepare(SendInput(payload="1,2,3"), 3, "0123456789ab", need_ids=True)
+    virtual = VirtualTime()
+    since = int(time.time() * 1000) - 5_000
+    outcomes = wait_for_outcomes(
+        clients, names, messages, since, "0123456789ab", 7, ListReporter(), sleep=virtual.sleep, clock=virtual.clock
+    )
+    assert [o.status for o in outcomes] == ["pending"]
+    assert virtual.now == pytest.approx(7)  # it waited its timeout, no less, no more
+    assert max(virtual.sleeps) <= 1.0  # looking at least once a second meanwhile
 
 
 def test_wait_finds_a_message_sqs_moved_to_the_dlq_and_leaves_it_there(clients) -> None:  # type: ignore[no-untyped-def]
@@ -341,13 +367,14 @@ def test_send_wait_reports_a_dead_lettered_message_before_the_timeout(clients) -
     stop = threading.Event()
     worker = threading.Thread(target=dead_letter_like_sqs, args=(clients, names, stop))
     worker.start()
+    reporter = ListReporter()
     try:
-        started = time.monotonic()
-        result = send(config, clients, ListReporter(), SendInput(payload="1,2,3"), wait=True, timeout_s=30)
+        result = send(config, clients, reporter, SendInput(payload="1,2,3"), wait=True, timeout_s=30)
     finally:
         stop.set()
         worker.join()
-    assert time.monotonic() - started < 15  # found on a quiet poll, not only at the timeout
+    # Found on a quiet poll (the final look at the timeout reports no progress), not at the timeout.
+    assert reporter.messages("progress")[-1] == "results 1/1"
     [only] = result.outcomes
     assert only.status == "dead-lettered" and only.in_dlq
     assert only.reason == "exceeded maxReceiveCount (last: error: ModelError: endpoint down)"
