@@ -8,13 +8,14 @@ this app's ARNs, and parliament's auditors must find nothing but the one finding
 from __future__ import annotations
 
 import json
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
+from local_helpers import wait_for
 from parliament import analyze_policy_string
+from send_helpers import depth
 
 from mlpipe.cli.app import run
 from mlpipe.config import Config, load_config
@@ -107,8 +108,14 @@ def recorded(clients: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
     config = load_config(tmp_path / "mlpipe.yaml").config
     calls: dict[str, set[str]] = defaultdict(set)
     current = ["?"]
-    clients.session.events.register("before-call", lambda model, **_: calls[current[0]].add(_action(model)))
+
+    def record(model: Any, **_: Any) -> None:  # returns None: anything else would stand in for the response
+        if current[0]:  # "": the test's own calls (waiting for state), not a command's
+            calls[current[0]].add(_action(model))
+
+    clients.session.events.register("before-call", record)
     r = ListReporter()
+    dlq = "house-dev-dlq"
     steps = [
         ("train", lambda: train(config, clients, r)),
         ("train", lambda: train(config, clients, r, TrainRequest(seed=3))),
@@ -120,7 +127,8 @@ def recorded(clients: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
         ("bootstrap-pipeline", lambda: bootstrap(config, clients, r, push=True, config_path=Path("mlpipe.yaml"))),
         ("send", lambda: send(config, clients, r, SendInput(payload=",".join(["0.01"] * 10)), wait=True)),
         ("send", lambda: send(config, clients, r, SendInput(json_body='{"payload": "x"}', validate=False))),
-        ("tail", lambda: time.sleep(1.5)),
+        # The function dead-letters that message: tail dlq and redrive then have one to show and move.
+        ("", lambda: wait_for(lambda: depth(clients, dlq) >= 1, 60, f"the poison message in {dlq}")),
         ("tail", lambda: tail_dlq(config, clients, r)),
         ("tail", lambda: tail_logs(config, clients, r, lambda e: None, 0, follow=True, max_seconds=0.5)),
         ("tail", lambda: pipeline_status(config, clients)),
