@@ -18,6 +18,8 @@ from typing import Any
 import boto3
 import botocore.config
 
+from mlpipe.waiting import Poll
+
 REPO = Path(__file__).resolve().parents[2]
 HANDLER_DIR = REPO / "templates" / "handler"
 TUTORIAL_PAYLOAD = "14.0507,0,18.1,0,0.597,6.657,100,1.5275,24,666,20.2,35.05,21.22"
@@ -267,15 +269,15 @@ def drain(sqs: Any, queue_url: str, max_wait: float = 5) -> list[dict[str, Any]]
     return got
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    """The first truthy answer of `predicate` (asked at once, then every `interval` s, and once more at
+    the deadline); a test failure naming `what` if none came. The tests' one poll loop: they wait on
+    the state that matters, never for a fixed time."""
+    for _ in Poll(timeout, interval):
         value = predicate()
         if value:
             return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def queue_depth(sqs: Any, queue_url: str) -> int:

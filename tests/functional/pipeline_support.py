@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from local_helpers import wait_for
 
 from mlpipe.aws.clients import Clients
 from mlpipe.lambda_package import handler_dir
@@ -44,28 +44,33 @@ def wait_for_run(
     clients: Clients, pipeline: str, count: int, timeout_s: float = 120, until: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """The `count`-th execution, once it finished (or reached a status in `until`)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = executions(clients, pipeline)
+    seen: list[list[dict[str, Any]]] = [[]]
+
+    def finished() -> dict[str, Any] | None:
+        found = seen[0] = executions(clients, pipeline)
         if len(found) >= count:
             run = found[len(found) - count]  # newest first
             if run["status"] != "InProgress" or run["status"] in until:
                 return run
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no finished run #{count} of {pipeline} after {timeout_s}s: {found}")
-        time.sleep(0.3)
+        return None
+
+    try:
+        run: dict[str, Any] = wait_for(finished, timeout_s, f"finished run #{count} of {pipeline}", interval=0.3)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {seen[0]}") from None
+    return run
 
 
 def wait_for_action(clients: Clients, pipeline: str, stage: str, status: str, timeout_s: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def reached() -> dict[str, Any] | None:
         for s in clients.client("codepipeline").get_pipeline_state(name=pipeline)["stageStates"]:
             latest = (s.get("actionStates") or [{}])[0].get("latestExecution") or {}
             if s["stageName"] == stage and latest.get("status") == status:
-                return latest
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{pipeline} stage {stage} never reached {status}")
-        time.sleep(0.3)
+                return dict(latest)
+        return None
+
+    latest: dict[str, Any] = wait_for(reached, timeout_s, f"{pipeline} stage {stage} reaching {status}", interval=0.3)
+    return latest
 
 
 def code_sha(clients: Clients, function: str) -> str:

@@ -5,11 +5,11 @@ embedded AWS delivers the push event to the rule and invokes the target with tha
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from local_helpers import wait_for
 from pipeline_support import CallLog, cli, executions, make_project, wait_for_run
 
 from mlpipe.aws.clients import Clients
@@ -39,14 +39,14 @@ def _commit(clients: Clients, note: str) -> str:
 
 
 def _failed_invocations(endpoint_url: str, count: int, timeout_s: float = 60) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def failed() -> list[dict[str, Any]] | None:
         code, body = admin_request(endpoint_url, "GET", "/_mlpipe/status")
         assert code == 200, body
-        failed = list(body["events"]["failed_invocations"])
-        if len(failed) >= count or time.monotonic() > deadline:
-            return failed
-        time.sleep(0.2)
+        found = list(body["events"]["failed_invocations"])
+        return found if len(found) >= count else None
+
+    found: list[dict[str, Any]] = wait_for(failed, timeout_s, f"{count} failed rule invocation(s)", interval=0.2)
+    return found
 
 
 @pytest.mark.slow

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
+from local_helpers import wait_for
 from send_helpers import deployment, depth, drain, queue_url
 
 from mlpipe.errors import UsageError
@@ -22,6 +24,11 @@ def _fill_dlq(clients, names, count: int) -> None:  # type: ignore[no-untyped-de
             MessageBody=json.dumps({"payload": f"{i},0,0", "id": f"r-{i}"}),
             MessageAttributes={"mlpipe-reason": {"DataType": "String", "StringValue": f"reason {i}"}},
         )
+
+
+def _task(sqs, source_arn: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    [task] = sqs.list_message_move_tasks(SourceArn=source_arn)["Results"]
+    return dict(task)
 
 
 def test_redrive_moves_everything_back_with_attributes(clients) -> None:  # type: ignore[no-untyped-def]
@@ -57,9 +64,11 @@ def test_rate_limits_the_move_and_a_running_task_is_refused(clients) -> None:  #
     sqs = clients.client("sqs")
     with pytest.raises(sqs.exceptions.ClientError, match="already a task running"):
         sqs.start_message_move_task(SourceArn=names.queue_arn(names.dlq))
-    while sqs.list_message_move_tasks(SourceArn=names.queue_arn(names.dlq))["Results"][0]["Status"] == "RUNNING":
-        time.sleep(0.1)
-    assert time.monotonic() - started >= 1.5  # 6 messages at 3/s: the last batch leaves after ~2 s
+    dlq_arn = names.queue_arn(names.dlq)
+    wait_for(lambda: _task(sqs, dlq_arn)["Status"] != "RUNNING", 30, "the move to end")
+    # The server's rate limit runs on real time, so only real time shows it: a lower bound (a slow
+    # machine cannot fail it). 6 messages at 3/s: the last batch leaves after ~2 s.
+    assert time.monotonic() - started >= 1.5
     assert depth(clients, names.trigger_queue) == 6
 
 
@@ -77,15 +86,10 @@ def test_move_task_api_checks_and_cancel(clients) -> None:  # type: ignore[no-un
     [task] = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
     assert (task["Status"], task["TaskHandle"], task["ApproximateNumberOfMessagesToMove"]) == ("RUNNING", handle, 20)
     assert "DestinationArn" not in task  # not given: back to the DLQ's source queue
-    while sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]["ApproximateNumberOfMessagesMoved"] < 1:
-        time.sleep(0.05)
+    wait_for(lambda: _task(sqs, dlq_arn)["ApproximateNumberOfMessagesMoved"] >= 1, 30, "the first move", 0.05)
     sqs.cancel_message_move_task(TaskHandle=handle)
-    for _ in range(50):
-        [task] = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
-        if task["Status"] == "CANCELLED":
-            break
-        time.sleep(0.1)
-    assert task["Status"] == "CANCELLED" and "TaskHandle" not in task
+    task = wait_for(lambda: (t := _task(sqs, dlq_arn))["Status"] == "CANCELLED" and t, 5, "the cancellation")
+    assert "TaskHandle" not in task
     moved = task["ApproximateNumberOfMessagesMoved"]
     assert 1 <= moved < 20
     assert depth(clients, names.trigger_queue) == moved and depth(clients, names.dlq) == 20 - moved

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import xgboost as xgb
+from local_helpers import wait_for
 
 from conftest import BOSTON_CSV
 from mlpipe.aws.clients import Clients
@@ -74,13 +73,6 @@ def prediction_lines(clients: Clients, log_group: str) -> list[dict[str, Any]]:
     return records
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 @pytest.mark.slow
 def test_training_again_updates_in_place_while_the_lambda_keeps_answering(clients: Clients) -> None:
     first = train(CONFIG, clients, ListReporter(), BOSTON)
@@ -97,7 +89,7 @@ def test_training_again_updates_in_place_while_the_lambda_keeps_answering(client
         while not stop.is_set():
             statuses.append(sm.describe_endpoint(EndpointName=names.endpoint)["EndpointStatus"])
             sqs.send_message(QueueUrl=trigger, MessageBody=json.dumps({"payload": row, "id": f"m{len(statuses)}"}))
-            time.sleep(0.05)
+            stop.wait(0.05)  # paces the traffic (about 20 messages a second); ends as soon as training did
 
     sender = threading.Thread(target=keep_sending)
     sender.start()
