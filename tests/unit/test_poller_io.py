@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,25 @@ def test_without_persistence_a_change_just_runs() -> None:
 def test_binary_message_attributes_reach_the_event_base64_encoded() -> None:
     value = _attribute({"DataType": "Binary", "BinaryValue": b"\x00\x01"})
     assert value == {"DataType": "Binary", "BinaryValue": "AAE="}
+
+
+def test_log_lines_reach_a_group_another_writer_created_meanwhile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two pollers' first invocations both find the group missing: the one that creates it second
+    must still write its lines (moto answers ResourceAlreadyExists to the second creation)."""
+    from moto.logs.models import logs_backends
+
+    from mlpipe.local.poller_io import put_log_lines
+
+    backend, group = logs_backends["111122223333"]["eu-west-1"], "/aws/lambda/poller-io-unit"
+    moto_create = backend.create_log_group
+
+    def the_other_poller_first(name: str, tags: dict[str, str], **kwargs: object) -> object:
+        moto_create(name, tags)  # the other poller wins the race
+        return moto_create(name, tags, **kwargs)
+
+    monkeypatch.setattr(backend, "create_log_group", the_other_poller_first)
+    now = int(time.time() * 1000)
+    put_log_lines(
+        Context("http://127.0.0.1:1"), "111122223333", "eu-west-1", group, "s", [{"timestamp": now, "message": "kept"}]
+    )
+    assert [e.message for e in backend.groups[group].streams["s"].events] == ["kept"]

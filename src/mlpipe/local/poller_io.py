@@ -20,6 +20,7 @@ Log lines are written as the emulator, as before (see docs/CONTRACTS.md).
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 from typing import Any
 
@@ -130,7 +131,7 @@ def put_log_lines(
     ctx: Context, account: str, region: str, group: str, stream: str, events: list[dict[str, Any]]
 ) -> None:
     """PutLogEvents into moto's CloudWatch Logs, creating the group and stream when missing."""
-    from moto.logs.exceptions import ResourceNotFoundException
+    from moto.logs.exceptions import ResourceAlreadyExistsException, ResourceNotFoundException
     from moto.logs.models import logs_backends
 
     backend = logs_backends[account][region]
@@ -138,7 +139,9 @@ def put_log_lines(
         try:
             backend.put_log_events(group, stream, events)
         except ResourceNotFoundException:
-            if group not in backend.groups:
+            # Both pollers' first invocations may find the group missing: the second creation is moot.
+            with contextlib.suppress(ResourceAlreadyExistsException):
                 backend.create_log_group(group, {})
-            backend.ensure_log_stream(group, stream)
+            with contextlib.suppress(ResourceAlreadyExistsException):
+                backend.ensure_log_stream(group, stream)
             backend.put_log_events(group, stream, events)
