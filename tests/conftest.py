@@ -121,3 +121,14 @@ def pypi(_pypi_reachable: str) -> None:
     """For tests that run bootstrap-pipeline: skip, with the reason, when PyPI cannot be reached."""
     if _pypi_reachable:
         pytest.skip(_pypi_reachable)
+
+
+UNIT_TESTS = REPO / "tests" / "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Unit tests start no embedded AWS: one that needs it is a CLI or functional test, and `make
+    test-fast` stays quick. Every server fixture depends on `embedded_server`."""
+    for item in items:
+        if UNIT_TESTS in Path(item.path).parents and "embedded_server" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} uses the embedded AWS: move it to tests/functional or tests/cli")

@@ -2,18 +2,12 @@
 any other xgboost version is refused with the command that fixes it.
 
 The artifact is loaded by `mlpipe.model.serving`, the container's own loading logic (every root
-file; pickle first, then `Booster.load_model`). Where pip can fetch it, the 3.0-5 container's
-xgboost (3.0.5) is installed aside to show what the guard prevents: it loads the same file with
-wrong predictions.
+file; pickle first, then `Booster.load_model`). What the guard prevents (an older container's
+xgboost loading the file with wrong predictions) needs pip and the network: it is
+tests/functional/test_container_guard.py.
 """
 
 from __future__ import annotations
-
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,52 +85,6 @@ def test_container_loader_predicts_like_the_model_in_process(boston_model: tuple
     np.testing.assert_allclose(served, expected, atol=1e-5, rtol=0)
 
 
-OLD_XGBOOST = "3.0.5"  # what the 3.0-5 container runs
-
-
-@pytest.fixture(scope="session")
-def old_xgboost(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """xgboost 3.0.5 installed aside (not into the venv); skipped when pip cannot fetch it."""
-    cache = Path(os.environ.get("MLPIPE_TEST_WHEELS", REPO / ".pytest_cache" / "xgboost-3.0.5"))
-    if not (cache / "xgboost").is_dir():
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--only-binary=:all:", "--target", str(cache),
-             f"xgboost-cpu=={OLD_XGBOOST}"],
-            capture_output=True, text=True, timeout=240,
-        )  # fmt: skip
-        if done.returncode != 0:
-            pytest.skip(f"cannot install xgboost-cpu {OLD_XGBOOST} aside: {done.stderr.strip()[-200:]}")
-    return cache
-
-
-@pytest.mark.slow
-def test_the_guard_prevents_a_silently_wrong_container(boston_model: tuple, old_xgboost: Path, tmp_path: Path) -> None:
-    booster, archive, features = boston_model
-    (tmp_path / "model.tar.gz").write_bytes(archive)
-    rows = features[:5]
-    (tmp_path / "rows.csv").write_text("\n".join(",".join(repr(float(v)) for v in row) for row in rows))
-    script = (
-        "import json, sys, xgboost\n"
-        "from mlpipe.model import serving\n"
-        "m = serving.load_artifact(open(sys.argv[1], 'rb').read())\n"
-        "out = serving.predict_csv(m, open(sys.argv[2], 'rb').read()).decode().split()\n"
-        "print(json.dumps({'version': xgboost.__version__, 'predictions': [float(v) for v in out]}))\n"
-    )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(old_xgboost), str(REPO / "src")])}
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "model.tar.gz"), str(tmp_path / "rows.csv")],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["version"] == OLD_XGBOOST
-    expected = booster.predict(xgb.DMatrix(rows))
-    # The older xgboost loads the file without complaint, but its predictions are far off...
-    assert np.max(np.abs(np.array(result["predictions"]) - expected)) > 1.0
-    # ...which is why a model saved by this xgboost is only ever paired with its own container.
-    assert container_version(xgb.__version__) != container_version(OLD_XGBOOST)
-
-
 def test_both_xgboost_builds_installed_is_refused_with_which_to_remove() -> None:
     versions = {"xgboost-cpu": "3.2.0", "xgboost": "3.1.2"}
     with pytest.raises(ModelError, match=r"both xgboost-cpu 3\.2\.0 and xgboost 3\.1\.2 are installed") as err:
@@ -151,7 +99,6 @@ def test_both_xgboost_builds_installed_is_refused_with_which_to_remove() -> None
 def test_the_sagemaker_extra_pins_the_sdk_that_knows_the_3_2_image() -> None:
     import tomllib
 
-    from conftest import REPO
     from mlpipe.model.containers import require_sdk
 
     extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["sagemaker"]

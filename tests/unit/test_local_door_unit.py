@@ -181,18 +181,3 @@ def test_a_port_in_time_wait_counts_as_free() -> None:
         plain.bind(("127.0.0.1", port))
     plain.close()
     assert port_free("127.0.0.1", port)
-
-
-def test_the_server_runs_without_flask_cors_installed() -> None:
-    """mlpipe does not depend on flask-cors (moto's server imports it only for its CORS grant)."""
-    script = (
-        "import sys; sys.modules['flask_cors'] = None\n"  # as if not installed: `import flask_cors` fails
-        "from mlpipe.local.server import EmbeddedServer\n"
-        "s = EmbeddedServer(port=0); s.start()\n"
-        "from mlpipe.local.control import admin_request\n"
-        "keys = (s.operator.access_key_id, s.operator.secret_access_key)\n"
-        "print(admin_request(s.endpoint_url, 'GET', '/_mlpipe/status', credentials=keys)[0]); s.stop()\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "200"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from mlpipe.aws.clients import Credentials, LocalServer, resolve_target
-from mlpipe.cli.embedded import RecordedEmbeddedAws
 from mlpipe.errors import AwsTargetError
 
 RECORDED = LocalServer("http://127.0.0.1:4599", Credentials("AKIDLOCAL", "secret"))
@@ -68,21 +67,3 @@ def test_a_local_port_that_is_no_number_is_named() -> None:
     env = {"MLPIPE_LOCAL_AUTOSTART": "1", "MLPIPE_LOCAL_PORT": "forty"}
     with pytest.raises(AwsTargetError, match="MLPIPE_LOCAL_PORT=forty"):
         resolve_target("local", None, None, None, env=env, embedded=_Recorded(None))
-
-
-def test_local_autostart_starts_the_embedded_aws_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conftest import free_port
-    from mlpipe.local import control
-
-    port = free_port()
-    env = {"MLPIPE_LOCAL_AUTOSTART": "1", "MLPIPE_LOCAL_PORT": str(port)}
-    try:
-        target = resolve_target("local", None, None, None, env=env, embedded=RecordedEmbeddedAws())
-        assert target.endpoint_url == f"http://127.0.0.1:{port}"
-        assert target.credentials is not None  # the recorded server's own keys
-        keys = (target.credentials.access_key_id, target.credentials.secret_access_key)
-        assert control.admin_request(target.endpoint_url, "GET", "/_mlpipe/status", credentials=keys)[0] == 200
-        again = resolve_target("local", None, None, None, env=env, embedded=RecordedEmbeddedAws())
-        assert again == target  # found, not started twice
-    finally:
-        control.stop()
