@@ -24,7 +24,9 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(PY) -m pytest -q -n auto
 
-# The edit loop: unit and CLI tests only (target: under a minute; `make test` runs everything).
+# The edit loop: unit and CLI tests only (target: under a minute; `make test` runs everything). The
+# layers say what is quick: unit tests start no server (tests/conftest.py refuses one), CLI tests run
+# commands on the embedded AWS, functional tests are the rest; there is no "slow" marker to skip.
 test-fast: $(STAMP)
 	$(PY) -m pytest -q tests/unit tests/cli
 

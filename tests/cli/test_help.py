@@ -74,7 +74,6 @@ def test_help_imports_no_heavy_package(argv: list[str]) -> None:
     assert _modules_after(argv) == {"rc": 0, "heavy": []}
 
 
-@pytest.mark.slow
 def test_deploy_path_imports_no_heavy_package(endpoint_url: str, tmp_path: Path) -> None:
     config = tmp_path / "mlpipe.yaml"
     config.write_text("app: light\n")
@@ -115,7 +114,6 @@ def test_send_help_examples_fit_the_tutorial_model() -> None:
     assert re.search(r"--json '\{\"instances\"", texts["send"])
 
 
-@pytest.mark.slow
 def test_send_path_imports_no_heavy_package(endpoint_url: str, tmp_path: Path) -> None:
     """`send` reads files (dialects, headers, the function's rules) with the standard library only."""
     config = tmp_path / "mlpipe.yaml"

@@ -33,7 +33,6 @@ def test_train_prints_metrics_and_importances_and_writes_metrics_json(
     assert set(written["metrics"]) == {"rmse", "mae", "r2"} and written["rows"]["total"] == 339
 
 
-@pytest.mark.slow
 def test_json_output_and_metrics_out(project: Path, endpoint_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--endpoint-url", endpoint_url, "-o", "json", "train", "--data", str(BOSTON_CSV), "--target", "0"]
     assert run([*argv, "--metrics-out", "out/m.json", "--param", "max_depth=3"]) == 2  # no such directory

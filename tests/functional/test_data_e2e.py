@@ -64,7 +64,6 @@ def setup(clients: Clients, tmp_path: Path, app: str, dataset: str, objective: s
     return config, result, bunch, names
 
 
-@pytest.mark.slow
 def test_missing_values_named_features_and_column_order(clients: Clients, tmp_path: Path) -> None:
     config, result, bunch, names = setup(clients, tmp_path, "cancer", "breast_cancer", "binary:logistic", True)
     booster = served_booster(clients, result)
@@ -94,7 +93,6 @@ def test_missing_values_named_features_and_column_order(clients: Clients, tmp_pa
         send(config, clients, ListReporter(), SendInput(json_body=json.dumps({"features": {**shuffled, "colour": 1}})))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(("dataset", "words"), [("wine", False), ("iris", True)])
 def test_multiclass_predicts_labels_with_probabilities(
     clients: Clients, tmp_path: Path, dataset: str, words: bool

@@ -43,7 +43,6 @@ def _demo(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str],
     return done, env
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("pypi")  # its bootstrap-pipeline step builds the wheelhouse from PyPI
 def test_demo_shows_predictions_and_the_malformed_message_in_the_dlq(tmp_path: Path) -> None:
     port = free_port()
@@ -67,7 +66,6 @@ def test_demo_shows_predictions_and_the_malformed_message_in_the_dlq(tmp_path: P
         s.connect(("127.0.0.1", port))  # nothing listens there any more
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("pypi")  # its bootstrap-pipeline step builds the wheelhouse from PyPI
 def test_demo_keep_leaves_a_project_the_printed_commands_work_in(tmp_path: Path) -> None:
     project = tmp_path / "project"
@@ -142,7 +140,6 @@ class _Listener:
         self.events.append(("outcome", outcome.label))
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("pypi")  # its bootstrap-pipeline step builds the wheelhouse from PyPI
 def test_demo_uses_a_running_server_and_leaves_it_running(
     endpoint_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -180,7 +177,6 @@ def _demo_resources(endpoint_url: str) -> list[str]:
     return found
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("pypi")  # its bootstrap-pipeline step builds the wheelhouse from PyPI
 def test_a_second_demo_on_a_running_server_starts_afresh(
     endpoint_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

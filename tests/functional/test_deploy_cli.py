@@ -37,7 +37,7 @@ def _json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:  # type:
 RESOURCES = 11
 
 
-@pytest.mark.slow  # ~9 s: seven CLI runs, each with fresh clients
+# ~9 s: seven CLI runs, each with fresh clients
 def test_dry_run_deploy_status_destroy(
     project: Path, endpoint_url: str, clients: Clients, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -132,7 +132,6 @@ def test_a_registered_framework_trains_packages_and_is_served(clients: Clients, 
     assert invoke(clients, "1,2,3\n4,5,6\n") == pytest.approx([expected, expected])
 
 
-@pytest.mark.slow
 def test_a_registered_framework_runs_as_a_training_job(clients: Clients, mean: Mean) -> None:
     request = TrainRequest(data=str(BOSTON_CSV), target="0", framework="mean", remote=True, seed=3)
     result = train(config(), clients, ListReporter(), request)

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from conftest import free_port
 
 
@@ -21,7 +19,6 @@ def status() -> dict[str, object]:
     return dict(json.loads(mlpipe("--output", "json", "local", "status").stdout)["iam"])
 
 
-@pytest.mark.slow
 def test_operator_policy_and_no_iam_reach_the_server(tmp_path: Path) -> None:
     (tmp_path / "mlpipe.yaml").write_text("app: house\n")
     port = str(free_port())

@@ -41,7 +41,6 @@ def narrowed_operator(
         state["iam"] = IamSettings.from_environment()
 
 
-@pytest.mark.slow
 def test_every_command_works_with_the_iam_policy_and_nothing_else_does(narrowed_operator: Any, clients: Any) -> None:
     from mlpipe.ops.deploy import deploy
     from mlpipe.ops.destroy import destroy
@@ -79,7 +78,6 @@ def test_every_command_works_with_the_iam_policy_and_nothing_else_does(narrowed_
     )
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("pypi")  # bootstrap-pipeline builds the wheelhouse from PyPI
 def test_the_pipeline_commands_work_with_the_iam_policy(narrowed_operator: Any, clients: Any, tmp_path: Path) -> None:
     from mlpipe.ops.bootstrap import bootstrap

@@ -29,7 +29,6 @@ def _build_log(clients: Clients) -> str:
     return "\n".join(e["message"] for e in events)
 
 
-@pytest.mark.slow
 def test_turning_the_results_queue_on_needs_bootstrap_not_the_build_role(
     tmp_path: Path, clients: Clients, endpoint_url: str, operator_keys: tuple[str, str]
 ) -> None:
@@ -61,7 +60,6 @@ def test_turning_the_results_queue_on_needs_bootstrap_not_the_build_role(
     assert wait_for_run(clients, PIPELINE, 3)["status"] == "Succeeded"
 
 
-@pytest.mark.slow
 def test_git_push_needs_codecommit_git_push(
     tmp_path: Path, clients: Clients, endpoint_url: str, operator_keys: tuple[str, str], embedded_server: Any
 ) -> None:

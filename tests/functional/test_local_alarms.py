@@ -43,7 +43,6 @@ def _state(clients: Clients, alarm: str) -> str:
     return str(found["StateValue"])
 
 
-@pytest.mark.slow
 def test_two_malformed_messages_raise_the_dlq_alarm_within_its_period_and_notify(
     clients: Clients,
     endpoint_url: str,
@@ -194,7 +193,6 @@ def _alarm_state(cw: Any, name: str) -> str:
     return str(cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"])
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("own_cache")  # a cache (snapshot, keys) of this test's own
 def test_alarm_state_and_history_survive_a_restart() -> None:
     port = free_port()

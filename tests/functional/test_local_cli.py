@@ -24,7 +24,6 @@ def mlpipe(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mlpipe", *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.slow
 def test_local_up_status_down() -> None:
     port = str(free_port())
     try:
@@ -53,7 +52,6 @@ def test_local_up_status_down() -> None:
     assert after.returncode == 4 and "not running" in after.stderr and "mlpipe local up" in after.stderr
 
 
-@pytest.mark.slow
 def test_tutorial_through_the_cli(
     endpoint_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -103,7 +101,6 @@ def _exports(text: str) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in pairs)
 
 
-@pytest.mark.slow
 def test_local_env_points_the_aws_cli_and_plain_boto3_at_the_server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -45,7 +45,6 @@ def git(cwd: Path, home: Path, secret: tuple[str, str], *args: str) -> subproces
     return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.slow
 def test_git_push_runs_the_pipeline_and_deploys_the_pushed_handler(
     tmp_path: Path,
     clients: Clients,

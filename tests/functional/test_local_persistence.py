@@ -66,7 +66,6 @@ def kill_hard() -> None:
     os.waitpid(state.pid, 0)  # our child: reap it, so it no longer looks alive
 
 
-@pytest.mark.slow
 def test_kill_nine_with_500_queued_messages_loses_none(own_cache: Path) -> None:
     port = free_port()
     url = start(port)
@@ -100,7 +99,6 @@ def test_kill_nine_with_500_queued_messages_loses_none(own_cache: Path) -> None:
     print(f"\nsnapshot {kept['last_bytes']} bytes in {kept['last_seconds']} s; restored in {restored['seconds']} s")
 
 
-@pytest.mark.slow
 def test_clean_restart_keeps_objects_logs_and_receive_counts(own_cache: Path) -> None:
     port = free_port()
     url = start(port)
@@ -149,7 +147,6 @@ def mlpipe(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mlpipe", *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.slow
 def test_local_reset_empties_the_running_server_and_the_kept_state(own_cache: Path) -> None:
     port = free_port()
     url = start(port)
@@ -175,7 +172,6 @@ def test_local_reset_empties_the_running_server_and_the_kept_state(own_cache: Pa
     assert json.loads(again.stdout) == {"reset": "running"}
 
 
-@pytest.mark.slow
 def test_a_pushed_repository_survives_a_killed_server(own_cache: Path, tmp_path: Path) -> None:
     """`git push` through the credential helper `bootstrap-pipeline` prints, kill -9, clone again."""
     port = free_port()

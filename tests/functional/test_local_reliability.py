@@ -6,7 +6,6 @@ import json
 import random
 from collections import Counter
 
-import pytest
 from local_helpers import TUTORIAL_PAYLOAD, deploy_stack, drain, json_events, log_lines, queue_depth, send_all, wait_for
 
 from mlpipe.local.control import admin_request
@@ -22,7 +21,6 @@ def status(endpoint_url: str) -> dict[str, object]:
     return dict(body)
 
 
-@pytest.mark.slow
 def test_thousand_messages_with_poison_and_endpoint_faults(endpoint_url: str) -> None:
     stack = deploy_stack(endpoint_url, app="rel", batch_size=10, timeout=10, visibility=60)
     set_fault(

@@ -143,7 +143,6 @@ def recorded(clients: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
     return calls
 
 
-@pytest.mark.slow
 def test_every_call_of_every_command_is_allowed(recorded: dict[str, set[str]], clients: Any) -> None:
     config = Config.model_validate({"app": "house"})
     names = clients.names("house", "dev")

@@ -36,7 +36,6 @@ def _commit_handler_change(clients: Clients, note: str) -> str:
     )
 
 
-@pytest.mark.slow
 def test_push_runs_the_pipeline_which_deploys_and_tail_shows_it(
     tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -66,7 +65,6 @@ def test_push_runs_the_pipeline_which_deploys_and_tail_shows_it(
     assert first_sha
 
 
-@pytest.mark.slow
 def test_a_handler_commit_changes_the_functions_code(tmp_path: Path, clients: Clients, endpoint_url: str) -> None:
     config_path = make_project(tmp_path / "project", APP)
     assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
@@ -161,7 +159,6 @@ def test_resources_are_tagged_private_and_least_privilege(tmp_path: Path, client
     assert group["logGroups"][0]["retentionInDays"] == 30
 
 
-@pytest.mark.slow
 def test_manual_approval_gates_the_second_stage(
     tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -186,7 +183,6 @@ def test_manual_approval_gates_the_second_stage(
     assert code_sha(clients, "shop-prod-predict")
 
 
-@pytest.mark.slow
 def test_a_failing_build_shows_its_error_and_log(
     tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -210,7 +206,6 @@ def test_a_failing_build_shows_its_error_and_log(
     assert "function.timeout_s" in out  # the build log's last lines name the bad key
 
 
-@pytest.mark.slow
 def test_destroy_keeps_data_unless_forced(tmp_path: Path, clients: Clients) -> None:
     config_path = make_project(tmp_path / "project", APP)
     config = load_config(config_path).config
@@ -231,7 +226,6 @@ def test_destroy_keeps_data_unless_forced(tmp_path: Path, clients: Clients) -> N
     assert clients.client("codecommit").list_repositories().get("repositories", []) == []
 
 
-@pytest.mark.slow
 def test_status_shows_the_pipeline_and_destroy_pipeline_removes_everything(
     tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -257,7 +251,6 @@ def test_status_shows_the_pipeline_and_destroy_pipeline_removes_everything(
     assert json.loads(capsys.readouterr().out)["pipeline_resources"] == []
 
 
-@pytest.mark.slow
 def test_each_resource_has_one_owner_and_destroy_says_what_it_kept(
     tmp_path: Path, clients: Clients, endpoint_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -32,7 +32,6 @@ def _run(commands: list[str], cwd: Path, env: dict[str, str]) -> None:
         assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("pypi")
 def test_the_projects_buildspec_installs_a_small_locked_deploy_path_that_deploys(
     tmp_path: Path, clients: Clients, endpoint_url: str

@@ -58,7 +58,6 @@ def _build_log(clients: Clients) -> str:
     return "\n".join(e["message"] for e in events)
 
 
-@pytest.mark.slow
 def test_committed_code_never_runs_in_the_build(tmp_path: Path, clients: Clients, endpoint_url: str) -> None:
     markers = tmp_path / "markers"
     markers.mkdir()
@@ -109,7 +108,6 @@ def _rewrite_wheels(clients: Clients, bucket: str, key: str, change: str) -> Non
     s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
 
 
-@pytest.mark.slow
 def test_a_wrong_hash_or_a_missing_wheel_fails_the_build(tmp_path: Path, clients: Clients, endpoint_url: str) -> None:
     config_path = make_project(tmp_path / "project", APP)
     assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
@@ -184,7 +182,6 @@ def test_a_pinned_install_is_locked_like_the_default_and_pip_runs_outside_the_ch
     assert sorted(p.name for p in markers.iterdir()) == []
 
 
-@pytest.mark.slow
 def test_where_the_image_python_is_this_machines_the_build_really_installs_into_a_cached_venv(
     tmp_path: Path, clients: Clients, endpoint_url: str
 ) -> None:

@@ -49,7 +49,6 @@ def _failed_invocations(endpoint_url: str, count: int, timeout_s: float = 60) ->
     return found
 
 
-@pytest.mark.slow
 def test_pushes_start_the_pipeline_through_the_rule_and_its_role_only(
     tmp_path: Path, clients: Clients, endpoint_url: str
 ) -> None:

@@ -56,7 +56,6 @@ def test_the_tour_is_parsed() -> None:
     )
 
 
-@pytest.mark.slow
 def test_the_command_tour_shows_real_output(
     endpoint_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

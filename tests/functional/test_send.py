@@ -252,7 +252,6 @@ def test_a_connection_that_stays_down_stops_the_send_with_every_line_accounted_f
     assert depth(clients, names.trigger_queue) == 0
 
 
-@pytest.mark.slow
 def test_ten_thousand_rows_all_arrive_despite_entry_faults(clients, endpoint_url) -> None:  # type: ignore[no-untyped-def]
     config, names = deployment(clients)
     set_fault(endpoint_url, {"service": "sqs", "operation": "SendMessageBatch:Entries", "rate": 0.1, "seed": 1})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
 from local_helpers import FEATURES, TUTORIAL_PAYLOAD, create_endpoint, predict_in_process
 
 from mlpipe.cli.app import run
@@ -17,7 +16,6 @@ from mlpipe.ops.tail import tail_dlq
 from mlpipe.reporter import ListReporter
 
 
-@pytest.mark.slow
 def test_send_wait_returns_the_prediction_and_the_poison_reason(  # type: ignore[no-untyped-def]
     clients, endpoint_url, tmp_path, monkeypatch, capsys
 ) -> None:

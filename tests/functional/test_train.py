@@ -90,7 +90,6 @@ def test_execution_role_is_least_privilege(clients: Clients) -> None:
             assert all(r.startswith(bucket_arn) for r in resources)
 
 
-@pytest.mark.slow
 def test_training_again_updates_the_same_endpoint_in_place_and_rollback_returns(clients: Clients) -> None:
     cfg = config()
     first = train(cfg, clients, ListReporter(), BOSTON)

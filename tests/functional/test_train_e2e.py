@@ -47,7 +47,6 @@ def send_and_wait(clients: Clients, row: str) -> list[float]:
     return [float(p) for p in outcome.predictions]
 
 
-@pytest.mark.slow
 def test_a_row_through_the_lambda_gets_the_trained_models_prediction(clients: Clients) -> None:
     result = train(CONFIG, clients, ListReporter(), BOSTON)
     deployed = deploy(CONFIG, clients, ListReporter())
@@ -73,7 +72,6 @@ def prediction_lines(clients: Clients, log_group: str) -> list[dict[str, Any]]:
     return records
 
 
-@pytest.mark.slow
 def test_training_again_updates_in_place_while_the_lambda_keeps_answering(clients: Clients) -> None:
     first = train(CONFIG, clients, ListReporter(), BOSTON)
     deploy(CONFIG, clients, ListReporter())

@@ -55,7 +55,6 @@ def watch_s3(clients: Clients) -> list[dict[str, Any]]:
     return calls
 
 
-@pytest.mark.slow
 def test_the_job_reads_the_prefix_itself_sharded_across_two_instances(clients: Clients) -> None:
     stored = put_objects(clients)
     assert stored > 3 * 64 * 1024
