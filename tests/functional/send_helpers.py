@@ -141,14 +141,21 @@ def receive_all(clients: Clients, name: str) -> list[dict[str, Any]]:
 
 
 def dead_letter_like_sqs(clients: Clients, names: Names, stop: Any, error_line: bool = True) -> None:
-    """Plays SQS redrive after maxReceiveCount failed receives: each trigger-queue message goes to the
-    DLQ with its body and no reason attribute; with `error_line`, the handler's retry line first."""
+    """Plays SQS redrive after maxReceiveCount failed receives, until `stop` is set: see `dead_letter_once`."""
+    while not stop.is_set():
+        dead_letter_once(clients, names, error_line, wait_s=1)
+
+
+def dead_letter_once(clients: Clients, names: Names, error_line: bool = True, wait_s: int = 0) -> int:
+    """Each trigger-queue message received now goes to the DLQ with its body and no reason attribute;
+    with `error_line`, the handler's retry line first. Returns how many."""
     sqs = clients.client("sqs")
     trigger, dlq = queue_url(clients, names.trigger_queue), queue_url(clients, names.dlq)
-    while not stop.is_set():
-        for m in sqs.receive_message(QueueUrl=trigger, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
-            if error_line:
-                line = {"event": "error", "message_id": m["MessageId"], "correlation_id": json.loads(m["Body"])["id"]}
-                write_log_lines(clients, names.log_group, [{**line, "error": "ModelError: endpoint down"}])
-            sqs.send_message(QueueUrl=dlq, MessageBody=m["Body"])
-            sqs.delete_message(QueueUrl=trigger, ReceiptHandle=m["ReceiptHandle"])
+    received = sqs.receive_message(QueueUrl=trigger, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s)
+    for m in received.get("Messages", []):
+        if error_line:
+            line = {"event": "error", "message_id": m["MessageId"], "correlation_id": json.loads(m["Body"])["id"]}
+            write_log_lines(clients, names.log_group, [{**line, "error": "ModelError: endpoint down"}])
+        sqs.send_message(QueueUrl=dlq, MessageBody=m["Body"])
+        sqs.delete_message(QueueUrl=trigger, ReceiptHandle=m["ReceiptHandle"])
+    return len(received.get("Messages", []))

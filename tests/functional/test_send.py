@@ -12,6 +12,7 @@ import pytest
 from send_helpers import (
     clear_faults,
     dead_letter_like_sqs,
+    dead_letter_once,
     deployment,
     depth,
     drain,
@@ -378,6 +379,31 @@ def test_send_wait_reports_a_dead_lettered_message_before_the_timeout(clients) -
     assert only.status == "dead-lettered" and only.in_dlq
     assert only.reason == "exceeded maxReceiveCount (last: error: ModelError: endpoint down)"
     assert result.unfinished == [only]
+
+
+def test_wait_looks_in_the_dlq_on_the_first_quiet_poll_after_five_seconds(clients) -> None:  # type: ignore[no-untyped-def]
+    from mlpipe.ops.send import DLQ_PEEK_EVERY_S, prepare, wait_for_outcomes
+
+    _, names = deployment(clients)
+    messages, _ = prepare(SendInput(payload="1,2,3"), 3, "0123456789ab", need_ids=True)
+    clients.client("sqs").send_message(QueueUrl=queue_url(clients, names.trigger_queue), MessageBody=messages[0].body)
+    virtual = VirtualTime()
+    moved: list[int] = []
+    virtual.at(1.0, lambda: moved.append(dead_letter_once(clients, names)))  # "SQS" moves it 1 s in
+    reporter = ListReporter()
+    since = int(time.time() * 1000) - 5_000
+    [only] = wait_for_outcomes(
+        clients, names, messages, since, "0123456789ab", 30, reporter, sleep=virtual.sleep, clock=virtual.clock
+    )
+    assert moved == [1]
+    assert (only.status, only.reason) == (
+        "dead-lettered",
+        "exceeded maxReceiveCount (last: error: ModelError: endpoint down)",
+    )
+    # Not at once (SQS needs maxReceiveCount receives first), not at the 30 s timeout: on the first
+    # quiet poll once 5 s have passed (polls are at most 1 s apart).
+    assert DLQ_PEEK_EVERY_S <= virtual.now <= DLQ_PEEK_EVERY_S + 1.0
+    assert reporter.messages("progress")[-1] == "results 1/1"
 
 
 def test_wait_without_a_readable_dlq_warns_and_still_reports(clients) -> None:  # type: ignore[no-untyped-def]
