@@ -11,6 +11,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from local_helpers import client
+from virtual_time import VirtualTime
 
 from mlpipe.config import load_config
 from mlpipe.local.iam.authorizer import IamSettings
@@ -57,7 +58,8 @@ def test_every_command_works_with_the_iam_policy_and_nothing_else_does(narrowed_
     assert [o.status for o in sent.outcomes] == ["prediction"], sent.outcomes
     tail_dlq(config, clients, r)
     lines: list[Any] = []
-    tail_logs(config, clients, r, lines.append, 0, follow=True, max_seconds=0.5)
+    follow = VirtualTime()  # on the test's clock: the calls of a follow, without its wait
+    tail_logs(config, clients, r, lines.append, 0, follow=True, max_seconds=0.5, sleep=follow.sleep, clock=follow.clock)
     assert lines
     from mlpipe.ops.alarms_view import tail_alarms
 

@@ -16,6 +16,7 @@ import pytest
 from local_helpers import wait_for
 from parliament import analyze_policy_string
 from send_helpers import depth
+from virtual_time import VirtualTime
 
 from mlpipe.cli.app import run
 from mlpipe.config import Config, load_config
@@ -116,6 +117,8 @@ def recorded(clients: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
     clients.session.events.register("before-call", record)
     r = ListReporter()
     dlq = "house-dev-dlq"
+    follow = VirtualTime()  # tail logs -f follows on the test's clock: its calls, without the wait
+    virtual = {"sleep": follow.sleep, "clock": follow.clock}
     steps = [
         ("train", lambda: train(config, clients, r)),
         ("train", lambda: train(config, clients, r, TrainRequest(seed=3))),
@@ -130,7 +133,7 @@ def recorded(clients: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
         # The function dead-letters that message: tail dlq and redrive then have one to show and move.
         ("", lambda: wait_for(lambda: depth(clients, dlq) >= 1, 60, f"the poison message in {dlq}")),
         ("tail", lambda: tail_dlq(config, clients, r)),
-        ("tail", lambda: tail_logs(config, clients, r, lambda e: None, 0, follow=True, max_seconds=0.5)),
+        ("tail", lambda: tail_logs(config, clients, r, lambda e: None, 0, follow=True, max_seconds=0.5, **virtual)),
         ("tail", lambda: pipeline_status(config, clients)),
         ("tail", lambda: tail_alarms(config, clients, 0)),
         ("status", lambda: status(config, clients)),
