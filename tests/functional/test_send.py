@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from send_helpers import (
     clear_faults,
-    dead_letter_like_sqs,
     dead_letter_once,
     deployment,
     depth,
@@ -28,6 +27,11 @@ from mlpipe.errors import DeliveryError, ForeignResourceError, NotDeployedError,
 from mlpipe.local.control import admin_request
 from mlpipe.ops.send import SendInput, send
 from mlpipe.reporter import ListReporter
+
+
+def _on(virtual: VirtualTime) -> dict[str, Any]:
+    """`send`'s time: its retry backoff, --wait deadline and DLQ looks pass on the test's clock."""
+    return {"sleep": virtual.sleep, "clock": virtual.clock}
 
 
 def test_payload_becomes_one_contract_message(clients) -> None:  # type: ignore[no-untyped-def]
@@ -140,10 +144,12 @@ def test_entries_that_keep_failing_are_reported_by_line_never_dropped(clients, e
     # batches), so of one batch of 10, 6 attempts deliver 6 and 4 are reported.
     set_fault(endpoint_url, {"service": "sqs", "operation": "SendMessageBatch:Entries", "rate": 1.0, "seed": 3})
     text = "\n".join(f"{i},0,0" for i in range(10))
+    virtual = VirtualTime()  # the backoff between attempts passes on the test's clock
     with pytest.raises(DeliveryError) as caught:
-        send(config, clients, ListReporter(), SendInput(text=text, source="f.csv"), sleep=lambda s: None)
+        send(config, clients, ListReporter(), SendInput(text=text, source="f.csv"), **_on(virtual))
     delivered = [json.loads(m["Body"])["payload"] for m in drain(clients, names.trigger_queue)]
     assert len(delivered) == 6
+    assert virtual.sleeps  # the later retries waited out their backoff
     failed_lines = [i + 1 for i in range(10) if f"{i},0,0" not in delivered]
     assert caught.value.message.startswith("4 of 10 message(s) could not be sent (ThrottlingException)")
     from mlpipe.ops.rows import describe_lines
@@ -156,7 +162,7 @@ def test_transient_entry_failures_are_retried(clients, endpoint_url) -> None:  #
     fault = {"service": "sqs", "operation": "SendMessageBatch:Entries", "rate": 0.3, "seed": 7}
     set_fault(endpoint_url, {**fault, "error": "ServiceUnavailable"})
     text = "\n".join(f"{i},0,0" for i in range(300))
-    result = send(config, clients, ListReporter(), SendInput(text=text, source="f.csv"), sleep=lambda s: None)
+    result = send(config, clients, ListReporter(), SendInput(text=text, source="f.csv"), **_on(VirtualTime()))
     assert result.requests > 30 and result.retried_entries > 50  # the retries
     payloads = sorted(json.loads(m["Body"])["payload"] for m in drain(clients, names.trigger_queue))
     assert payloads == sorted(f"{i},0,0" for i in range(300))
@@ -176,7 +182,7 @@ def test_a_call_refused_for_good_stops_the_send_and_names_exactly_the_unsent_lin
     set_fault(endpoint_url, fault)
     text = "\n".join(f"{i},0,0" for i in range(2000))
     with pytest.raises(DeliveryError) as caught:
-        send(config, clients, ListReporter(), SendInput(text=text, source="rows.csv"), sleep=lambda s: None)
+        send(config, clients, ListReporter(), SendInput(text=text, source="rows.csv"), **_on(VirtualTime()))
     message = caught.value.message
     sent = _sent_lines(clients, names)
     unsent = reported_lines(message)
@@ -218,10 +224,11 @@ def test_connection_errors_are_retried_with_backoff(clients, kind: str) -> None:
 
     config, names = deployment(clients)
     error = getattr(botocore.exceptions, kind)(endpoint_url="http://x", error="reset by peer")
-    # botocore tries twice per call (local target): 9 failures in a row reach mlpipe's own retries.
+    # botocore makes up to 3 attempts per call locally (aws/clients.py: 2 retries, while its retry
+    # quota lasts): 9 failures in a row fail at least 3 calls whole, so they reach mlpipe's retries.
     seen = _failing_sends(clients, error, first=9)
     text = "\n".join(f"{i},0,0" for i in range(100))
-    result = send(config, clients, ListReporter(), SendInput(text=text, source="f.csv"), sleep=lambda s: None)
+    result = send(config, clients, ListReporter(), SendInput(text=text, source="f.csv"), **_on(VirtualTime()))
     assert seen[0] > 9 and result.retried_entries >= 10
     assert sorted(_sent_lines(clients, names)) == list(range(1, 101))
 
@@ -241,7 +248,7 @@ def test_a_connection_that_stays_down_stops_the_send_with_every_line_accounted_f
     clients.client("sqs").meta.events.register("provide-client-params.sqs.SendMessageBatch", count)
     text = "\n".join(f"{i},0,0" for i in range(500))
     with pytest.raises(DeliveryError) as caught:
-        send(config, clients, ListReporter(), SendInput(text=text, source="f.csv"), sleep=lambda s: None)
+        send(config, clients, ListReporter(), SendInput(text=text, source="f.csv"), **_on(VirtualTime()))
     # It stops once one call has failed through all 6 attempts: only the calls in flight then (4
     # workers, 10 messages each) used all theirs, not 50 batches' worth.
     assert len(tries) == 500 and max(tries.values()) == 6
@@ -301,7 +308,7 @@ def test_wait_finds_our_result_by_correlation_id_and_ignores_others(clients, out
     virtual = VirtualTime()
     virtual.at(2.0, lambda: _handle_queue(clients, names, outcome))
     reporter = ListReporter()
-    result = send(config, clients, reporter, SendInput(payload="1,2,3"), wait=True, timeout_s=20, sleep=virtual.sleep)
+    result = send(config, clients, reporter, SendInput(payload="1,2,3"), wait=True, timeout_s=20, **_on(virtual))
     assert virtual.pending == 0
     assert 2.0 <= virtual.now <= 3.0  # found on the first poll after the line was logged (idle: 1 s apart)
     assert reporter.messages("progress")[-1] == "results 1/1"
@@ -317,8 +324,10 @@ def test_wait_finds_our_result_by_correlation_id_and_ignores_others(clients, out
 def test_wait_times_out_with_the_message_pending(clients) -> None:  # type: ignore[no-untyped-def]
     config, _ = deployment(clients)
     reporter = ListReporter()
-    result = send(config, clients, reporter, SendInput(payload="1,2,3"), wait=True, timeout_s=1)
+    virtual = VirtualTime()
+    result = send(config, clients, reporter, SendInput(payload="1,2,3"), wait=True, timeout_s=1, **_on(virtual))
     assert reporter.messages("step")[-1].startswith("waiting up to 1s for 1 result(s)")
+    assert virtual.now == pytest.approx(1)  # --wait's timeout is send's, on its clock
     assert [o.status for o in result.outcomes] == ["pending"]
     assert result.unfinished == result.outcomes
 
@@ -352,7 +361,10 @@ def test_wait_finds_a_message_sqs_moved_to_the_dlq_and_leaves_it_there(clients) 
     error = {"event": "error", "message_id": "m1", "correlation_id": dead.correlation_id, "error": "ModelError: 424"}
     write_log_lines(clients, names.log_group, [error])
     since = int(time.time() * 1000) - 5_000
-    outcomes = wait_for_outcomes(clients, names, messages, since, "0123456789ab", 1, ListReporter())
+    virtual = VirtualTime()
+    outcomes = wait_for_outcomes(
+        clients, names, messages, since, "0123456789ab", 1, ListReporter(), sleep=virtual.sleep, clock=virtual.clock
+    )
     by_id = {o.correlation_id: o for o in outcomes}
     assert by_id[dead.correlation_id].status == "dead-lettered"
     assert by_id[dead.correlation_id].reason == "exceeded maxReceiveCount (last: error: ModelError: 424)"
@@ -364,17 +376,15 @@ def test_wait_finds_a_message_sqs_moved_to_the_dlq_and_leaves_it_there(clients) 
 
 def test_send_wait_reports_a_dead_lettered_message_before_the_timeout(clients) -> None:  # type: ignore[no-untyped-def]
     config, names = deployment(clients)
-    stop = threading.Event()
-    worker = threading.Thread(target=dead_letter_like_sqs, args=(clients, names, stop))
-    worker.start()
+    virtual = VirtualTime()
+    moved: list[int] = []
+    virtual.at(1.0, lambda: moved.append(dead_letter_once(clients, names)))  # "SQS" moves it 1 s into the wait
     reporter = ListReporter()
-    try:
-        result = send(config, clients, reporter, SendInput(payload="1,2,3"), wait=True, timeout_s=30)
-    finally:
-        stop.set()
-        worker.join()
+    result = send(config, clients, reporter, SendInput(payload="1,2,3"), wait=True, timeout_s=30, **_on(virtual))
+    assert moved == [1]
     # Found on a quiet poll (the final look at the timeout reports no progress), not at the timeout.
     assert reporter.messages("progress")[-1] == "results 1/1"
+    assert virtual.now < 30
     [only] = result.outcomes
     assert only.status == "dead-lettered" and only.in_dlq
     assert only.reason == "exceeded maxReceiveCount (last: error: ModelError: endpoint down)"

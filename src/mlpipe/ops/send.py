@@ -167,10 +167,13 @@ def send(
     timeout_s: float = 60.0,
     workers: int = 4,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> SendResult:
+    """Check, send and (with `wait`) watch for outcomes. Every pause and deadline (retry backoff, the
+    --wait timeout, when to look in the DLQ) is on `clock` and `sleep`, so a test can drive time."""
     if timeout_s < 0:
         raise UsageError(f"--timeout {timeout_s:g}: must not be negative")
-    started = time.monotonic()
+    started = clock()
     run_id = uuid.uuid4().hex[:12]
     names = clients.names(config.app, config.stage)
     trigger = owned_queue(clients, names, names.trigger_queue)
@@ -190,7 +193,7 @@ def send(
     if wait and model is not None:  # after the input is checked: bad input is the first thing to say
         _require_endpoint(clients, names)
     since_ms = int(time.time() * 1000) - 5_000  # a little slack for clock skew with CloudWatch
-    delivery = BatchSender(clients, trigger.url, workers=workers, sleep=sleep).send(messages, reporter)
+    delivery = BatchSender(clients, trigger.url, workers=workers, sleep=sleep, clock=clock).send(messages, reporter)
     if delivery.failed:
         raise _undelivered(delivery, messages, request.source)
     result = SendResult(
@@ -207,9 +210,9 @@ def send(
     reporter.done(f"sent {result.rows} row(s) in {result.messages} message(s) to {trigger.name}")
     if wait:
         result.outcomes = wait_for_outcomes(
-            clients, names, messages, since_ms, run_id, timeout_s, reporter, sleep=sleep
+            clients, names, messages, since_ms, run_id, timeout_s, reporter, sleep=sleep, clock=clock
         )
-    result.elapsed_s = time.monotonic() - started
+    result.elapsed_s = clock() - started
     return result
 
 
