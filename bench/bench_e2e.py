@@ -8,7 +8,8 @@ SQS consumer (receive 10 + delete batch, no Lambda, no endpoint) draining the sa
 messages: the emulator's own ceiling. Also reports InvokeEndpoint calls per 1,000 messages (target
 <= 100 + retries) and the handler's cold import time (target <= 150 ms).
 
-Target: >= 100 messages/s end to end on the project's 2-core machine.
+Targets: >= 100 messages/s end to end on the project's 2-core machine, and >= 0.6 of the baseline
+(MLPIPE_LOCAL_IAM=off measures the same without the IAM checks).
 
 MLPIPE_BENCH_PERSIST=1 runs the server as `mlpipe local up` does, snapshotting its state (and
 reports the snapshots taken, their size and time).
@@ -35,6 +36,7 @@ import local_helpers as h  # noqa: E402  (the functional tests' stack builder)
 MESSAGES = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 TARGET_RATE = 100.0
 TARGET_IMPORT_MS = 150.0
+TARGET_RATIO = 0.6  # issue 14: end to end >= 0.6 of the plain consumer, signatures and IAM on
 
 
 def admin(url: str, method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -129,12 +131,12 @@ def main() -> None:
     print(f"messages:                         {MESSAGES} (batch size 10)")
     print(f"baseline (plain SQS consumer):    {base:8.1f} messages/s")
     print(f"end to end (Lambda + endpoint):   {rate:8.1f} messages/s   target >= {TARGET_RATE:.0f}")
-    print(f"ratio end to end / baseline:      {rate / base:8.2f}")
+    print(f"ratio end to end / baseline:      {rate / base:8.2f}        target >= {TARGET_RATIO}")
     print(f"InvokeEndpoint calls per 1,000:   {per_thousand:8.1f}        target <= 100 + retries ({retries} retries)")
     print(f"handler cold import (median):     {import_ms:8.1f} ms      target <= {TARGET_IMPORT_MS:.0f} ms")
     if kept:
         print(f"snapshots: {kept['snapshots']}, last {kept['last_bytes']} bytes in {kept['last_seconds']} s")
-    ok = rate >= TARGET_RATE and per_thousand <= 100 + retries * 1000 / MESSAGES and import_ms <= TARGET_IMPORT_MS
+    ok = rate >= TARGET_RATE and rate / base >= TARGET_RATIO and per_thousand <= 100 + retries * 1000 / MESSAGES and import_ms <= TARGET_IMPORT_MS
     print("targets met" if ok else "TARGETS MISSED")
 
 
