@@ -136,7 +136,12 @@ def main() -> None:
     print(f"handler cold import (median):     {import_ms:8.1f} ms      target <= {TARGET_IMPORT_MS:.0f} ms")
     if kept:
         print(f"snapshots: {kept['snapshots']}, last {kept['last_bytes']} bytes in {kept['last_seconds']} s")
-    ok = rate >= TARGET_RATE and rate / base >= TARGET_RATIO and per_thousand <= 100 + retries * 1000 / MESSAGES and import_ms <= TARGET_IMPORT_MS
+    ok = (
+        rate >= TARGET_RATE
+        and rate / base >= TARGET_RATIO
+        and per_thousand <= 100 + retries * 1000 / MESSAGES
+        and import_ms <= TARGET_IMPORT_MS
+    )
     print("targets met" if ok else "TARGETS MISSED")
 
 
