@@ -5,25 +5,13 @@ deadline and then raises that error. The fake clock only advances by the sleeps 
 from __future__ import annotations
 
 import pytest
+from virtual_time import VirtualTime
 
 from mlpipe.aws.clients import Clients
 from mlpipe.errors import AwsError, WaitTimeout
 from mlpipe.plan.apply import apply_plan
 from mlpipe.plan.model import Call, Change, Plan, Wait
 from mlpipe.reporter import ListReporter
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def _queue(clients: Clients) -> str:
@@ -43,14 +31,14 @@ def _delay_wait(url: str, until: str, timeout_s: float = 30.0) -> Wait:
 
 
 def test_a_wait_whose_status_is_there_returns_without_sleeping(clients: Clients) -> None:
-    t = FakeTime()
+    t = VirtualTime()
     change = Change("update", "sqs-queue", "waits-q", steps=(_delay_wait(_queue(clients), until="0"),))
     apply_plan(Plan((change,)), clients, ListReporter(), sleep=t.sleep, clock=t.clock)
     assert t.sleeps == []
 
 
 def test_a_wait_times_out_at_its_deadline_naming_the_last_status(clients: Clients) -> None:
-    t = FakeTime()
+    t = VirtualTime()
     change = Change("update", "sqs-queue", "waits-q", steps=(_delay_wait(_queue(clients), until="5"),))
     with pytest.raises(WaitTimeout) as caught:
         apply_plan(Plan((change,)), clients, ListReporter(), sleep=t.sleep, clock=t.clock)
@@ -61,7 +49,7 @@ def test_a_wait_times_out_at_its_deadline_naming_the_last_status(clients: Client
 
 
 def test_a_retried_call_keeps_trying_until_the_deadline_then_raises_its_error(clients: Clients) -> None:
-    t = FakeTime()
+    t = VirtualTime()
     missing = Call("iam", "delete_role", {"RoleName": "waits-not-there"}, retry_on=("NoSuchEntity",))
     change = Change("delete", "iam-role", "waits-not-there", steps=(missing,))
     with pytest.raises(AwsError) as caught:
@@ -72,7 +60,7 @@ def test_a_retried_call_keeps_trying_until_the_deadline_then_raises_its_error(cl
 
 
 def test_an_error_not_retried_fails_at_once(clients: Clients) -> None:
-    t = FakeTime()
+    t = VirtualTime()
     missing = Call("iam", "delete_role", {"RoleName": "waits-not-there"})
     with pytest.raises(AwsError, match="NoSuchEntity"):
         apply_plan(Plan((Change("delete", "iam-role", "r", steps=(missing,)),)), clients, ListReporter(), t.sleep)

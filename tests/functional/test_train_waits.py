@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from virtual_time import VirtualTime
 
 from mlpipe.aws.clients import Clients
 from mlpipe.errors import ModelError, WaitTimeout
@@ -19,26 +20,13 @@ from mlpipe.reporter import ListReporter
 WHEN = "2026-11-26T00:00:00Z"
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def _always(stub: Stubber, operation: str, response: dict[str, Any], params: dict[str, Any], times: int = 40) -> None:
     for _ in range(times):  # more than the wait can ask for: it must stop at its deadline
         stub.add_response(operation, response, params)
 
 
 def test_an_endpoint_that_stays_creating_times_out_at_the_deadline(clients: Clients) -> None:
-    sm, names, t, reporter = clients.client("sagemaker"), clients.names("house", "dev"), FakeTime(), ListReporter()
+    sm, names, t, reporter = clients.client("sagemaker"), clients.names("house", "dev"), VirtualTime(), ListReporter()
     creating = {
         "EndpointName": names.endpoint,
         "EndpointArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{names.endpoint}",
@@ -57,7 +45,7 @@ def test_an_endpoint_that_stays_creating_times_out_at_the_deadline(clients: Clie
 
 
 def test_a_training_job_that_stays_in_progress_times_out_at_the_deadline(clients: Clients) -> None:
-    sm, t = clients.client("sagemaker"), FakeTime()
+    sm, t = clients.client("sagemaker"), VirtualTime()
     running = {
         "TrainingJobName": "house-dev-job",
         "TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/house-dev-job",
