@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -14,6 +15,7 @@ from mlpipe.errors import MlpipeError
 from mlpipe.ops.logevents import LogEvent, LogPoller, content_key, next_delay
 from mlpipe.ops.queues import owned_queue
 from mlpipe.reporter import Reporter
+from mlpipe.waiting import Poll
 
 REDRIVE_REASON = "exceeded maxReceiveCount"
 REASON_ATTRIBUTE = "mlpipe-reason"
@@ -65,13 +67,12 @@ def tail_logs(
         reporter.warn("live tail ended early; polling instead")
     if poller.missing:
         reporter.step(f"waiting for log group {names.log_group} (the function has not run yet)")
-    delay = 0.25
-    while deadline is None or clock() < deadline:
-        wait = delay if deadline is None else max(0.0, min(delay, deadline - clock()))
-        sleep(wait)
+    poll = Poll(math.inf if deadline is None else max(0.0, deadline - clock()), 0.25, clock=clock, sleep=sleep)
+    next(poll)  # the history was read above: this loop's first read comes one interval later
+    for _ in poll:
         events = poller.poll()
         deliver(events)
-        delay = next_delay(delay, bool(events), poller.throttled)
+        poll.interval = next_delay(poll.interval, bool(events), poller.throttled)
     return LogsResult(names.log_group, count, "poll", poller.requests)
 
 
