@@ -20,7 +20,7 @@ FORBIDDEN = {
     "policies": ("mlpipe.local", "mlpipe.cli", "mlpipe.ops", "mlpipe.plan", "mlpipe.aws"),
     "model": ("mlpipe.local", "mlpipe.cli", "mlpipe.ops", "mlpipe.plan", "mlpipe.aws"),
     "supply": ("mlpipe.local", "mlpipe.cli", "mlpipe.ops"),
-    "build": ("mlpipe.local", "mlpipe.cli", "mlpipe.ops", "mlpipe.plan", "mlpipe.aws"),
+    "build": ("mlpipe.local", "mlpipe.cli", "mlpipe.ops", "mlpipe.plan"),
 }
 
 

@@ -219,7 +219,9 @@ def _report(code: str, message: str, hint: str | None, exit_code: int, as_json: 
 def _as_mlpipe_error(exc: Exception, argv: list[str]) -> MlpipeError | None:
     if isinstance(exc, MlpipeError):
         return exc
-    if type(exc).__module__.startswith("botocore"):
+    from mlpipe.aws.sdk import raised_by_sdk
+
+    if raised_by_sdk(exc):
         from mlpipe.aws.clients import resolve_target
         from mlpipe.aws.errors import translate
 

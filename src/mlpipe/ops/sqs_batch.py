@@ -21,7 +21,7 @@ from mlpipe.reporter import Reporter
 
 MAX_ENTRIES = 10
 GATHER_S = 0.1  # how early a retry may go, to share a batch with others
-# Whole-call errors worth another try; botocore has already retried them a little.
+# Whole-call errors worth another try; the SDK has already retried them a little.
 RETRYABLE_CALL_ERRORS = (
     "RequestThrottled",
     "ThrottlingException",
