@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import botocore.config
 
+from mlpipe.policies.lambda_role import LOG_ACTIONS
 from mlpipe.waiting import Poll
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,16 +129,30 @@ def create_endpoint(endpoint_url: str, name: str, seed: int = 0) -> Any:
 
 
 def create_function(
-    endpoint_url: str, name: str, env: dict[str, str], timeout: int, code: bytes, policy: str | None = None
+    endpoint_url: str,
+    name: str,
+    env: dict[str, str],
+    timeout: int,
+    code: bytes,
+    policy: str | None = None,
+    logs: bool = True,
 ) -> str:
     """A function whose role has `policy` (the handler runs with that role's credentials; by default
-    the role may only consume queues)."""
+    the role may only consume queues) and, unless `logs` is False, its log group and the permission
+    to write it, as `mlpipe deploy` sets them up (Lambda writes the logs as the role: without it, they
+    are lost)."""
     iam, lam = client(endpoint_url, "iam"), client(endpoint_url, "lambda")
     role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=_trust("lambda.amazonaws.com"))
     # Lambda polls a mapped queue as this role: by default it may consume any queue (and nothing else).
     consume = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")
     policy = policy if policy is not None else _allow(consume, ("*",))
     iam.put_role_policy(RoleName=f"{name}-role", PolicyName="handler", PolicyDocument=policy)
+    if logs:
+        logs_client = client(endpoint_url, "logs")
+        logs_client.create_log_group(logGroupName=f"/aws/lambda/{name}")
+        account = role["Role"]["Arn"].split(":")[4]
+        group_arn = f"arn:aws:logs:{logs_client.meta.region_name}:{account}:log-group:/aws/lambda/{name}"
+        iam.put_role_policy(RoleName=f"{name}-role", PolicyName="logs", PolicyDocument=logs_policy(group_arn))
     lam.create_function(
         FunctionName=name,
         Runtime="python3.12",
@@ -300,6 +315,12 @@ def handler_policy(trigger_arn: str, dlq_arn: str, endpoint: str) -> str:
         ("sagemaker:InvokeEndpoint",),
         (f"arn:aws:sagemaker:{region}:{account}:endpoint/{endpoint.lower()}",),
     )
+
+
+def logs_policy(group_arn: str) -> str:
+    """The function's log writes, exactly as mlpipe's Lambda role grants them (policies/lambda_role.py):
+    streams in the group that deploy created, no logs:CreateLogGroup."""
+    return _allow(LOG_ACTIONS, (group_arn, f"{group_arn}:*"))
 
 
 def _allow(*pairs: tuple[str, ...]) -> str:

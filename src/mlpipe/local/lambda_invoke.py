@@ -33,6 +33,7 @@ class Outcome:
     result: Any = None
     error: dict[str, Any] | None = None
     lines: list[str] = field(default_factory=list)
+    logs_refused: str = ""  # why the lines were lost (the role may not write them), "" when written
 
 
 def invoke(runner: MappingRunner, version: FunctionVersion, code: bytes, event: dict[str, Any]) -> Outcome:
@@ -78,7 +79,7 @@ def invoke(runner: MappingRunner, version: FunctionVersion, code: bytes, event: 
         report += f"\tInit Duration: {init_ms:.2f} ms"
     lines += [f"END RequestId: {request_id}", report + status]
     outcome.lines = lines
-    write_logs(runner.ctx, version, stream, lines, started_ms)
+    outcome.logs_refused = write_logs(runner.ctx, version, stream, lines, started_ms)
     from mlpipe.local.metrics import record_invocation
 
     account = version.arn.split(":")[4]
@@ -124,10 +125,12 @@ def _exit_text(code: int | None) -> str:
     return f"Runtime exited with error: exit status {code}"
 
 
-def write_logs(ctx: Context, version: FunctionVersion, stream: str, lines: list[str], started_ms: int) -> None:
-    """The invocation's lines into /aws/lambda/<function>, in-process (see poller_io.put_log_lines)."""
+def write_logs(ctx: Context, version: FunctionVersion, stream: str, lines: list[str], started_ms: int) -> str:
+    """The invocation's lines into /aws/lambda/<function>, in-process, as the execution role's session
+    (see poller_io.put_log_lines): "" when written, else why they were lost."""
     from mlpipe.local.poller_io import put_log_lines
 
     now_ms = max(int(time.time() * 1000), started_ms)
     events = [{"timestamp": started_ms if i == 0 else now_ms, "message": line} for i, line in enumerate(lines)]
-    put_log_lines(ctx, version.arn.split(":")[4], version.region, version.log_group, stream, events)
+    account = version.arn.split(":")[4]
+    return put_log_lines(ctx, account, version.region, version.log_group, stream, events, version.role, version.name)

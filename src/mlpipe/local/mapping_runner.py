@@ -53,6 +53,7 @@ class MappingStats:
     processed: int = 0
     failed: int = 0
     errors: int = 0
+    logs_dropped: int = 0  # invocations whose log lines the execution role may not write (lost, as on AWS)
     last_error: str = ""
 
     def count(self, **increments: int) -> None:

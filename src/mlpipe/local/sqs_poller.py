@@ -27,6 +27,8 @@ log = logging.getLogger("mlpipe.local")
 IDLE_POLL_S = 0.2
 # A poller whose role may not receive tries again this often (AWS backs off too).
 DENIED_RETRY_S = 1.0
+# `local status` shows the last error whole: an AccessDenied names the principal, action and ARN.
+LAST_ERROR_CHARS = 400
 
 
 class MappingPoller(threading.Thread):
@@ -39,6 +41,7 @@ class MappingPoller(threading.Thread):
         self.stats = stats
         self._stop_event = threading.Event()
         self._timeout_s = 0.0
+        self._logs_refused = False  # whether this poller's last invocation lost its log lines
         # The queue as the Lambda service reaches it: in-process, as the function's execution role.
         self.queue = RoleQueue(runner.ctx, mapping.queue_arn)
 
@@ -73,7 +76,20 @@ class MappingPoller(threading.Thread):
 
     def _failed(self, reason: str, errors: int = 1) -> None:
         self.stats.count(errors=errors)
-        self.stats.last_error = reason[:300]
+        self.stats.last_error = reason[:LAST_ERROR_CHARS]
+
+    def _logs_written(self, function: str, refused: str) -> None:
+        """A refused log write loses the invocation's lines only, as on AWS: counted, shown as the
+        mapping's last error, and in the server log (`mlpipe local logs`) when it starts happening."""
+        if refused:
+            self.stats.count(logs_dropped=1)
+            self.stats.last_error = f"log lines lost: {refused}"[:LAST_ERROR_CHARS]
+        if bool(refused) != self._logs_refused:
+            self._logs_refused = bool(refused)
+            if refused:
+                log.warning("function %s: its log lines are lost: %s", function, refused)
+            else:
+                log.info("function %s: its log lines are written again", function)
 
     def _receive(self, version: FunctionVersion) -> list[dict[str, Any]]:
         wanted = self.mapping.batch_size
@@ -102,6 +118,7 @@ class MappingPoller(threading.Thread):
         event = sqs_event(messages, self.mapping.queue_arn, self.mapping.region)
         outcome = invoke(self.runner, version, code, event)
         self.stats.count(invocations=1)
+        self._logs_written(version.name, outcome.logs_refused)
         by_id = {m["MessageId"]: m for m in messages}
         if outcome.error is not None:
             failed = set(by_id)  # an error retries the whole batch
