@@ -264,24 +264,26 @@ def json_events(lines: list[str], kind: str) -> list[dict[str, Any]]:
 
 
 def drain(sqs: Any, queue_url: str, max_wait: float = 5) -> list[dict[str, Any]]:
-    """Receive (and delete) every message of a queue until it stays empty for a second."""
+    """Receive (and delete) every message of a queue until SQS counts none left in it, visible or in
+    flight (not a stretch of silence); messages someone else holds are long-polled for, up to
+    `max_wait` s."""
     got: list[dict[str, Any]] = []
-    quiet_since = time.monotonic()
-    while time.monotonic() - quiet_since < 1.0 and time.monotonic() - quiet_since < max_wait:
+    deadline = time.monotonic() + max_wait
+    wait_s = 0
+    while True:
         reply = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=wait_s
         )
         messages = reply.get("Messages", [])
         if messages:
-            quiet_since = time.monotonic()
             got += messages
             sqs.delete_message_batch(
                 QueueUrl=queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
             )
-        else:
-            time.sleep(0.1)
-    return got
+        elif queue_depth(sqs, queue_url) == 0 or time.monotonic() >= deadline:
+            return got
+        wait_s = 0 if messages else 1
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
