@@ -118,3 +118,22 @@ def test_bucket_names_aws_reserves_are_rejected(endpoint_url: str, bucket: str) 
     assert caught.value.response["Error"]["Code"] == "InvalidBucketName"
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     s3.create_bucket(Bucket="shop-models-ok")  # an ordinary name still works
+
+
+@pytest.mark.parametrize("role", ["", "my-role", "arn:aws:iam::123456789012:user/someone"])
+def test_a_role_that_is_not_a_role_arn_is_rejected_like_lambda(endpoint_url: str, role: str) -> None:
+    """moto stores any string, and a function with Role "" would run as nobody knows whom."""
+    lam = client(endpoint_url, "lambda")
+    good = role_arn(endpoint_url, "role-check-role")
+    create = {"Runtime": "python3.12", "Handler": "handler.handler", "Code": {"ZipFile": CODE}}
+    with pytest.raises(lam.exceptions.ClientError) as caught:
+        lam.create_function(FunctionName="role-bad", Role=role, **create)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert f"Value '{role}' at 'role' failed to satisfy constraint" in caught.value.response["Error"]["Message"]
+
+    lam.create_function(FunctionName="role-good", Role=good, **create)
+    wait_until_active(lam, "role-good")
+    with pytest.raises(lam.exceptions.ClientError) as caught:
+        lam.update_function_configuration(FunctionName="role-good", Role=role)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert lam.get_function_configuration(FunctionName="role-good")["Role"] == good

@@ -24,11 +24,12 @@ FORBIDDEN = {
 }
 
 
-def imported_modules(source: str, module: str) -> set[str]:
+def imported_modules(source: str, module: str, is_package: bool = False) -> set[str]:
     """Every module `source` (the module named `module`) imports, relative imports resolved, and
-    every string naming an mlpipe module (importlib.import_module("mlpipe.local.x"))."""
+    every string naming an mlpipe module (importlib.import_module("mlpipe.local.x")). In a package's
+    __init__.py, `from .x import y` is relative to the package itself."""
     found: set[str] = set()
-    package = module.rsplit(".", 1)[0]
+    package = module if is_package else module.rsplit(".", 1)[0]
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
@@ -46,10 +47,10 @@ def _names_a_module(text: str) -> bool:
     return text.startswith("mlpipe.") and text.replace(".", "").replace("_", "").isalnum()
 
 
-def violations(source: str, module: str, forbidden: tuple[str, ...]) -> list[str]:
+def violations(source: str, module: str, forbidden: tuple[str, ...], is_package: bool = False) -> list[str]:
     return sorted(
         f"{module} imports {name}"
-        for name in imported_modules(source, module)
+        for name in imported_modules(source, module, is_package)
         if any(name == banned or name.startswith(banned + ".") for banned in forbidden)
     )
 
@@ -64,7 +65,9 @@ def test_a_layer_never_imports_the_layers_above_it_or_the_emulator(package: str)
     found = [
         line
         for path in sorted((PACKAGE / package).rglob("*.py"))
-        for line in violations(path.read_text(encoding="utf-8"), _module_name(path), FORBIDDEN[package])
+        for line in violations(
+            path.read_text(encoding="utf-8"), _module_name(path), FORBIDDEN[package], path.name == "__init__.py"
+        )
     ]
     assert found == []
 
@@ -87,3 +90,11 @@ def test_the_check_sees_every_way_of_importing_the_emulator(source: str) -> None
 def test_the_check_allows_what_aws_may_import() -> None:
     source = "from mlpipe.errors import AwsTargetError\nfrom mlpipe.aws.calls import call\nfrom . import errors\n"
     assert violations(source, "mlpipe.aws.clients", FORBIDDEN["aws"]) == []
+
+
+def test_relative_imports_in_a_package_init_resolve_against_the_package() -> None:
+    assert "mlpipe.aws.local_shim" in imported_modules("from .local_shim import x", "mlpipe.aws", is_package=True)
+    assert violations("from ..local import server", "mlpipe.aws", ("mlpipe.local",), is_package=True) == [
+        "mlpipe.aws imports mlpipe.local",
+        "mlpipe.aws imports mlpipe.local.server",
+    ]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlpipe.local import persistence
+from mlpipe.local import persistence, poller_io
 from mlpipe.local.persistence import STATE_KEY, Persistence, mutation
-from mlpipe.local.poller_io import _attribute
+from mlpipe.local.poller_io import AccessDenied, RoleQueue, _attribute, put_log_lines
 from mlpipe.local.registry import Context
 
 
@@ -50,8 +50,6 @@ def test_log_lines_reach_a_group_another_writer_created_meanwhile(monkeypatch: p
     must still write its lines (moto answers ResourceAlreadyExists to the second creation)."""
     from moto.logs.models import logs_backends
 
-    from mlpipe.local.poller_io import put_log_lines
-
     backend, group = logs_backends["111122223333"]["eu-west-1"], "/aws/lambda/poller-io-unit"
     moto_create = backend.create_log_group
 
@@ -60,8 +58,48 @@ def test_log_lines_reach_a_group_another_writer_created_meanwhile(monkeypatch: p
         return moto_create(name, tags, **kwargs)
 
     monkeypatch.setattr(backend, "create_log_group", the_other_poller_first)
+    monkeypatch.setattr(poller_io, "_refusal", lambda *args: "")  # the race, not the role, is under test
     now = int(time.time() * 1000)
     put_log_lines(
-        Context("http://127.0.0.1:1"), "111122223333", "eu-west-1", group, "s", [{"timestamp": now, "message": "kept"}]
+        Context("http://127.0.0.1:1"),
+        "111122223333",
+        "eu-west-1",
+        group,
+        "s",
+        [{"timestamp": now, "message": "kept"}],
+        role="arn:aws:iam::111122223333:role/poller-io-unit",
+        session="poller-io-unit",
     )
     assert [e.message for e in backend.groups[group].streams["s"].events] == ["kept"]
+
+
+def test_a_function_without_a_role_is_never_served_as_the_emulator() -> None:
+    """The API refuses an empty Role (lambda_behaviour.valid_role); should one exist anyway, the
+    poller may neither receive nor write logs for it, instead of acting with the emulator's rights."""
+    from moto.logs.models import logs_backends
+
+    ctx = Context("http://127.0.0.1:1")
+    with pytest.raises(AccessDenied, match="no execution role"):
+        RoleQueue(ctx, "arn:aws:sqs:eu-west-1:111122223333:no-role-q").authorize("", "fn", "sqs:ReceiveMessage")
+    refused = put_log_lines(
+        ctx, "111122223333", "eu-west-1", "/aws/lambda/no-role", "s", [{"timestamp": 1, "message": "x"}]
+    )
+    assert "no execution role" in refused and "logs:CreateLogGroup" in refused
+    assert "/aws/lambda/no-role" not in logs_backends["111122223333"]["eu-west-1"].groups
+
+
+def test_releasing_a_batch_goes_on_past_an_expired_receipt_handle(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends["111122223333"]["eu-west-1"]
+    backend.create_queue("release-q", VisibilityTimeout="60")
+    for body in ("a", "b"):
+        backend.send_message("release-q", body)
+    queue = RoleQueue(Context("http://127.0.0.1:1"), "arn:aws:sqs:eu-west-1:111122223333:release-q")
+    monkeypatch.setattr(queue, "authorize", lambda *args: None)  # the release, not the role, is under test
+    handles = [m["ReceiptHandle"] for m in queue.receive("role", "fn", 10)]
+    assert len(handles) == 2
+
+    queue.release("role", "fn", ["expired-handle", *handles])
+
+    assert sorted(m["Body"] for m in queue.receive("role", "fn", 10)) == ["a", "b"]  # both visible again

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlpipe.cache import cache_dir
 from mlpipe.errors import AwsTargetError, UsageError
 from mlpipe.local.state import (
     LOOPBACK_HOSTS,
     ServerState,
-    cache_dir,
     clear_state,
     credentials_file,
     ensure_cache_dir,

@@ -276,11 +276,8 @@ class MappingRunner:
     def _worker_env(self, version: FunctionVersion) -> dict[str, str]:
         env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "SYSTEMROOT") if k in os.environ}
         # Lambda hands the handler its execution role's session credentials (session = function name).
-        identity = (
-            credentials_for(self.ctx, version.role, version.name)
-            if version.role
-            else self.ctx.state["credentials"].internal
-        )
+        # Never the emulator's own keys: a function without a role (which the API refuses) gets none.
+        identity = credentials_for(self.ctx, version.role, version.name)
         if identity.session_token:
             env["AWS_SESSION_TOKEN"] = identity.session_token
         env.update(

@@ -28,9 +28,6 @@ from typing import Any
 from mlpipe.local.persistence import mutation
 from mlpipe.local.registry import Context
 
-# The system attributes Lambda's event carries (ReceiveMessage with "All", as moto renders them).
-_SYSTEM_ATTRIBUTES = ("SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp")
-
 
 class AccessDenied(Exception):
     """The execution role may not do what the poller needs: the mapping reports it, the queue keeps its messages."""
@@ -52,8 +49,8 @@ class RoleQueue:
         return backend
 
     def authorize(self, role: str, session: str, action: str) -> None:
-        if not role:
-            return  # a function without a role: the emulator acts (moto requires one anyway)
+        if not role:  # CreateFunction/UpdateFunctionConfiguration refuse that; never act as the emulator
+            raise AccessDenied(f"AccessDenied: the function has no execution role to call {action} with")
         from mlpipe.local.iam.actors import session_arn
         from mlpipe.local.iam.authorizer import authorize_action
 
@@ -85,8 +82,9 @@ class RoleQueue:
         self.authorize(role, session, "sqs:ChangeMessageVisibility")
         backend = self._queue_backend()
         with mutation(self.ctx):
-            for handle in handles:
-                backend.change_message_visibility(self.name, handle, 0)
+            for handle in handles:  # one expired handle must not keep the others in flight
+                with contextlib.suppress(Exception):
+                    backend.change_message_visibility(self.name, handle, 0)
 
 
 def _as_received(message: Any) -> dict[str, Any]:
@@ -149,6 +147,7 @@ def put_log_lines(
     from moto.logs.exceptions import ResourceAlreadyExistsException, ResourceNotFoundException
     from moto.logs.models import logs_backends
 
+    ctx = dataclasses.replace(ctx, region=region)  # aws:RequestedRegion is the function's region
     partition = role.split(":")[1] if role else "aws"
     group_arn = f"arn:{partition}:logs:{region}:{account}:log-group:{group}"
     stream_arn = f"{group_arn}:log-stream:{stream}"
@@ -183,8 +182,8 @@ def put_log_lines(
 
 def _refusal(ctx: Context, role: str, session: str, action: str, arn: str) -> str:
     """AWS's AccessDenied message when the role's session may not do `action` on `arn`, else ""."""
-    if not role:
-        return ""  # a function without a role: the emulator writes (moto requires one anyway)
+    if not role:  # CreateFunction/UpdateFunctionConfiguration refuse that; never write as the emulator
+        return f"AccessDenied: the function has no execution role to call {action} with"
     from mlpipe.local.iam.actors import session_arn
     from mlpipe.local.iam.authorizer import authorize_action
 

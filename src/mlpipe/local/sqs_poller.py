@@ -96,7 +96,12 @@ class MappingPoller(threading.Thread):
         messages: list[dict[str, Any]] = []
         window_end = time.monotonic() + self.mapping.window_s
         while len(messages) < wanted and not self._stop_event.is_set():
-            got = self.queue.receive(version.role, version.name, min(10, wanted - len(messages)))
+            try:
+                got = self.queue.receive(version.role, version.name, min(10, wanted - len(messages)))
+            except Exception:  # e.g. AccessDenied after a policy change: give back what the window gathered
+                if messages:
+                    self._release(version, messages)
+                raise
             messages += got
             left = window_end - time.monotonic()
             if not messages:
