@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from mlpipe.local import persistence, poller_io
+from mlpipe.local import persistence, role_logs
 from mlpipe.local.persistence import STATE_KEY, Persistence, mutation
-from mlpipe.local.poller_io import AccessDenied, RoleQueue, _attribute, put_log_lines
+from mlpipe.local.poller_io import AccessDenied, RoleQueue, _attribute
 from mlpipe.local.registry import Context
+from mlpipe.local.role_logs import RoleLogStream
 
 
 def test_an_in_process_change_passes_the_gate_and_marks_the_state_changed(tmp_path: Path) -> None:
@@ -58,18 +59,12 @@ def test_log_lines_reach_a_group_another_writer_created_meanwhile(monkeypatch: p
         return moto_create(name, tags, **kwargs)
 
     monkeypatch.setattr(backend, "create_log_group", the_other_poller_first)
-    monkeypatch.setattr(poller_io, "_refusal", lambda *args: "")  # the race, not the role, is under test
+    monkeypatch.setattr(role_logs, "refusal", lambda *args: "")  # the race, not the role, is under test
     now = int(time.time() * 1000)
-    put_log_lines(
-        Context("http://127.0.0.1:1"),
-        "111122223333",
-        "eu-west-1",
-        group,
-        "s",
-        [{"timestamp": now, "message": "kept"}],
-        role="arn:aws:iam::111122223333:role/poller-io-unit",
-        session="poller-io-unit",
+    writer = RoleLogStream(
+        "111122223333", "eu-west-1", group, "s", "arn:aws:iam::111122223333:role/poller-io-unit", "poller-io-unit"
     )
+    assert writer.write(Context("http://127.0.0.1:1"), [{"timestamp": now, "message": "kept"}]) == ""
     assert [e.message for e in backend.groups[group].streams["s"].events] == ["kept"]
 
 
@@ -81,9 +76,8 @@ def test_a_function_without_a_role_is_never_served_as_the_emulator() -> None:
     ctx = Context("http://127.0.0.1:1")
     with pytest.raises(AccessDenied, match="no execution role"):
         RoleQueue(ctx, "arn:aws:sqs:eu-west-1:111122223333:no-role-q").authorize("", "fn", "sqs:ReceiveMessage")
-    refused = put_log_lines(
-        ctx, "111122223333", "eu-west-1", "/aws/lambda/no-role", "s", [{"timestamp": 1, "message": "x"}]
-    )
+    writer = RoleLogStream("111122223333", "eu-west-1", "/aws/lambda/no-role", "s", "", "fn")
+    refused = writer.write(ctx, [{"timestamp": 1, "message": "x"}])
     assert "no execution role" in refused and "logs:CreateLogGroup" in refused
     assert "/aws/lambda/no-role" not in logs_backends["111122223333"]["eu-west-1"].groups
 

@@ -127,10 +127,11 @@ def _exit_text(code: int | None) -> str:
 
 def write_logs(ctx: Context, version: FunctionVersion, stream: str, lines: list[str], started_ms: int) -> str:
     """The invocation's lines into /aws/lambda/<function>, in-process, as the execution role's session
-    (see poller_io.put_log_lines): "" when written, else why they were lost."""
-    from mlpipe.local.poller_io import put_log_lines
+    (role_logs.RoleLogStream): "" when written, else why they were lost."""
+    from mlpipe.local.role_logs import RoleLogStream
 
     now_ms = max(int(time.time() * 1000), started_ms)
     events = [{"timestamp": started_ms if i == 0 else now_ms, "message": line} for i, line in enumerate(lines)]
     account = version.arn.split(":")[4]
-    return put_log_lines(ctx, account, version.region, version.log_group, stream, events, version.role, version.name)
+    writer = RoleLogStream(account, version.region, version.log_group, stream, version.role, version.name)
+    return writer.write(ctx, events)

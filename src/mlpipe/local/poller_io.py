@@ -14,8 +14,8 @@ itself, on the one core the server's threads share). Nothing else differs:
 - what changes state passes the snapshot gate and marks the state changed (persistence.mutation);
   a receive that returned messages marks it through the receive wrapper, as a request's does.
 
-Log lines are written as the execution role's session too (put_log_lines): a refused CreateLogGroup,
-CreateLogStream or PutLogEvents loses that invocation's lines, as on AWS, and is reported, not raised.
+Log lines are written as the execution role's session too (role_logs.RoleLogStream, shared with the
+embedded CodeBuild and SageMaker): a refusal loses that invocation's lines, as on AWS, and is reported.
 """
 
 from __future__ import annotations
@@ -124,69 +124,3 @@ def _attribute(value: dict[str, Any]) -> dict[str, Any]:
             base64.b64encode(v).decode() if isinstance(v, bytes | bytearray) else v for v in out["BinaryListValues"]
         ]
     return out
-
-
-def put_log_lines(
-    ctx: Context,
-    account: str,
-    region: str,
-    group: str,
-    stream: str,
-    events: list[dict[str, Any]],
-    role: str = "",
-    session: str = "",
-) -> str:
-    """PutLogEvents into moto's CloudWatch Logs as the execution role's session, creating the group
-    and the stream when missing. "" when written; otherwise the refusal, and the lines are lost, as
-    Lambda loses them when the role may not write them (the invocation itself goes on).
-
-    Checked as the Service Authorization Reference says: CreateLogGroup on the group
-    (`log-group:<group>:*`, the ARN AWS reports), CreateLogStream and PutLogEvents on the stream
-    (`log-group:<group>:log-stream:<stream>`), each only for the call Lambda makes.
-    """
-    from moto.logs.exceptions import ResourceAlreadyExistsException, ResourceNotFoundException
-    from moto.logs.models import logs_backends
-
-    ctx = dataclasses.replace(ctx, region=region)  # aws:RequestedRegion is the function's region
-    partition = role.split(":")[1] if role else "aws"
-    group_arn = f"arn:{partition}:logs:{region}:{account}:log-group:{group}"
-    stream_arn = f"{group_arn}:log-stream:{stream}"
-    backend = logs_backends[account][region]
-    found = backend.groups.get(group)
-    if found is None:
-        refused = _refusal(ctx, role, session, "logs:CreateLogGroup", f"{group_arn}:*")
-        if refused:
-            return refused
-        # Both pollers' first invocations may find the group missing: the second creation is moot.
-        with mutation(ctx), contextlib.suppress(ResourceAlreadyExistsException):
-            backend.create_log_group(group, {})
-        found = backend.groups.get(group)
-    if found is None:  # deleted meanwhile: these lines have nowhere to go
-        return f"ResourceNotFoundException: log group {group} does not exist"
-    if stream not in found.streams:
-        refused = _refusal(ctx, role, session, "logs:CreateLogStream", stream_arn)
-        if refused:
-            return refused
-        with mutation(ctx), contextlib.suppress(ResourceAlreadyExistsException):
-            backend.ensure_log_stream(group, stream)
-    refused = _refusal(ctx, role, session, "logs:PutLogEvents", stream_arn)
-    if refused:
-        return refused
-    try:
-        with mutation(ctx):
-            backend.put_log_events(group, stream, events)
-    except ResourceNotFoundException as exc:  # group or stream deleted meanwhile: lost, as on AWS
-        return f"ResourceNotFoundException: {exc.message}"
-    return ""
-
-
-def _refusal(ctx: Context, role: str, session: str, action: str, arn: str) -> str:
-    """AWS's AccessDenied message when the role's session may not do `action` on `arn`, else ""."""
-    if not role:  # CreateFunction/UpdateFunctionConfiguration refuse that; never write as the emulator
-        return f"AccessDenied: the function has no execution role to call {action} with"
-    from mlpipe.local.iam.actors import session_arn
-    from mlpipe.local.iam.authorizer import authorize_action
-
-    principal = session_arn(role, session)
-    decision = authorize_action(ctx, principal, action, arn)
-    return "" if decision.allowed else f"AccessDenied: {decision.message(principal, action, arn)}"
