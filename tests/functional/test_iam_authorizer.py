@@ -194,3 +194,40 @@ def test_query_tags_are_request_tags(endpoint_url: str, ctx: Context) -> None:
         RoleName="r",
         **{"Tags.member.1.Key": "team", "Tags.member.1.Value": "ops"},
     )
+
+
+def test_mapping_tagging_is_scoped_by_the_mapping_tags_and_the_request_tags(endpoint_url: str, ctx: Context) -> None:
+    """mlpipe's build role may tag a mapping (ARN: a UUID only) only with its own app/stage's tags and
+    only when the mapping is untagged or already its own: aws:RequestTag and aws:ResourceTag decide."""
+    from local_helpers import create_function, handler_zip
+
+    from mlpipe.names import Names
+    from mlpipe.policies.arns import tagged_for
+
+    names = Names(app="house", stage="dev", region="us-east-1", account=ACCT)
+    create_function(endpoint_url, "fn", {}, 30, handler_zip())
+    lam, sqs = client(endpoint_url, "lambda"), client(endpoint_url, "sqs")
+
+    def mapping(tags: dict[str, str]) -> str:  # one queue each: AWS allows one mapping per queue and function
+        url = queue(endpoint_url, f"q{len(lam.list_event_source_mappings()['EventSourceMappings'])}")
+        source = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        created = lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=source, Enabled=False, Tags=tags)
+        return str(created["EventSourceMappingArn"])
+
+    house = {"mlpipe:app": "house", "mlpipe:stage": "dev"}
+    own, foreign, untagged = mapping(house), mapping({"mlpipe:app": "shop", "mlpipe:stage": "dev"}), mapping({})
+    client(endpoint_url, "iam").create_role(RoleName="worker", AssumeRolePolicyDocument=TRUST)
+    statement = {
+        "Effect": "Allow",
+        "Action": "lambda:TagResource",
+        "Resource": f"arn:aws:lambda:us-east-1:{ACCT}:event-source-mapping:*",
+        "Condition": tagged_for(names),
+    }
+    client(endpoint_url, "iam").put_role_policy(RoleName="worker", PolicyName="p", PolicyDocument=doc(statement))
+    call(ctx, SESSION, "lambda", "TagResource", Resource=own, Tags=house)
+    call(ctx, SESSION, "lambda", "TagResource", Resource=untagged, Tags=house)
+    error = denied(ctx, SESSION, "lambda", "TagResource", Resource=foreign, Tags=house)
+    assert (error.code, error.status) == ("AccessDeniedException", 400)
+    assert f"lambda:TagResource on resource: {foreign}" in error.message
+    denied(ctx, SESSION, "lambda", "TagResource", Resource=own, Tags={"mlpipe:app": "shop", "mlpipe:stage": "dev"})
+    denied(ctx, SESSION, "lambda", "TagResource", Resource=own, Tags={"team": "ml"})

@@ -191,7 +191,7 @@ def test_only_reads_on_star_and_every_arn_names_the_app(raw: dict[str, Any]) -> 
             assert "house" in arn.split(":", 5)[5] or ":event-source-mapping:" in arn, arn
         if any(":event-source-mapping:" in arn for arn in resources):
             # by the function, or (tagging on create, which has no function key) by the stage's tags
-            tags = statement["Condition"].get("StringEqualsIfExists", {})
+            tags = statement["Condition"].get("StringEquals", {})
             by_tags = (
                 tags.get("aws:RequestTag/mlpipe:app") == "house" and tags.get("aws:RequestTag/mlpipe:stage") == "dev"
             )

@@ -24,6 +24,9 @@ class Facts:
     def mapping_function_arn(self, uuid: str) -> str | None:
         return f"arn:aws:lambda:{R}:{A}:function:app-dev-predict" if uuid == "u-1" else None
 
+    def lambda_tags(self, arn: str) -> dict[str, str]:
+        return {"mlpipe:app": "app"} if arn.endswith((":event-source-mapping:u-1", ":function:app-dev-predict")) else {}
+
 
 def run(service: str, operation: str, **params: Any) -> list[Check] | None:
     return checks_for(service, operation, params, R, A, Facts())
@@ -207,9 +210,28 @@ def test_role_writes_carry_the_current_boundary() -> None:
 
 def test_mapping_checks_carry_the_function_arn() -> None:
     [get] = run("lambda", "GetEventSourceMapping", UUID="u-1") or []
-    assert get.context == {"lambda:FunctionArn": FN}
+    assert get.context == {"lambda:FunctionArn": FN, "aws:ResourceTag/mlpipe:app": "app"}
     [create] = run("lambda", "CreateEventSourceMapping", FunctionName="app-dev-predict", EventSourceArn="q") or []
     assert (create.resource, create.context) == ("*", {"lambda:FunctionArn": FN})
+
+
+def test_lambda_checks_carry_the_existing_resource_tags_and_the_request_tags() -> None:
+    esm = f"arn:aws:lambda:{R}:{A}:event-source-mapping:u-1"
+    [tag] = run("lambda", "TagResource", Resource=esm, Tags={"mlpipe:app": "other"}) or []
+    # the tagging actions have no lambda:FunctionArn key; the mapping's own tags are aws:ResourceTag
+    assert tag.context == {
+        "aws:RequestTag/mlpipe:app": "other",
+        "aws:TagKeys": ["mlpipe:app"],
+        "aws:ResourceTag/mlpipe:app": "app",
+    }
+    [untag] = run("lambda", "UntagResource", Resource=esm, TagKeys=["mlpipe:app"]) or []
+    assert untag.context == {"aws:TagKeys": ["mlpipe:app"], "aws:ResourceTag/mlpipe:app": "app"}
+    [invoke] = run("lambda", "Invoke", FunctionName="app-dev-predict") or []
+    assert (invoke.resource, invoke.context) == (FN, {"aws:ResourceTag/mlpipe:app": "app"})
+    [fresh] = run("lambda", "GetEventSourceMapping", UUID="u-2") or []
+    assert fresh.context == {}  # no such mapping: neither tags nor a function
+    _create, tag_on_create = run("lambda", "CreateEventSourceMapping", FunctionName="f", Tags={"k": "v"}) or []
+    assert tag_on_create.context == {"aws:RequestTag/k": "v", "aws:TagKeys": ["k"]}
 
 
 def test_put_metric_data_carries_the_namespace() -> None:

@@ -115,9 +115,9 @@ def test_build_role_cannot_create_roles_and_passes_only_the_lambda_roles() -> No
     assert conditioned and all("house-prod-" in json.dumps(s["Condition"]["ArnLike"]) for s in conditioned)
     (tagging,) = [s for s in mappings if s not in conditioned]
     # Tagging a new mapping: only with this stage's tags, on a mapping untagged or already its own.
-    tags = tagging["Condition"]["StringEqualsIfExists"]
-    assert tags["aws:RequestTag/mlpipe:app"] == tags["aws:ResourceTag/mlpipe:app"] == "house"
-    assert tags["aws:RequestTag/mlpipe:stage"] == tags["aws:ResourceTag/mlpipe:stage"] == "prod"
+    requested, existing = tagging["Condition"]["StringEquals"], tagging["Condition"]["StringEqualsIfExists"]
+    assert requested["aws:RequestTag/mlpipe:app"] == existing["aws:ResourceTag/mlpipe:app"] == "house"
+    assert requested["aws:RequestTag/mlpipe:stage"] == existing["aws:ResourceTag/mlpipe:stage"] == "prod"
     passes = [s for s in policy["Statement"] if "iam:PassRole" in _actions(s)]
     assert len(passes) == 1
     assert sorted(_resources(passes[0])) == ["arn:aws:iam::123456789012:role/house-prod-predict-role"]

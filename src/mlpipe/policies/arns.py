@@ -55,14 +55,11 @@ def in_account(names: Names) -> dict[str, Any]:
 
 def tagged_for(names: Names) -> dict[str, Any]:
     """Condition for tagging what has no name of its own (event source mappings): only with this
-    app/stage's tags, and only on a resource that is untagged or already this app/stage's.
-
-    IfExists on the request tags too: a tagging request always carries them on AWS, so it changes
-    nothing there; the embedded AWS leaves them out of the context of a mapping's tag-on-create."""
+    app/stage's tags, and only on a resource that is untagged or already this app/stage's (IfExists:
+    a mapping being created has no tags yet)."""
     return {
+        "StringEquals": {"aws:RequestTag/mlpipe:app": names.app, "aws:RequestTag/mlpipe:stage": names.stage},
         "StringEqualsIfExists": {
-            "aws:RequestTag/mlpipe:app": names.app,
-            "aws:RequestTag/mlpipe:stage": names.stage,
             "aws:ResourceTag/mlpipe:app": names.app,
             "aws:ResourceTag/mlpipe:stage": names.stage,
         },

@@ -255,6 +255,20 @@ class MotoFacts:
                 return str(esm.function_arn)
         return None
 
+    def lambda_tags(self, arn: str) -> dict[str, str]:
+        from moto.awslambda.models import lambda_backends
+        from moto.core.exceptions import JsonRESTError
+
+        region = arn.split(":")[3] if arn.count(":") >= 6 else ""
+        # the regions in use only: indexing a region would create its backend as a side effect
+        backend = next((b for r, b in lambda_backends[self.account].items() if r == region), None)
+        if backend is None:
+            return {}
+        try:
+            return dict(backend.list_tags(arn))
+        except JsonRESTError:  # not found (yet): no tags
+            return {}
+
 
 def resource_policy(account: str, check: Check, region: str) -> Mapping[str, Any] | None:
     """The bucket policy (S3), queue policy (SQS) or trust policy (AssumeRole) of the resource checked."""

@@ -32,6 +32,7 @@ class Facts(Protocol):
     def role_path(self, name: str) -> str: ...  # "/" when the role does not exist (yet)
     def role_boundary(self, name: str) -> str | None: ...
     def mapping_function_arn(self, uuid: str) -> str | None: ...
+    def lambda_tags(self, arn: str) -> Mapping[str, str]: ...  # {} when the function/mapping does not exist
 
 
 @dataclass(frozen=True)
@@ -175,15 +176,17 @@ def _lambda(req: Req) -> list[Check] | None:
         return one(action, "*")
     if op in ("TagResource", "UntagResource", "ListTags"):
         resource = str(req.get("Resource", ""))
-        return _mapping_checks(req, action, resource) if _ESM_RE.search(resource) else one(action, resource)
+        if not _ESM_RE.search(resource):
+            resource = function_arn(req, resource)
+        return _on_existing(req, action, resource, _tagging_context(op, req), with_function=False)
     if op == "CreateEventSourceMapping":
         fn = function_arn(req, str(req.get("FunctionName", "")))
         checks = one(action, "*", **{"lambda:FunctionArn": fn})
-        if tags_of(req.get("Tags")):
-            checks.append(Check("lambda:TagResource", req.arn("lambda", "event-source-mapping:*")))
+        if tags := tags_of(req.get("Tags")):
+            checks.append(Check("lambda:TagResource", req.arn("lambda", "event-source-mapping:*"), tag_context(tags)))
         return checks
     if op in ("GetEventSourceMapping", "UpdateEventSourceMapping", "DeleteEventSourceMapping"):
-        return _mapping_checks(req, action, req.arn("lambda", f"event-source-mapping:{req.get('UUID', '')}"))
+        return _on_existing(req, action, req.arn("lambda", f"event-source-mapping:{req.get('UUID', '')}"), {})
     if "FunctionName" not in req.params:
         return None
     fn = function_arn(req, str(req.get("FunctionName")))
@@ -192,14 +195,29 @@ def _lambda(req: Req) -> list[Check] | None:
             req.get("Role"), "lambda.amazonaws.com"
         )
     if op == "UpdateFunctionConfiguration":
-        return one(action, fn) + pass_role(req.get("Role"), "lambda.amazonaws.com")
-    return one(action, fn)
+        return _on_existing(req, action, fn, {}) + pass_role(req.get("Role"), "lambda.amazonaws.com")
+    return _on_existing(req, action, fn, {})
 
 
-def _mapping_checks(req: Req, action: str, mapping_arn: str) -> list[Check]:
-    match = _ESM_RE.search(mapping_arn)
-    fn = req.facts.mapping_function_arn(match.group("uuid")) if match else None
-    return [Check(action, mapping_arn, {"lambda:FunctionArn": fn} if fn else {})]
+def _tagging_context(op: str, req: Req) -> dict[str, str | list[str]]:
+    if op == "TagResource":
+        return tag_context(tags_of(req.get("Tags")))
+    if op == "UntagResource":
+        return {"aws:TagKeys": [str(k) for k in req.get("TagKeys") or []]}
+    return {}
+
+
+def _on_existing(
+    req: Req, action: str, arn: str, context: dict[str, str | list[str]], with_function: bool = True
+) -> list[Check]:
+    """A check on an existing function or mapping: its tags as aws:ResourceTag/<key> (Lambda's ABAC),
+    and for Get/Update/DeleteEventSourceMapping the function the mapping invokes as lambda:FunctionArn
+    (the Service Authorization Reference gives the tagging actions no such key)."""
+    context = {**context, **{f"aws:ResourceTag/{k}": v for k, v in req.facts.lambda_tags(arn).items()}}
+    match = _ESM_RE.search(arn) if with_function else None
+    if match and (fn := req.facts.mapping_function_arn(match.group("uuid"))):
+        context["lambda:FunctionArn"] = fn
+    return [Check(action, arn, context)]
 
 
 # -- IAM and STS ---------------------------------------------------------------------------------
