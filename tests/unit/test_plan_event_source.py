@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mlpipe.names import Names
-from mlpipe.plan.event_source import EventMapping, MappingSpec, diff, diff_deletion
+from mlpipe.plan.event_source import EventMapping, MappingSpec, diff, diff_deletion, problem
 from mlpipe.plan.model import Change, Wait
 
 NAMES = Names(app="house", stage="dev", region="us-east-1", account="123456789012")
@@ -79,3 +79,44 @@ def test_deletion_removes_every_mapping() -> None:
     assert diff_deletion((), NAMES).detail == "absent"
     change = diff_deletion((mapping(), mapping("u2")), NAMES)
     assert (change.action, [c.params["UUID"] for c in change.calls]) == ("delete", ["u1", "u2"])
+
+
+def reported(state: str, reason: str = "", last: str = "") -> EventMapping:
+    return EventMapping("u1", SETTINGS, state, reason, last)
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "last", "expected"),
+    [
+        ("Enabled", "USER_INITIATED", "", None),  # an SQS mapping on AWS: no LastProcessingResult
+        ("Creating", "USER_INITIATED", "", None),  # on its way to Enabled
+        ("Updating", "User action", "OK", None),
+        ("Enabled", "User action", "No records processed", None),
+        ("Enabled", "User action", "PROBLEM: Function call failed", "PROBLEM: Function call failed"),
+        ("Disabled", "USER_INITIATED", "", "State Disabled (USER_INITIATED)"),
+        ("Disabling", "", "", "State Disabling"),
+        (
+            "Disabled",
+            "User action",
+            "PROBLEM: Function call failed",
+            "PROBLEM: Function call failed; State Disabled (User action)",
+        ),
+        ("", "", "", None),  # nothing reported: nothing to say
+    ],
+)
+def test_a_mapping_problem_is_what_its_documented_fields_report(
+    state: str, reason: str, last: str, expected: str | None
+) -> None:
+    assert problem(reported(state, reason, last)) == expected
+
+
+def test_an_sqs_mapping_is_answered_as_aws_answers_it_and_a_stream_mapping_left_alone() -> None:
+    from mlpipe.local.ext.mapping_state import as_aws
+
+    sqs = {"EventSourceArn": "arn:aws:sqs:us-east-1:1:q", "StateTransitionReason": "User initiated",
+           "LastProcessingResult": None}  # fmt: skip
+    as_aws(sqs)
+    assert sqs == {"EventSourceArn": "arn:aws:sqs:us-east-1:1:q", "StateTransitionReason": "USER_INITIATED"}
+    stream = {"EventSourceArn": "arn:aws:kinesis:us-east-1:1:stream/s", "StateTransitionReason": "User initiated"}
+    as_aws(stream)
+    assert stream["StateTransitionReason"] == "User initiated"

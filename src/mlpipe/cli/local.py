@@ -187,7 +187,17 @@ def status(ctx: typer.Context) -> None:
     if mappings:
         table(
             "Lambda event source mappings",
-            ["function", "queue", "batch", "enabled", "invocations", "processed", "failed", "last error"],
+            [
+                "function",
+                "queue",
+                "batch",
+                "enabled",
+                "invocations",
+                "processed",
+                "failed",
+                "logs dropped",
+                "last error",
+            ],
             [
                 [
                     m["function"],
@@ -197,6 +207,7 @@ def status(ctx: typer.Context) -> None:
                     m["invocations"],
                     m["processed"],
                     m["failed"],
+                    m.get("logs_dropped", 0),  # invocations whose log lines the execution role may not write
                     m["last_error"] or "",
                 ]
                 for m in mappings

@@ -7,9 +7,11 @@ import typer
 from mlpipe.cli.context import options
 
 HELP = """Show every resource of the stage (exists, in sync with mlpipe.yaml or drifted), the queue
-depths (waiting, in flight, dead-letter), the function's state, the endpoint's status, the alarms'
-states (OK, ALARM, INSUFFICIENT_DATA; `mlpipe tail alarms` shows their history) and, once
-`bootstrap-pipeline` ran, the CI/CD resources and the latest pipeline run.
+depths (waiting, in flight, dead-letter), the function's state, a problem AWS reports on the event
+source mapping (a State other than Enabled, a LastProcessingResult starting with PROBLEM) and its
+fix, the endpoint's status, the alarms' states (OK, ALARM, INSUFFICIENT_DATA; `mlpipe tail alarms`
+shows their history) and, once `bootstrap-pipeline` ran, the CI/CD resources and the latest
+pipeline run. The exit code is 0 whatever the resources' state.
 
 Examples:
 
@@ -42,6 +44,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         stdout.print(f"queues: {shown(q.get('trigger'))} waiting, {shown(q.get('in_flight'))} in flight, "
                      f"{shown(q.get('dlq'))} in the dead-letter queue")  # fmt: skip
         stdout.print(f"function: {shown(result.function_state)}")
+        if result.mapping and result.mapping.problem:  # what AWS reports on the mapping: not polling, or failing
+            stdout.print(f"event source mapping: {result.mapping.problem}", markup=False)
+            stdout.print(f"  fix: {result.mapping.hint}", markup=False)
         stdout.print(f"endpoint: {shown(result.endpoint_status)}  model: {shown(result.model_version)}")
         if result.alarms:
             states = ", ".join(f"{name} {state}" for name, state in result.alarms.items())

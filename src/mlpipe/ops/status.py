@@ -17,7 +17,9 @@ from mlpipe.lambda_package import Package, build_package, with_model
 from mlpipe.names import Names
 from mlpipe.ops.deploy import function_environment, lambda_role_spec
 from mlpipe.plan.alarm import alarm_specs, plan_alarm, plan_alarm_deletion
-from mlpipe.plan.event_source import mapping_spec, plan_mapping
+from mlpipe.plan.event_source import MAPPING_HINT, EventMapping, MappingSpec, mapping_spec, problem
+from mlpipe.plan.event_source import diff as diff_mapping
+from mlpipe.plan.event_source import observe as observe_mappings
 from mlpipe.plan.iam import plan_role
 from mlpipe.plan.lambda_fn import MISSING as FUNCTION_MISSING
 from mlpipe.plan.lambda_fn import function_spec, plan_function
@@ -41,6 +43,34 @@ class ResourceStatus:
 
 
 @dataclass
+class MappingHealth:
+    """The trigger queue's event source mapping as AWS reports it (GetEventSourceMapping's documented
+    fields) and what is wrong with it: `problem` is None when AWS reports nothing wrong."""
+
+    uuid: str
+    state: str
+    state_transition_reason: str
+    last_processing_result: str | None
+    problem: str | None
+    hint: str | None
+
+
+def mapping_health(observed: tuple[EventMapping, ...]) -> MappingHealth | None:
+    if not observed:
+        return None
+    mapping = observed[0]  # the one deploy keeps (duplicates show as drift)
+    found = problem(mapping)
+    return MappingHealth(
+        mapping.uuid,
+        mapping.state,
+        mapping.transition_reason,
+        mapping.last_result or None,
+        found,
+        MAPPING_HINT if found else None,
+    )
+
+
+@dataclass
 class StatusResult:
     app: str
     stage: str
@@ -54,6 +84,7 @@ class StatusResult:
     pipeline_run: str | None = None
     # alarm name -> CloudWatch state (OK | ALARM | INSUFFICIENT_DATA), for the alarms that exist
     alarms: dict[str, str] = field(default_factory=dict)
+    mapping: MappingHealth | None = None  # the trigger queue's mapping, when it exists
 
     @property
     def deployed(self) -> bool:
@@ -152,6 +183,16 @@ def _pipeline(config: Config, clients: Clients, result: StatusResult) -> None:
     result.pipeline_run = f"{latest.status} ({latest.started})" if latest else "never ran"
 
 
+def _mapping_row(spec: MappingSpec, clients: Clients, names: Names, result: StatusResult) -> ResourceStatus:
+    """The mapping's row (drift, as for every resource) and its health, from one observation."""
+    observed = observe_mappings(clients, spec.queue_arn, spec.function)
+    result.mapping = mapping_health(observed)
+    row = _check("event-source-mapping", names.trigger_queue, lambda: diff_mapping(spec, observed, names))
+    if result.mapping and result.mapping.problem:
+        row.detail = "; ".join(d for d in (row.detail, result.mapping.problem) if d)
+    return row
+
+
 def status(config: Config, clients: Clients, package: Package | None = None) -> StatusResult:
     """`package` is what deploy would upload (the project's handler), to tell drifted code apart."""
     from mlpipe.ops.model_store import read_current
@@ -169,14 +210,13 @@ def status(config: Config, clients: Clients, package: Package | None = None) -> 
     environment = function_environment(config, names, known, feature_count)
     fn = function_spec(config, names, environment, with_model(package or build_package(), current_model))
     retention = config.function.log_retention_days
-    mapping = mapping_spec(config, names)
     checks: list[tuple[str, str, Callable[[], Change]]] = [
         ("iam-role", names.lambda_role, lambda: plan_role(lambda_role_spec(config, names), clients, names)),
         ("log-group", names.log_group, lambda: plan_log_group(names.log_group, retention, clients, names)),
         ("lambda-function", names.function, lambda: plan_function(fn, clients, names)),
-        ("event-source-mapping", names.trigger_queue, lambda: plan_mapping(mapping, clients, names)),
     ]
     result.resources += [_check(kind, name, planner) for kind, name, planner in checks]
+    result.resources.append(_mapping_row(mapping_spec(config, names), clients, names, result))
     result.resources += _alarm_rows(config, clients, names)
     result.alarms = alarm_states(clients, names)
     result.queues = _depths(clients, names)

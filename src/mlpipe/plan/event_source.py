@@ -88,15 +88,49 @@ def settled(uuid: str) -> Wait:
 
 @dataclass(frozen=True)
 class EventMapping:
-    """One existing mapping from the queue to the function: its UUID and settings as AWS reports them."""
+    """One existing mapping from the queue to the function: its UUID and settings as AWS reports them,
+    and what AWS reports of its state and last processing ("" when a field is absent)."""
 
     uuid: str
     settings: Mapping[str, Any]
+    state: str = ""
+    transition_reason: str = ""
+    last_result: str = ""
 
 
 def observe(clients: Clients, queue_arn: str, function: str) -> tuple[EventMapping, ...]:
     """Every mapping from this queue to this function (none: absent; more than one: duplicates)."""
-    return tuple(EventMapping(m["UUID"], _current(m)) for m in find_mappings(clients, queue_arn, function))
+    return tuple(
+        EventMapping(
+            m["UUID"],
+            _current(m),
+            str(m.get("State") or ""),
+            str(m.get("StateTransitionReason") or ""),
+            str(m.get("LastProcessingResult") or ""),
+        )
+        for m in find_mappings(clients, queue_arn, function)
+    )
+
+
+# A mapping on its way to Enabled is not a problem; any other state stops the function's trigger.
+WORKING_STATES = ("Enabled", "Enabling", "Creating", "Updating")
+MAPPING_HINT = (
+    "re-run `mlpipe deploy`: it rewrites the Lambda role's policy and re-enables the mapping "
+    "(`mlpipe tail logs` shows the function's own errors)"
+)
+
+
+def problem(mapping: EventMapping) -> str | None:
+    """What AWS reports wrong with a mapping, from the documented fields only: a LastProcessingResult
+    starting with "PROBLEM" (e.g. AWS's "PROBLEM: Function call failed"; AWS gives SQS mappings no
+    LastProcessingResult at all) and a State that does not poll, with its StateTransitionReason."""
+    found = []
+    if mapping.last_result.startswith("PROBLEM"):
+        found.append(mapping.last_result)
+    if mapping.state and mapping.state not in WORKING_STATES:
+        reason = f" ({mapping.transition_reason})" if mapping.transition_reason else ""
+        found.append(f"State {mapping.state}{reason}")
+    return "; ".join(found) or None
 
 
 def _delete(mapping: EventMapping) -> Call:
