@@ -166,12 +166,37 @@ def git_credential(action: str = typer.Argument("get", help="git's credential ac
     sys.stdout.write(answer(action, request, read_state()))
 
 
+MAPPING_COLUMNS = [
+    "function", "queue", "batch", "enabled", "invocations", "processed", "failed", "logs dropped", "last error",
+]  # fmt: skip
+
+
+def _mappings_table(mappings: list[dict[str, Any]]) -> None:
+    from mlpipe.cli.render import table
+
+    rows = [
+        [
+            m["function"],
+            m["queue_arn"].rsplit(":", 1)[-1],
+            m["batch_size"],
+            "yes" if m["enabled"] else "no",
+            m["invocations"],
+            m["processed"],
+            m["failed"],
+            m.get("logs_dropped", 0),  # invocations whose log lines the execution role may not write
+            m["last_error"] or "",
+        ]
+        for m in mappings
+    ]
+    table("Lambda event source mappings", MAPPING_COLUMNS, rows)
+
+
 def status(ctx: typer.Context) -> None:
     """Show the server, the queue mappings its mapping runner polls, messages processed/failed.
 
     Example: mlpipe local status
     """
-    from mlpipe.cli.render import print_json, stdout, table
+    from mlpipe.cli.render import print_json, stdout
     from mlpipe.local import control
 
     data = control.status()
@@ -185,34 +210,7 @@ def status(ctx: typer.Context) -> None:
     )
     mappings = data.get("mappings", [])
     if mappings:
-        table(
-            "Lambda event source mappings",
-            [
-                "function",
-                "queue",
-                "batch",
-                "enabled",
-                "invocations",
-                "processed",
-                "failed",
-                "logs dropped",
-                "last error",
-            ],
-            [
-                [
-                    m["function"],
-                    m["queue_arn"].rsplit(":", 1)[-1],
-                    m["batch_size"],
-                    "yes" if m["enabled"] else "no",
-                    m["invocations"],
-                    m["processed"],
-                    m["failed"],
-                    m.get("logs_dropped", 0),  # invocations whose log lines the execution role may not write
-                    m["last_error"] or "",
-                ]
-                for m in mappings
-            ],
-        )
+        _mappings_table(mappings)
     else:
         stdout.print("No event source mappings yet (deploy with `mlpipe --local deploy`).")
     stdout.print(f"Messages processed: {data.get('processed', 0)}, failed: {data.get('failed', 0)}")
