@@ -1,8 +1,10 @@
 """Run a CodeBuild build for real on this machine: the buildspec's phases in a scratch checkout.
 
 Used by the embedded AWS's pipeline runner. The build talks back to the embedded AWS
-(AWS_ENDPOINT_URL, the emulator's credentials) and its output goes to the project's CloudWatch
-Logs group, one stream per build, like CodeBuild's.
+(AWS_ENDPOINT_URL, the service role's session keys) and its output goes to the project's CloudWatch
+Logs group, one stream per build, like CodeBuild's. Its phases are CodeBuild's: SUBMITTED, QUEUED
+(where CodeBuild creates the log stream), PROVISIONING, DOWNLOAD_SOURCE (the source is fetched then:
+a failure ends the build there, with the phase context CodeBuild gives), then the buildspec's.
 
 The buildspec comes from the project (inline), never from the source: CodeBuild reads a
 repository's buildspec.yml only when the project names none, and mlpipe's projects always do.
@@ -34,6 +36,14 @@ PHASES = ("install", "pre_build", "build", "post_build")
 MAX_TIMEOUT_S = 20 * 60
 
 
+class SourceError(Exception):
+    """The build's source cannot be had: the DOWNLOAD_SOURCE phase fails with this status code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 @dataclass
 class Build:
     """One build, in the shape BatchGetBuilds returns (`to_api`)."""
@@ -44,6 +54,7 @@ class Build:
     source_version: str
     initiator: str
     log_group: str
+    stream_prefix: str = ""  # the project's logsConfig.cloudWatchLogs.streamName
     build_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
     number: int = 1
     status: str = "IN_PROGRESS"
@@ -61,8 +72,40 @@ class Build:
     def arn(self) -> str:
         return f"arn:aws:codebuild:{self.region}:{self.account}:build/{self.build_id}"
 
+    @property
+    def log_stream(self) -> str:
+        """CodeBuild's stream: the build's UUID, under the project's stream name when it sets one."""
+        return f"{self.stream_prefix}/{self.build_uuid}" if self.stream_prefix else self.build_uuid
+
+    def add_phase(self, name: str, status: str, started: float, context: tuple[str, str] | None = None) -> None:
+        now = time.time()
+        phase: dict[str, Any] = {
+            "phaseType": name.upper(),
+            "phaseStatus": status,
+            "startTime": started,
+            "endTime": now,
+            "durationInSeconds": int(now - started),
+        }
+        if context:
+            phase["contexts"] = [{"statusCode": context[0], "message": context[1]}]
+        self.phases.append(phase)
+
+    def finish(self, status: str) -> Build:
+        self.status, self.current_phase, self.ended = status, "COMPLETED", time.time()
+        return self
+
+    def failure(self) -> str:
+        """What CodePipeline says of a failed build: its state, and the first failed phase's context."""
+        summary = f"Build terminated with state: {self.status}"
+        for phase in self.phases:
+            for context in phase.get("contexts") or []:
+                if phase["phaseStatus"] != "SUCCEEDED" and context.get("statusCode"):
+                    code, message = context["statusCode"], context.get("message", "")
+                    return f"{summary}. Phase: {phase['phaseType']}, Code: {code}, Message: {message}"
+        return summary
+
     def to_api(self) -> dict[str, Any]:
-        group, stream = self.log_group, self.build_uuid
+        group, stream = self.log_group, self.log_stream
         return {
             "id": self.build_id,
             "arn": self.arn,
@@ -149,36 +192,36 @@ class BuildRunner:
         self.build.lines.extend(lines)
         self.log(list(lines))
 
-    def _phase(self, name: str, status: str, started: float) -> None:
-        now = time.time()
-        self.build.phases.append(
-            {
-                "phaseType": name.upper(),
-                "phaseStatus": status,
-                "startTime": started,
-                "endTime": now,
-                "durationInSeconds": int(now - started),
-            }
-        )
-
     def run(
-        self, project: Mapping[str, Any], files: Mapping[str, bytes], endpoint_url: str, identity: Identity
+        self,
+        project: Mapping[str, Any],
+        source: Callable[[], Mapping[str, bytes]],
+        endpoint_url: str,
+        identity: Identity,
     ) -> Build:
+        """PROVISIONING, DOWNLOAD_SOURCE (`source()`, which raises SourceError), then the buildspec."""
         scratch = Path(tempfile.mkdtemp(prefix=f"mlpipe-build-{os.getpid()}-"))
         try:
             checkout = scratch / "src"
-            for path, content in files.items():
-                target = checkout / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
             (scratch / "home").mkdir()
-            checkout.mkdir(exist_ok=True)
+            checkout.mkdir()
+            self.build.current_phase = "PROVISIONING"
+            self.build.add_phase("provisioning", "SUCCEEDED", time.time())
             self._say(f"[Container] mlpipe local build {self.build.build_id} at {self.build.source_version}")
+            self.build.current_phase, started = "DOWNLOAD_SOURCE", time.time()
             try:
+                _check_out(source(), checkout)
                 spec = buildspec_of(project, checkout)
-            except (ValueError, yaml.YAMLError) as exc:
-                self._say(f"[Container] {exc}")
-                return self._finish("FAILED", "COMPLETED")
+            except (SourceError, ValueError, yaml.YAMLError) as exc:
+                code = exc.code if isinstance(exc, SourceError) else "YAML_FILE_ERROR"
+                message = str(exc).removeprefix("YAML_FILE_ERROR: ")
+                self._say(
+                    "[Container] Phase complete: DOWNLOAD_SOURCE State: FAILED",
+                    f"[Container] Phase context status code: {code} Message: {message}",
+                )
+                self.build.add_phase("download_source", "FAILED", started, (code, message))
+                return self.build.finish("FAILED")
+            self.build.add_phase("download_source", "SUCCEEDED", started)
             env = build_environment(project, spec, self.build, endpoint_url, checkout, identity)
             timeout = min(int(project.get("timeoutInMinutes") or 60) * 60, MAX_TIMEOUT_S)
             return self._run_phases(spec, checkout, env, time.monotonic() + timeout)
@@ -201,10 +244,10 @@ class BuildRunner:
             ok = all(self._command(str(c), checkout, env, deadline) for c in phase.get("commands") or [])
             status = "SUCCEEDED" if ok else "FAILED"
             self._say(f"[Container] Phase complete: {name.upper()} State: {status}")
-            self._phase(name, status, started)
+            self.build.add_phase(name, status, started)
             if not ok and failed_phase is None:
                 failed_phase = name.upper()
-        return self._finish("FAILED" if failed_phase else "SUCCEEDED", "COMPLETED")
+        return self.build.finish("FAILED" if failed_phase else "SUCCEEDED")
 
     def _command(self, command: str, checkout: Path, env: dict[str, str], deadline: float) -> bool:
         if self.cancelled.is_set():
@@ -246,8 +289,13 @@ class BuildRunner:
             self._say(f"[Container] Command did not exit successfully {command} exit status {process.returncode}")
         return process.returncode == 0
 
-    def _finish(self, status: str, phase: str) -> Build:
-        self.build.status = status
-        self.build.current_phase = phase
-        self.build.ended = time.time()
-        return self.build
+
+def _check_out(files: Mapping[str, bytes], checkout: Path) -> None:
+    """The source's files into the checkout; an entry that would land outside it is refused."""
+    root = checkout.resolve()
+    for path, content in files.items():
+        target = (checkout / path).resolve()
+        if not target.is_relative_to(root) or target == root:
+            raise SourceError("CLIENT_ERROR", f"source entry {path!r} is outside the source directory")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)

@@ -2,20 +2,25 @@
 
 moto's builds never run and always report SUCCEEDED. Builds started by the local pipeline
 (`run_build`) execute the buildspec (`mlpipe.local.buildrun`) and are the ones BatchGetBuilds and
-ListBuildsForProject report, with moto's own builds after them.
+ListBuildsForProject report, with moto's own builds after them. A build acts as the project's
+service role throughout: its log stream (role_logs), its source download and its commands.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlpipe.local.buildrun import Build, BuildRunner
-from mlpipe.local.iam.actors import credentials_for
+from mlpipe.local.buildrun import Build, BuildRunner, SourceError
+from mlpipe.local.iam.actors import credentials_for, role_client
 from mlpipe.local.registry import AwsApiError, Context, before, on_reset, on_shutdown, override, persistent
+from mlpipe.local.role_logs import RoleLogStream
+
+log = logging.getLogger("mlpipe.local")
 
 STATE_KEY = "codebuild"
 UPDATABLE = (
@@ -104,50 +109,92 @@ def list_builds_for_project(ctx: Context, params: dict[str, Any]) -> dict[str, A
 
 
 def run_build(
-    ctx: Context, region: str, project_name: str, files: Mapping[str, bytes], source_version: str, initiator: str
+    ctx: Context,
+    region: str,
+    project_name: str,
+    files: Mapping[str, bytes],
+    source_version: str,
+    initiator: str,
+    artifact: tuple[str, str] | None = None,
 ) -> Build:
-    """Run a build of `project_name` on `files` to completion (in the calling thread)."""
+    """Run a build of `project_name` to completion (in the calling thread), as CodeBuild runs it: as
+    the project's service role (session `AWSCodeBuild-<build uuid>`), which creates the log stream in
+    QUEUED and downloads the source artifact (`artifact`: bucket, key) in DOWNLOAD_SOURCE; without
+    an artifact the build gets `files` (a pipeline with no S3 artifact store)."""
     metadata = project(ctx, region, project_name)
     logs_config = (metadata.get("logsConfig") or {}).get("cloudWatchLogs") or {}
     group = logs_config.get("groupName") or f"/aws/codebuild/{project_name}"
     state = builds(ctx)
     with state.lock:
         number = 1 + sum(1 for b in state.by_id.values() if b.project == project_name)
-        build = Build(project_name, region, ctx.account_id, source_version, initiator, group, number=number)
+        prefix = str(logs_config.get("streamName") or "")
+        build = Build(project_name, region, ctx.account_id, source_version, initiator, group, prefix, number=number)
         state.by_id[build.build_id] = build
-    shipper = _LogShipper(ctx, region, group, build.build_uuid)
-    # The build runs as the project's service role, in a session named like CodeBuild's.
-    role = str(metadata.get("serviceRole") or "")
-    identity = (
-        credentials_for(ctx, role, f"AWSCodeBuild-{build.build_uuid}") if role else ctx.state["credentials"].internal
+    build.add_phase("submitted", "SUCCEEDED", build.started)
+    role, session = str(metadata.get("serviceRole") or ""), f"AWSCodeBuild-{build.build_uuid}"
+    writer = RoleLogStream(ctx.account_id, region, group, build.log_stream, role, session)
+    build.current_phase, queued = "QUEUED", time.time()
+    refused = writer.open(ctx)
+    if refused:  # CodeBuild checks it can log before it provisions anything
+        message = (
+            f"Service role {role} does not allow AWS CodeBuild to create Amazon CloudWatch Logs log streams "
+            f"for build {build.arn}. Error message: {refused.removeprefix('AccessDenied: ')}"
+        )
+        build.add_phase("queued", "FAILED", queued, ("ACCESS_DENIED", message))
+        return build.finish("FAILED")
+    build.add_phase("queued", "SUCCEEDED", queued)
+    identity = credentials_for(ctx, role, session)  # a role: without one, open() refused
+    source = (
+        (lambda: dict(files)) if artifact is None else (lambda: download_source(ctx, region, role, session, artifact))
     )
-    BuildRunner(build, shipper.put, state.cancelled).run(metadata, files, ctx.endpoint_url, identity)
+    BuildRunner(build, _LogShipper(ctx, writer, build).put, state.cancelled).run(
+        metadata, source, ctx.endpoint_url, identity
+    )
     return build
 
 
+def download_source(ctx: Context, region: str, role: str, session: str, artifact: tuple[str, str]) -> dict[str, bytes]:
+    """The pipeline's source artifact (a zip in its artifact store), read from S3 as the service role."""
+    import io
+    import zipfile
+
+    import botocore.exceptions
+
+    bucket, key = artifact
+    where = f"for primary source and source version arn:aws:s3:::{bucket}/{key}"
+    if not role:
+        raise SourceError("CLIENT_ERROR", f"no service role to download key {key} with {where}")
+    try:
+        body = role_client(ctx, role, session, "s3", region).get_object(Bucket=bucket, Key=key)["Body"].read()
+    except botocore.exceptions.ClientError as exc:  # CodeBuild's agent words it as the Go SDK does
+        error, meta = exc.response.get("Error", {}), exc.response.get("ResponseMetadata", {})
+        raise SourceError(
+            "CLIENT_ERROR",
+            f"error while downloading key {key}, error: {error.get('Code')}: {error.get('Message')} "
+            f"status code: {meta.get('HTTPStatusCode')}, request id: {meta.get('RequestId', '')}, "
+            f"host id: {meta.get('HostId', '')} {where}",
+        ) from None
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            return {i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()}
+    except zipfile.BadZipFile:
+        raise SourceError("CLIENT_ERROR", f"the source artifact is not a zip file {where}") from None
+
+
 class _LogShipper:
-    """Writes build output to CloudWatch Logs (creating the group like CodeBuild does if missing)."""
+    """Writes build output to the build's stream (opened in QUEUED) as the service role. A refused
+    PutLogEvents loses those lines; the build goes on, and the server log says so once."""
 
-    def __init__(self, ctx: Context, region: str, group: str, stream: str) -> None:
-        import botocore.exceptions
-
-        self.logs = ctx.client("logs", region)
-        self.group, self.stream = group, stream
-        for create, params in (
-            (self.logs.create_log_group, {"logGroupName": group}),
-            (self.logs.create_log_stream, {"logGroupName": group, "logStreamName": stream}),
-        ):
-            try:
-                create(**params)
-            except botocore.exceptions.ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
-                    raise
+    def __init__(self, ctx: Context, writer: RoleLogStream, build: Build) -> None:
+        self.ctx, self.writer, self.build = ctx, writer, build
+        self.refused = ""
 
     def put(self, lines: list[str]) -> None:
         now = int(time.time() * 1000)
-        events = [{"timestamp": now, "message": line or " "} for line in lines]
-        for i in range(0, len(events), 1000):
-            self.logs.put_log_events(logGroupName=self.group, logStreamName=self.stream, logEvents=events[i : i + 1000])
+        refused = self.writer.put(self.ctx, [{"timestamp": now, "message": line or " "} for line in lines])
+        if refused and not self.refused:
+            log.warning("build %s: its log lines are lost: %s", self.build.build_id, refused)
+        self.refused = refused or self.refused
 
 
 @on_reset

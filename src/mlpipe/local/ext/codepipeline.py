@@ -66,6 +66,7 @@ class Execution:
     started: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     revision: dict[str, str] | None = None  # actionName, revisionId, revisionSummary
+    artifact: tuple[str, str] | None = None  # the source artifact in the artifact store: (bucket, key)
     stages: dict[str, tuple[str, list[ActionRun]]] = field(default_factory=dict)  # name -> (status, actions)
 
     def summary_api(self) -> dict[str, Any]:
@@ -172,7 +173,7 @@ def _act(
         if head is None:
             raise RuntimeError(f"branch {config['BranchName']} of {config['RepositoryName']} has no commit")
         commit, files = head
-        _store_source_artifact(ctx, execution, files)
+        execution.artifact = _store_source_artifact(ctx, execution, files)
         execution.revision = {"actionName": action.name, "revisionId": commit, "revisionSummary": commit[:8]}
         action.external_id, action.summary, action.status = commit, f"commit {commit[:8]}", "Succeeded"
         return files
@@ -182,11 +183,13 @@ def _act(
         project = f"arn:aws:codebuild:{execution.region}:{ctx.account_id}:project/{config['ProjectName']}"
         for needed in ("codebuild:StartBuild", "codebuild:BatchGetBuilds"):
             _as_pipeline_role(ctx, role, needed, project)
-        build = codebuild.run_build(ctx, execution.region, config["ProjectName"], files, revision, initiator)
+        build = codebuild.run_build(
+            ctx, execution.region, config["ProjectName"], files, revision, initiator, execution.artifact
+        )
         action.external_id = build.build_id
         action.status = "Succeeded" if build.status == "SUCCEEDED" else "Failed"
         if build.status != "SUCCEEDED":
-            action.error = f"Build terminated with state: {build.status}"
+            action.error = build.failure()
         return files
     if kind == ("Approval", "Manual"):
         action.token = str(uuid.uuid4())
@@ -205,14 +208,15 @@ def _act(
     raise RuntimeError(f"the embedded AWS cannot run {kind[0]} actions of provider {kind[1]}")
 
 
-def _store_source_artifact(ctx: Context, execution: Execution, files: dict[str, bytes]) -> None:
-    """Like CodePipeline, keep the source revision as a zip in the artifact store."""
+def _store_source_artifact(ctx: Context, execution: Execution, files: dict[str, bytes]) -> tuple[str, str] | None:
+    """Like CodePipeline, keep the source revision as a zip in the artifact store: (bucket, key), which
+    the build downloads, or None without an S3 artifact store."""
     import io
     import zipfile
 
     store = _pipeline(ctx, execution.region, execution.pipeline).get("artifactStore") or {}
     if store.get("type") != "S3" or not store.get("location"):
-        return
+        return None
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, content in sorted(files.items()):
@@ -223,6 +227,7 @@ def _store_source_artifact(ctx: Context, execution: Execution, files: dict[str, 
         role_client(ctx, role, PIPELINE_SESSION, "s3", execution.region) if role else ctx.client("s3", execution.region)
     )
     s3.put_object(Bucket=store["location"], Key=key, Body=buffer.getvalue())
+    return str(store["location"]), key
 
 
 def _as_pipeline_role(ctx: Context, role: str, action: str, resource: str) -> None:

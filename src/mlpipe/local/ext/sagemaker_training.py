@@ -2,21 +2,25 @@
 model. This hook really trains, as the built-in algorithm of the job's image would (the framework
 seam, mlpipe.model.framework), on the job's channels (headerless CSV, label first) with its
 hyperparameters, and writes `model.tar.gz` where SageMaker does:
-`<S3OutputPath>/<job name>/output/model.tar.gz`, plus log lines and final metrics.
+`<S3OutputPath>/<job name>/output/model.tar.gz`, plus log lines and final metrics, all as the job's
+execution role.
 A job that cannot train is marked Failed with the reason, as on AWS.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
+import logging
 import time
 from typing import Any
 
 from mlpipe.local.iam.actors import role_client
 from mlpipe.local.registry import Context, after
+from mlpipe.local.role_logs import RoleLogStream
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+SESSION = "SageMaker"  # the session name SageMaker gives its execution role
+log = logging.getLogger("mlpipe.local")
 
 
 def _split_uri(uri: str) -> tuple[str, str]:
@@ -77,16 +81,16 @@ def _train(s3: Any, params: dict[str, Any]) -> tuple[bytes, dict[str, float], li
     return output.archive, output.metrics, lines + output.lines
 
 
-def _write_logs(ctx: Context, region: str, job_name: str, lines: list[str]) -> None:
-    logs = ctx.client("logs", region)
-    stream = f"{job_name}/algo-1-{int(time.time())}"
-    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-        logs.create_log_group(logGroupName=LOG_GROUP)
-    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+def _write_logs(ctx: Context, job_arn: str, role: str, lines: list[str]) -> None:
+    """The job's lines into /aws/sagemaker/TrainingJobs, written as its execution role (session
+    `SageMaker`), as SageMaker does: a role that may not write them loses them; the job stands."""
+    _, _, _, region, account, resource = job_arn.split(":", 5)
+    job_name = resource.removeprefix("training-job/")
+    stream = RoleLogStream(account, region, LOG_GROUP, f"{job_name}/algo-1-{int(time.time())}", role, SESSION)
     now = int(time.time() * 1000)
-    events = [{"timestamp": now, "message": line} for line in lines[-200:]]
-    if events:
-        logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=events)
+    refused = stream.open(ctx) or stream.put(ctx, [{"timestamp": now, "message": line} for line in lines[-200:]])
+    if refused:
+        log.warning("training job %s: its log lines are lost: %s", job_name, refused)
 
 
 @after("sagemaker", "CreateTrainingJob")
@@ -96,8 +100,9 @@ def run_training_job(ctx: Context, params: dict[str, Any], response: dict[str, A
     arn = response["TrainingJobArn"]
     _, _, _, region, account, _ = arn.split(":", 5)
     job = sagemaker_backends[account][region].training_jobs[params["TrainingJobName"]]
-    # The job reads its data and writes its model as its execution role, as SageMaker does.
-    s3 = role_client(ctx, params["RoleArn"], "SageMaker", "s3", region)
+    # The job reads its data, writes its model and its logs as its execution role, as SageMaker does.
+    role = params["RoleArn"]
+    s3 = role_client(ctx, role, SESSION, "s3", region)
     try:
         archive, metrics, lines = _train(s3, params)
         bucket, key = _split_uri(job.model_artifacts["S3ModelArtifacts"])
@@ -105,9 +110,9 @@ def run_training_job(ctx: Context, params: dict[str, Any], response: dict[str, A
     except Exception as exc:  # any failure of the algorithm is the job's failure, as on AWS
         job.training_job_status = job.secondary_status = "Failed"
         job.failure_reason = f"AlgorithmError: {exc}"  # type: ignore[attr-defined]
-        _write_logs(ctx, region, params["TrainingJobName"], [f"ERROR: {exc}"])
+        _write_logs(ctx, arn, role, [f"ERROR: {exc}"])
         return
-    _write_logs(ctx, region, params["TrainingJobName"], lines)
+    _write_logs(ctx, arn, role, lines)
     job.final_metric_data_list = [
         {"MetricName": name, "Value": value, "Timestamp": job.creation_time} for name, value in metrics.items()
     ]
