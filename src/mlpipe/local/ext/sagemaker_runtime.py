@@ -3,21 +3,26 @@
 endpoint -> endpoint config -> model -> ModelDataUrl -> model.tar.gz in the emulated S3, loaded
 the way its container loads it (the framework of the model's image, mlpipe.model.framework) and cached by the
 artifact's location and ETag, so a retrained artifact under the same key is picked up. The artifact
-is read as the model's execution role, as SageMaker does (its policy must allow s3:GetObject).
+is read as the model's execution role, as SageMaker does (its policy must allow s3:GetObject), and
+the container's lines (model loaded, each refused request) are written as that role too.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
 
 from mlpipe.local.registry import AwsApiError, Context, on_reset, on_startup, override
 
+log = logging.getLogger("mlpipe.local")
+
 # (region, config name) -> (artifact url, variant, the model's execution role ARN, container image)
 _configs: dict[tuple[str, str], tuple[str, str, str, str]] = {}
 _models: dict[tuple[str, str], tuple[Any, Any]] = {}  # (artifact url, etag) -> (framework, loaded model)
 _etags: dict[tuple[str, str], tuple[str, float]] = {}  # (bucket, key) -> (etag, when checked)
+_log_refused: set[str] = set()  # endpoints whose container lines are being lost (warned once)
 ETAG_TTL_S = 1.0
 _lock = threading.Lock()
 
@@ -28,12 +33,15 @@ def invoke_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
     name = params["EndpointName"]
     artifact_url, variant, role, image = _resolve(ctx, name)
-    framework, model = _model(ctx, artifact_url, role, image)
+    framework, model, loaded = _model(ctx, artifact_url, role, image)
+    if loaded:  # the container started with this model
+        _container_log(ctx, name, variant, role, f"{framework.name} model loaded from {artifact_url}")
     try:
         body, content_type = framework.predict(
             model, params.get("Body") or b"", params.get("ContentType"), params.get("Accept")
         )
     except ServingError as exc:
+        _container_log(ctx, name, variant, role, f"ERROR: {exc.status}: {exc.message}")
         kind = "client" if exc.status < 500 else "server"
         raise AwsApiError(
             "ModelError",
@@ -67,6 +75,7 @@ def forget(ctx: Context) -> None:
         _configs.clear()
         _models.clear()
         _etags.clear()
+        _log_refused.clear()
 
 
 def _resolve(ctx: Context, name: str) -> tuple[str, str, str, str]:
@@ -149,9 +158,9 @@ def _etag(ctx: Context, bucket: str, key: str, role: str) -> str:
     return etag
 
 
-def _model(ctx: Context, url: str, role: str, image: str) -> tuple[Any, Any]:
-    """(framework, loaded model): the framework whose container the model names loads it
-    (XGBoost, as ever, for an image no framework claims)."""
+def _model(ctx: Context, url: str, role: str, image: str) -> tuple[Any, Any, bool]:
+    """(framework, loaded model, loaded just now): the framework whose container the model names
+    loads it (XGBoost, as ever, for an image no framework claims)."""
     from mlpipe.model.framework import ServingError, for_image, get
 
     if not url.startswith("s3://"):
@@ -162,11 +171,33 @@ def _model(ctx: Context, url: str, role: str, image: str) -> tuple[Any, Any]:
     with _lock:
         cached = _models.get((url, etag))
         if cached is not None:
-            return cached
+            return (*cached, False)
         try:
             framework = for_image(image) or get()
             loaded = (framework, framework.load(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
         except ServingError as exc:
             raise AwsApiError("ModelError", f"Failed to load the model from {url}: {exc.message}", 424) from None
         _models[(url, etag)] = loaded
-        return loaded
+        return (*loaded, True)
+
+
+def _container_log(ctx: Context, endpoint: str, variant: str, role: str, line: str) -> None:
+    """A line of the serving container into `/aws/sagemaker/Endpoints/<endpoint>`, stream
+    `<variant>/i-<id>`, written as the model's execution role as SageMaker does: refused, it is lost
+    (the prediction is unaffected) and the server log says so once per endpoint."""
+    import hashlib
+
+    from mlpipe.local.role_logs import RoleLogStream
+
+    instance = hashlib.sha256(f"{ctx.account_id}/{ctx.region}/{endpoint}".encode()).hexdigest()[:17]
+    group = f"/aws/sagemaker/Endpoints/{endpoint}"
+    writer = RoleLogStream(ctx.account_id, ctx.region, group, f"{variant}/i-{instance}", role, "SageMaker")
+    refused = writer.write(ctx, [{"timestamp": int(time.time() * 1000), "message": line}])
+    with _lock:
+        first = bool(refused) and endpoint not in _log_refused
+        if refused:
+            _log_refused.add(endpoint)
+        else:
+            _log_refused.discard(endpoint)
+    if first:
+        log.warning("endpoint %s: its container's log lines are lost: %s", endpoint, refused)
