@@ -146,6 +146,30 @@ def test_assume_role_issues_keys_for_the_role_and_its_trust_policy_decides(endpo
     )
 
 
+def test_even_the_full_access_operator_needs_the_roles_trust_policy(endpoint_url: str) -> None:
+    iam, sts = client(endpoint_url, "iam"), client(endpoint_url, "sts")
+    service_only = {
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    }
+    arn = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(service_only))["Role"]["Arn"]
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        sts.assume_role(RoleArn=arn, RoleSessionName="operator")
+    error = caught.value.response["Error"]
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"] == (
+        "User: arn:aws:iam::123456789012:user/mlpipe-operator is not authorized to perform: sts:AssumeRole on "
+        f"resource: {arn} because no resource-based policy allows the sts:AssumeRole action"
+    )
+    account = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    iam.update_assume_role_policy(RoleName="fn-role", PolicyDocument=json.dumps(account))
+    assert sts.assume_role(RoleArn=arn, RoleSessionName="operator")["AssumedRoleUser"]["Arn"].endswith("/operator")
+
+
 def test_a_mapping_needs_an_execution_role_that_may_consume_the_queue(endpoint_url: str) -> None:
     sqs, lam = client(endpoint_url, "sqs"), client(endpoint_url, "lambda")
     url = sqs.create_queue(QueueName="guarded-q")["QueueUrl"]

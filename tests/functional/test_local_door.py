@@ -72,14 +72,30 @@ def test_unsigned_unknown_and_wrongly_signed_requests_get_the_services_403(endpo
     call(raw_client(endpoint_url, service))  # the operator's keys (exported by the fixture) work
 
 
-@pytest.mark.parametrize(("service", "code"), [("sqs", "SignatureDoesNotMatch"), ("s3", "RequestTimeTooSkewed")])
-def test_a_clock_more_than_15_minutes_off_is_refused(
-    endpoint_url: str, service: str, code: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("service", "minutes", "code"),
+    [
+        ("sqs", 6, "SignatureDoesNotMatch"),
+        ("lambda", 6, "InvalidSignatureException"),
+        ("s3", 16, "RequestTimeTooSkewed"),
+        ("sqs", 4, None),
+        ("s3", 14, None),
+    ],
+)
+def test_a_clock_more_than_5_minutes_off_is_refused_15_for_s3(
+    endpoint_url: str, service: str, minutes: int, code: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    skewed = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=16)
+    skewed = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=minutes)
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: skewed)  # the client's clock, not ours
-    status, error = refused(lambda: CALLS[service](raw_client(endpoint_url, service)))
-    assert (status, error) == (403, code)
+    if code is None:
+        CALLS[service](raw_client(endpoint_url, service))
+        return
+    with pytest.raises(ClientError) as info:
+        CALLS[service](raw_client(endpoint_url, service))
+    error = info.value.response["Error"]
+    assert (info.value.response["ResponseMetadata"]["HTTPStatusCode"], error["Code"]) == (403, code)
+    if service != "s3":
+        assert error["Message"].endswith(" - 5 min.)"), error["Message"]
 
 
 def test_a_request_body_changed_after_signing_is_refused(endpoint_url: str) -> None:
@@ -212,6 +228,16 @@ def test_raw_routes_take_basic_auth_after_a_challenge(
     status, _, body = request(endpoint_url, "GET", "/v1/test-raw/info", headers={"Authorization": f"Basic {basic}"})
     assert (status, body) == (200, b"raw")
     assert raw_route[0].access_key_id == operator_keys[0]
+
+
+def test_basic_auth_refuses_a_temporary_key_whose_token_it_cannot_carry(
+    endpoint_url: str, raw_route: list[Any], embedded_server: EmbeddedServer
+) -> None:
+    role = embedded_server.credentials.issue("arn:aws:sts::123456789012:assumed-role/door-git/s", session=True)
+    basic = base64.b64encode(f"{role.access_key_id}:{role.secret_access_key}".encode()).decode()
+    status, _, body = request(endpoint_url, "GET", "/v1/test-raw/info", headers={"Authorization": f"Basic {basic}"})
+    assert status == 401 and b"temporary (session) key" in body
+    assert raw_route == []
 
 
 @pytest.fixture

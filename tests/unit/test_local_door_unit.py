@@ -56,9 +56,18 @@ def test_a_request_signed_by_botocore_verifies_as_its_scope() -> None:
     assert (verified.identity, verified.region, verified.service) == (STORE.operator, "eu-west-1", "sqs")
 
 
-@pytest.mark.parametrize(("minutes", "kind"), [(-16, "skewed"), (16, "skewed"), (-14, None), (14, None)], ids=str)
-def test_the_clock_may_differ_by_15_minutes_at_most(minutes: int, kind: str | None) -> None:
-    environ, body = signed()
+@pytest.mark.parametrize(
+    ("service", "minutes", "kind"),
+    [
+        *[("sqs", -6, "skewed"), ("sqs", 6, "skewed"), ("sqs", -4, None), ("sqs", 4, None)],
+        *[("s3", -16, "skewed"), ("s3", 16, "skewed"), ("s3", -14, None), ("s3", 14, None)],
+    ],
+    ids=str,
+)
+def test_the_clock_may_differ_by_5_minutes_and_by_15_for_s3(service: str, minutes: int, kind: str | None) -> None:
+    request = AWSRequest("GET", "http://127.0.0.1:4599/bucket/key")
+    SigV4Auth(KEYS, service, "us-east-1").add_auth(request)
+    environ, body = environ_of(request)
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)  # the server's clock against the client's
     if kind is None:
         verify(environ, body, STORE.lookup, now)
@@ -66,6 +75,7 @@ def test_the_clock_may_differ_by_15_minutes_at_most(minutes: int, kind: str | No
         with pytest.raises(AuthFailure) as info:
             verify(environ, body, STORE.lookup, now)
         assert info.value.kind == kind
+        assert f"{abs(minutes) - 1} min." in info.value.message
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@
   started with --expose-on-network. A web page that rebinds its own DNS name to 127.0.0.1 still
   sends its own name as Host, so it is refused before anything runs (DNS rebinding).
 - Authentication: every request carries a valid SigV4 signature of a key the server issued
-  (`sigv4`); raw routes (git over HTTP) may use HTTP Basic with the key id and secret instead.
+  (`sigv4`); raw routes (git over HTTP) may use HTTP Basic with a long-term key id and secret
+  instead (a temporary key is refused there: Basic cannot carry its session token).
 - No CORS: moto's server grants any Origin; those headers are dropped, so a browser page on
   another site can neither read answers nor send signed requests (and unsigned ones are refused).
 
@@ -111,6 +112,14 @@ def _basic(header: str, store: CredentialStore) -> Verified:
     identity = store.lookup(user)
     if identity is None:
         raise AuthFailure("unknown_key", f"unknown access key id {user}")
+    if identity.session_token is not None:
+        # Basic carries no session token, and temporary keys are void without theirs (as in SigV4,
+        # InvalidClientTokenId); CodeCommit's own Basic credentials are long-term ones too.
+        raise AuthFailure(
+            "bad_token",
+            f"{user} is a temporary (session) key: HTTP Basic cannot carry its session token; use a long-term "
+            "key (the operator's, `mlpipe local git-credential`) or sign the request with SigV4",
+        )
     if not hmac.compare_digest(password.encode(), identity.secret_access_key.encode()):
         raise AuthFailure("bad_signature", "wrong secret for this access key id")
     return Verified(identity, "us-east-1", "")

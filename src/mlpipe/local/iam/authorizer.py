@@ -8,8 +8,10 @@ attached policies and its permissions boundary are read from moto's IAM backend 
 AWS after propagation). S3 bucket and SQS queue policies take part as resource-based policies.
 
 The operator has full access unless the server was given an operator policy (`mlpipe local up
---operator-policy`), then exactly that document. Operations resources.py does not model are
-allowed to the full-access operator only. `MLPIPE_LOCAL_IAM=off` (`--no-iam`) turns it all off.
+--operator-policy`), then exactly that document. Operations resources.py does not model, and
+requests the embedded AWS cannot map to an operation, are allowed to the full-access operator only;
+sts:AssumeRole needs the role's trust policy for every caller, full access or not.
+`MLPIPE_LOCAL_IAM=off` (`--no-iam`) turns it all off.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ ROOT_SUFFIX = ":root"
 # The loopback server answers over plain HTTP, but nothing leaves the machine: requests count as
 # TLS (aws:SecureTransport true), so mlpipe's TLS-only bucket and queue policies let them through.
 SECURE_TRANSPORT = "true"
+# What a full-access subject holds when a check still runs for it (sts:AssumeRole): AdministratorAccess.
+FULL_ACCESS: dict[str, Any] = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 @dataclass
@@ -84,11 +88,17 @@ class Subject:
 def authorize(ctx: Context, identity: Any, request: Any) -> None:
     """The AUTHORIZERS hook: raise AwsApiError (AWS's AccessDenied shape) unless IAM allows the call."""
     iam = settings(ctx)
-    if not iam.enabled or not request.operation:
+    if not iam.enabled:
         return
     subject = subject_of(ctx, identity.principal_arn, iam)
-    if subject.full_access:
-        return
+    if subject.full_access and (request.service, request.operation) != ("sts", "AssumeRole"):
+        return  # no identity, however privileged, bypasses a role's trust policy (checked below)
+    if not request.operation:
+        raise _denied(
+            request,
+            f"User: {subject.principal_arn} is not authorized to perform this request: the embedded AWS cannot "
+            f"tell which {request.service or 'AWS'} operation it names (only a full-access operator may send it)",
+        )
     account = ctx.account_id
     params = _unflattened(request.params) if request.protocol == "query" else request.params
     checks = checks_for(request.service, request.operation, params, request.region, account, MotoFacts(account))
@@ -111,7 +121,7 @@ def authorize_action(ctx: Context, principal_arn: str, action: str, resource: st
     if not iam.enabled:
         return Decision(True, "IAM enforcement is off")
     subject = subject_of(ctx, principal_arn, iam)
-    if subject.full_access:
+    if subject.full_access and action != "sts:AssumeRole":
         return Decision(True, "full access")
     return decide(ctx, subject, Check(action, resource))
 
@@ -134,7 +144,7 @@ def decide(ctx: Context, subject: Subject, check: Check, service: str = "", regi
     decision = evaluate(
         check.action,
         check.resource,
-        identity_policies=subject.policies,
+        identity_policies=(FULL_ACCESS,) if subject.full_access else subject.policies,
         boundary=subject.boundary,
         resource_policy=policy,
         principal_arn=subject.principal_arn,

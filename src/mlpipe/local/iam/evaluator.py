@@ -105,7 +105,11 @@ class _Request:
             return False
         if not _element_matches(statement, "Action", lambda p: _action_matches(p, self.action)):
             return False
-        if not _element_matches(statement, "Resource", lambda p: _wildcard(self.resolve(p), self.resource, False)):
+        # A resource-based policy without Resource (a role's trust policy) is about the resource it is on.
+        implicit = is_resource_policy and "Resource" not in statement and "NotResource" not in statement
+        if not implicit and not _element_matches(
+            statement, "Resource", lambda p: _wildcard(self.resolve(p), self.resource, False)
+        ):
             return False
         return _conditions_hold(statement.get("Condition") or {}, self)
 
