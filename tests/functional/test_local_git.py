@@ -96,22 +96,19 @@ def test_git_push_runs_the_pipeline_and_deploys_the_pushed_handler(
 def test_git_pull_and_push_need_codecommit_permissions_as_on_aws(
     tmp_path: Path, clients: Clients, embedded_server: EmbeddedServer, endpoint_url: str
 ) -> None:
-    """A role allowed codecommit:GitPull only can clone but not push (403, AWS's message); the
-    operator (full access) pushes."""
+    """An IAM user allowed codecommit:GitPull only can clone but not push (403, AWS's message); the
+    operator (full access) pushes. Git's HTTP Basic takes long-term keys: CodeCommit's Git
+    credentials belong to IAM users (a role session's temporary key is refused there)."""
     cc, iam = clients.client("codecommit"), clients.client("iam")
     arn = cc.create_repository(repositoryName="perms")["repositoryMetadata"]["Arn"]
     cc.create_commit(repositoryName="perms", branchName="main", putFiles=[{"filePath": "a", "fileContent": b"a"}])
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
-    }
-    iam.create_role(RoleName="git-reader", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_user(UserName="git-reader")
     reads = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "codecommit:GitPull", "Resource": arn}],
     }
-    iam.put_role_policy(RoleName="git-reader", PolicyName="pull", PolicyDocument=json.dumps(reads))
-    reader = embedded_server.credentials.issue("arn:aws:sts::123456789012:assumed-role/git-reader/dev", session=True)
+    iam.put_user_policy(UserName="git-reader", PolicyName="pull", PolicyDocument=json.dumps(reads))
+    reader = embedded_server.credentials.issue("arn:aws:iam::123456789012:user/git-reader")
     keys = (reader.access_key_id, reader.secret_access_key)
     home = tmp_path / "home"
     home.mkdir()
