@@ -191,6 +191,12 @@ def _mappings_table(mappings: list[dict[str, Any]]) -> None:
     table("Lambda event source mappings", MAPPING_COLUMNS, rows)
 
 
+def _sandbox_text(sandbox: dict[str, Any]) -> str:
+    from mlpipe.local.lambda_confine import SandboxState
+
+    return SandboxState(bool(sandbox["sandboxed"]), int(sandbox["landlock_abi"]), str(sandbox["reason"])).describe()
+
+
 def status(ctx: typer.Context) -> None:
     """Show the server, the queue mappings its mapping runner polls, messages processed/failed.
 
@@ -214,6 +220,8 @@ def status(ctx: typer.Context) -> None:
     else:
         stdout.print("No event source mappings yet (deploy with `mlpipe --local deploy`).")
     stdout.print(f"Messages processed: {data.get('processed', 0)}, failed: {data.get('failed', 0)}")
+    if "lambda_sandbox" in data:
+        stdout.print(f"Function code: {_sandbox_text(data['lambda_sandbox'])}", markup=False)
     kept = data.get("persistence")
     if kept:
         restored = f"restored {kept['restored']['bytes']:,} bytes at start" if kept["restored"] else "started empty"

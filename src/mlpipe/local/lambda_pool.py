@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mlpipe.local import lambda_worker
+from mlpipe.local.lambda_confine import Confinement
 
 WORKER_SCRIPT = lambda_worker.__file__
 START_TIMEOUT_S = 30.0
@@ -60,12 +61,12 @@ class WorkerCrashed(Exception):
 class Worker:
     """One child process running lambda_worker.py for one function version."""
 
-    def __init__(self, version: FunctionVersion, code_dir: Path, base_env: dict[str, str]) -> None:
+    def __init__(self, version: FunctionVersion, code_dir: Path, base_env: dict[str, str], rules: str = "") -> None:
         env = {**base_env, **dict(version.environment)}
         self.log_stream = time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = self.log_stream
         self.process = subprocess.Popen(
-            [sys.executable, WORKER_SCRIPT, str(code_dir), version.handler],
+            [sys.executable, WORKER_SCRIPT, str(code_dir), version.handler, *([rules] if rules else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -157,9 +158,20 @@ class Worker:
 class WorkerPool:
     """Up to `size` warm workers for one function version; callers take one, run, give it back."""
 
-    def __init__(self, version: FunctionVersion, code_dir: Path, base_env: dict[str, str], size: int) -> None:
+    def __init__(
+        self,
+        version: FunctionVersion,
+        code_dir: Path,
+        base_env: dict[str, str],
+        size: int,
+        confinement: Confinement | None = None,
+    ) -> None:
         self.version = version
         self.code_dir = code_dir
+        self.confinement = confinement
+        if confinement is not None:  # the private temp directory is Lambda's /tmp: TMPDIR and HOME
+            tmp = str(confinement.tmp_dir)
+            base_env = {**base_env, "TMPDIR": tmp, "HOME": tmp}
         self.base_env = base_env
         self.size = size
         self._idle: list[Worker] = []
@@ -175,7 +187,8 @@ class WorkerPool:
             if self._idle:
                 return self._idle.pop()
         try:
-            return Worker(self.version, self.code_dir, self.base_env)  # a cold start
+            rules = self.confinement.rules if self.confinement is not None else ""
+            return Worker(self.version, self.code_dir, self.base_env, rules)  # a cold start
         except Exception:
             self.release(None)
             raise
@@ -197,6 +210,10 @@ class WorkerPool:
             idle, self._idle = self._idle, []
         for worker in idle:
             worker.kill()
+        if self.confinement is not None:  # a new version starts with an empty /tmp, as on Lambda
+            import shutil
+
+            shutil.rmtree(self.confinement.tmp_dir, ignore_errors=True)
 
 
 def extract_code(cache_root: Path, code_sha256: str, zip_bytes: bytes) -> Path:

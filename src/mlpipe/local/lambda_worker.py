@@ -1,8 +1,9 @@
 """One warm Lambda execution environment: a child process that imports the handler once and runs it.
 
-Started by the mapping runner as `python lambda_worker.py <code dir> <module.function>` with the
-function's environment. It is a standalone script (standard library only, mlpipe not imported),
-so the handler sees what it would see in Lambda. Protocol: one JSON line per request on stdin,
+Started by the mapping runner as `python lambda_worker.py <code dir> <module.function> [<rules>]` with
+the function's environment; given rules, it confines itself (lambda_sandbox.py) before importing the
+handler. It is a standalone script (standard library only, mlpipe not imported), so the handler sees
+what it would see in Lambda. Protocol: one JSON line per request on stdin,
 one JSON line per reply on the original stdout. The handler's prints are sent as they happen,
 each line as a {"log": line} message before the reply, so the lines written before a crash or a
 timeout reach the function's log, as Lambda's do.
@@ -74,13 +75,32 @@ def _load(code_dir: str, spec: str) -> tuple[Any, dict[str, Any] | None]:
         return None, {"errorType": kind, "errorMessage": f"Unable to import module '{module_name}': {exc}"}
 
 
+def _confine(rules: str) -> dict[str, Any] | None:
+    """Apply the sandbox (lambda_sandbox.py, loaded by path: mlpipe is not importable here) before
+    any of the function's code runs; None when confined, else the error every invocation reports."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lambda_sandbox.py")
+    try:
+        spec = importlib.util.spec_from_file_location("_mlpipe_lambda_sandbox", path)
+        assert spec is not None and spec.loader is not None
+        sandbox = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sandbox)
+        sandbox.enforce(json.loads(rules))
+        return None
+    except Exception as exc:  # fail closed: never run the handler unconfined when confinement was asked
+        return {"errorType": "Runtime.SandboxError", "errorMessage": f"cannot confine the function: {exc}"}
+
+
 def main() -> None:
     code_dir, spec = sys.argv[1], sys.argv[2]
+    rules = sys.argv[3] if len(sys.argv) > 3 else ""  # JSON rules, "" when the server runs code unconfined
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray writes to fd 1 (C extensions) must not corrupt the reply channel
     os.chdir(code_dir)
     started = time.monotonic()
-    handler, init_error = _load(code_dir, spec)
+    init_error = _confine(rules) if rules else None
+    handler, init_error = (None, init_error) if init_error else _load(code_dir, spec)
     init_ms = (time.monotonic() - started) * 1000
     replies.write(json.dumps({"ready": True, "init_ms": init_ms, "init_error": init_error}) + "\n")
     for line in sys.stdin:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mlpipe.local.iam.actors import credentials_for
+from mlpipe.local.lambda_confine import confinement_for, probe
 from mlpipe.local.lambda_invoke import Outcome, invoke, write_logs  # noqa: F401  (re-exported)
 from mlpipe.local.lambda_pool import (
     FunctionVersion,
@@ -159,6 +160,7 @@ class MappingRunner:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._thread: threading.Thread | None = None
+        self.sandbox = probe()  # whether workers confine function code (Landlock), warned once if not
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -199,6 +201,7 @@ class MappingRunner:
             "mappings": mappings,
             "processed": retired["processed"] + sum(m["processed"] for m in mappings),
             "failed": retired["failed"] + sum(m["failed"] for m in mappings),
+            "lambda_sandbox": self.sandbox.as_dict(),
         }
 
     def _retire(self, stats: MappingStats) -> None:
@@ -268,13 +271,17 @@ class MappingRunner:
                     self._pools.pop(old).close()
                 while len(self._pools) >= MAX_POOLS:
                     self._pools.pop(next(iter(self._pools))).close()
+                confinement = confinement_for(
+                    self.sandbox, self.cache_root, version.name, code_dir, self.ctx.endpoint_url
+                )
                 pool = self._pools[version] = WorkerPool(
-                    version, code_dir, self._worker_env(version), WORKERS_PER_FUNCTION
+                    version, code_dir, self._worker_env(version), WORKERS_PER_FUNCTION, confinement
                 )
             return pool
 
     def _worker_env(self, version: FunctionVersion) -> dict[str, str]:
-        env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "SYSTEMROOT") if k in os.environ}
+        # Not HOME: the pool gives the worker its private temp directory as HOME (Lambda's /tmp).
+        env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT") if k in os.environ}
         # Lambda hands the handler its execution role's session credentials (session = function name).
         # Never the emulator's own keys: a function without a role (which the API refuses) gets none.
         identity = credentials_for(self.ctx, version.role, version.name)
