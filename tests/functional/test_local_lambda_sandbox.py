@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import pytest
 from local_helpers import client, create_function, handler_zip, log_lines, wait_for
 from test_local_mappings import queues
 
-from mlpipe.local.lambda_sandbox import abi_version
+from mlpipe.local.lambda_sandbox import SECCOMP_ARCH, abi_version
 
 REPO = Path(__file__).resolve().parents[2]
 ABI, NO_LANDLOCK = abi_version()
@@ -57,6 +59,7 @@ def handler(event, context):
         "write_outside": attempt(lambda: write(env["PROBE_OUTSIDE_FILE"])),
         "write_tmp": attempt(lambda: write(os.path.join(env["TMPDIR"], "scratch"))),
         "connect_other": attempt(lambda: connect(int(env["PROBE_PORT"]))),
+        "unix_socket": attempt(lambda: socket.socket(socket.AF_UNIX).connect(env["PROBE_UNIX_SOCKET"])),
         "home_is_tmp": env["HOME"] == env["TMPDIR"],
         "caller": arn,
     }
@@ -83,12 +86,17 @@ def secrets(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def listener() -> Iterator[int]:
-    """Another local TCP service (think: a database, a debugger, the docker API over TCP)."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        yield int(server.getsockname()[1])
+def listeners() -> Iterator[dict[str, str]]:
+    """Other local services: one on TCP (a database, a debugger), one on a UNIX socket (docker.sock,
+    the D-Bus session bus, an ssh-agent: Landlock does not check connect() to a socket file)."""
+    short = Path(tempfile.mkdtemp(prefix="sbx-"))  # a socket path has at most 107 bytes
+    with socket.socket() as tcp, socket.socket(socket.AF_UNIX) as unix:
+        tcp.bind(("127.0.0.1", 0))
+        tcp.listen()
+        unix.bind(str(short / "agent.sock"))
+        unix.listen()
+        yield {"PROBE_PORT": str(tcp.getsockname()[1]), "PROBE_UNIX_SOCKET": str(short / "agent.sock")}
+    shutil.rmtree(short, ignore_errors=True)
 
 
 def _probe(endpoint_url: str, env: dict[str, str]) -> dict[str, Any]:
@@ -109,9 +117,9 @@ def _probe(endpoint_url: str, env: dict[str, str]) -> dict[str, Any]:
 
 
 def test_a_handler_cannot_read_the_keys_the_home_or_the_checkout_nor_write_outside_tmp(
-    endpoint_url: str, secrets: dict[str, str], listener: int
+    endpoint_url: str, secrets: dict[str, str], listeners: dict[str, str]
 ) -> None:
-    results = _probe(endpoint_url, {**secrets, "PROBE_PORT": str(listener)})
+    results = _probe(endpoint_url, {**secrets, **listeners})
 
     assert results["credentials"] == "PermissionError"  # the embedded AWS's operator keys
     assert results["home_file"] == "PermissionError"  # ~/.aws/credentials and the like
@@ -126,13 +134,25 @@ def test_a_handler_cannot_read_the_keys_the_home_or_the_checkout_nor_write_outsi
     assert results["caller"].endswith(":assumed-role/probe-fn-role/probe-fn")
 
 
-def test_a_handler_connects_to_the_embedded_aws_only(endpoint_url: str, secrets: dict[str, str], listener: int) -> None:
+def test_a_handler_connects_to_the_embedded_aws_only(
+    endpoint_url: str, secrets: dict[str, str], listeners: dict[str, str]
+) -> None:
     if 0 < ABI < 4:
         pytest.skip(f"Landlock ABI {ABI} has no TCP rules (Linux >= 6.7 needed): network is not confined here")
-    results = _probe(endpoint_url, {**secrets, "PROBE_PORT": str(listener)})
+    results = _probe(endpoint_url, {**secrets, **listeners})
 
     assert results["connect_other"] == "PermissionError"
     assert results["caller"]  # reached the embedded AWS through its port
+
+
+def test_a_handler_cannot_connect_to_a_unix_socket(
+    endpoint_url: str, secrets: dict[str, str], listeners: dict[str, str]
+) -> None:
+    if ABI and os.uname().machine not in SECCOMP_ARCH:
+        pytest.skip(f"no seccomp filter for {os.uname().machine}: UNIX sockets are not confined here")
+    results = _probe(endpoint_url, {**secrets, **listeners})
+
+    assert results["unix_socket"] == "PermissionError"
 
 
 def test_local_status_says_whether_function_code_is_sandboxed(
@@ -144,7 +164,13 @@ def test_local_status_says_whether_function_code_is_sandboxed(
     code, data = control.admin_request(endpoint_url, "GET", "/_mlpipe/status", credentials=operator_keys)
     assert code == 200
     if ABI:
-        assert data["lambda_sandbox"] == {"sandboxed": True, "landlock_abi": ABI, "network": ABI >= 4, "reason": ""}
+        assert data["lambda_sandbox"] == {
+            "sandboxed": True,
+            "landlock_abi": ABI,
+            "network": ABI >= 4,
+            "unix_sockets_blocked": os.uname().machine in SECCOMP_ARCH,
+            "reason": "",
+        }
         expected = f"Function code: sandboxed (Landlock ABI {ABI}: filesystem"
     else:
         assert data["lambda_sandbox"]["sandboxed"] is False and data["lambda_sandbox"]["reason"] == NO_LANDLOCK

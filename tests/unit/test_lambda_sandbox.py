@@ -32,6 +32,7 @@ def test_the_worker_reads_python_the_system_and_its_code_and_writes_only_its_tmp
     assert rules["write"] == ["/tmp/code/tmp-fn-1"]
     assert rules["connect_ports"] == [4599]
     assert rules["read_self_proc"] is True  # its own /proc/<pid> only
+    assert rules["block_unix_sockets"] is True  # Landlock does not check connect() to a socket file
     assert set(rules["devices"]) == {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"}  # type: ignore[arg-type]
 
 
@@ -79,7 +80,13 @@ def test_the_switch_turns_the_sandbox_off_and_the_log_says_so(caplog: pytest.Log
         state = probe({"MLPIPE_LOCAL_SANDBOX": "off"})
 
     assert state == SandboxState(False, 0, "MLPIPE_LOCAL_SANDBOX=off")
-    assert state.as_dict() == {"sandboxed": False, "landlock_abi": 0, "network": False, "reason": state.reason}
+    assert state.as_dict() == {
+        "sandboxed": False,
+        "landlock_abi": 0,
+        "network": False,
+        "unix_sockets_blocked": False,
+        "reason": state.reason,
+    }
     assert [r.getMessage() for r in caplog.records] == [
         "Lambda function code runs NOT sandboxed (MLPIPE_LOCAL_SANDBOX=off): a handler can read your files, "
         "~/.aws and the embedded AWS's operator keys"
@@ -97,6 +104,7 @@ def test_an_unavailable_landlock_is_reported_with_its_reason(monkeypatch: pytest
 
 def test_the_status_line_names_the_abi_and_whether_tcp_is_confined() -> None:
     assert SandboxState(True, 7).describe() == "sandboxed (Landlock ABI 7: filesystem, TCP connect to this server only)"
+    assert SandboxState(True, 7, unix_sockets_blocked=True).describe().endswith("server only, no UNIX sockets)")
     assert SandboxState(True, 3).describe() == "sandboxed (Landlock ABI 3: filesystem (this kernel: no TCP rules))"
     assert SandboxState(True, 7).as_dict()["network"] is True
     assert SandboxState(True, 3).as_dict()["network"] is False

@@ -192,9 +192,12 @@ def _mappings_table(mappings: list[dict[str, Any]]) -> None:
 
 
 def _sandbox_text(sandbox: dict[str, Any]) -> str:
+    from dataclasses import replace
+
     from mlpipe.local.lambda_confine import SandboxState
 
-    return SandboxState(bool(sandbox["sandboxed"]), int(sandbox["landlock_abi"]), str(sandbox["reason"])).describe()
+    state = SandboxState(bool(sandbox["sandboxed"]), int(sandbox["landlock_abi"]), str(sandbox["reason"]))
+    return replace(state, unix_sockets_blocked=bool(sandbox.get("unix_sockets_blocked"))).describe()
 
 
 def status(ctx: typer.Context) -> None:

@@ -29,12 +29,14 @@ class SandboxState:
     sandboxed: bool
     landlock_abi: int = 0
     reason: str = ""  # why function code is not sandboxed
+    unix_sockets_blocked: bool = False  # the seccomp filter (lambda_sandbox.SECCOMP_ARCH machines)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "sandboxed": self.sandboxed,
             "landlock_abi": self.landlock_abi,
             "network": self.sandboxed and self.landlock_abi >= 4,  # TCP connect to this server only
+            "unix_sockets_blocked": self.sandboxed and self.unix_sockets_blocked,
             "reason": self.reason,
         }
 
@@ -42,7 +44,8 @@ class SandboxState:
         if not self.sandboxed:
             return f"NOT sandboxed ({self.reason}): handlers can read what your user can"
         network = ", TCP connect to this server only" if self.landlock_abi >= 4 else " (this kernel: no TCP rules)"
-        return f"sandboxed (Landlock ABI {self.landlock_abi}: filesystem{network})"
+        unix = ", no UNIX sockets" if self.unix_sockets_blocked else ""
+        return f"sandboxed (Landlock ABI {self.landlock_abi}: filesystem{network}{unix})"
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def probe(environ: dict[str, str] | None = None) -> SandboxState:
         state = SandboxState(False, reason=f"{SANDBOX_ENV}=off")
     else:
         abi, reason = lambda_sandbox.abi_version()
-        state = SandboxState(abi > 0, abi, reason)
+        state = SandboxState(abi > 0, abi, reason, os.uname().machine in lambda_sandbox.SECCOMP_ARCH)
     if not state.sandboxed:
         log.warning(
             "Lambda function code runs NOT sandboxed (%s): a handler can read your files, ~/.aws and the "

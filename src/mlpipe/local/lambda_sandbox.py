@@ -1,23 +1,25 @@
 """Confine a Lambda worker as Lambda confines a function: Linux Landlock, no privileges needed.
 
 On AWS a handler holds its role's credentials and a private /tmp, nothing of the developer's. Here it
-runs as the developer, so before the worker imports the handler it restricts itself (once per process):
-read and execute only Python, its packages, the function's code, /usr, /lib*, /etc and a few devices;
-read-write only its private temp directory; TCP connect only to the embedded AWS's port (ABI >= 4);
-no signals or abstract UNIX sockets outside the worker (ABI >= 6). The user's home, ~/.aws, mlpipe's
-cache (credentials.json, the state snapshot) and the repository checkout are then unreadable.
+runs as the developer, so the worker restricts itself before importing the handler (once per process):
+read/execute only Python, its packages, the function's code, /usr, /lib*, /etc and a few devices;
+write only its private temp directory; TCP connect only to the embedded AWS's port (ABI >= 4); no
+signals or abstract UNIX sockets outside (ABI >= 6); no UNIX sockets at all (seccomp, x86_64/arm64).
+The user's home, ~/.aws, mlpipe's cache (credentials.json, the state) and the checkout are unreadable.
 
-Our own ctypes, not a dependency: the `landlock` PyPI package has only alpha pre-releases
-(1.0.0.dev5, May 2025) and covers the filesystem only, while the kernel interface is three system
-calls with small, stable structs (Documentation/userspace-api/landlock.rst). Standard library only:
-lambda_worker.py, a standalone script, loads this file by path. `plan` (pure) runs in the server;
-`enforce` in the worker.
+Our own ctypes, not a dependency: the `landlock` PyPI package has only alpha pre-releases (1.0.0.dev5,
+May 2025) and covers the filesystem only; the kernel interface is three system calls with small,
+stable structs (Documentation/userspace-api/landlock.rst). Standard library only: lambda_worker.py,
+a standalone script, loads this file by path. `plan` (pure) runs in the server, `enforce` in the worker.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
+import stat
+import struct
 import sys
 from typing import Any
 
@@ -27,7 +29,9 @@ _SYS_CREATE, _SYS_ADD, _SYS_RESTRICT = 444, 445, 446
 _MACHINES = ("x86_64", "aarch64", "arm64", "riscv64", "ppc64le", "ppc64", "s390x", "armv7l", "i686", "loongarch64")
 _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
-_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
+# machine -> (AUDIT_ARCH_*, __NR_socket) for the seccomp filter; io_uring_setup is 425 on both
+SECCOMP_ARCH = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
 
 # Filesystem rights (bit n); the kernel handles bits 0-12 at ABI 1, REFER (13) from 2, TRUNCATE (14)
 # from 3, IOCTL_DEV (15) from 5. A right the ruleset handles is denied unless a rule allows it.
@@ -65,8 +69,6 @@ def abi_version() -> tuple[int, str]:
         return 0, f"Landlock is a Linux kernel feature (this is {sys.platform})"
     if os.uname().machine not in _MACHINES:
         return 0, f"Landlock's system call numbers are not known for {os.uname().machine}"
-    import ctypes
-
     libc = ctypes.CDLL(None, use_errno=True)
     version = libc.syscall(_SYS_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
     if version > 0:
@@ -99,6 +101,7 @@ def plan(code_dir: str, tmp_dir: str, port: int, protected: list[str], prefixes:
         "write": [os.path.abspath(tmp_dir)],
         "devices": DEVICES,
         "connect_ports": [port],
+        "block_unix_sockets": True,  # where SECCOMP_ARCH knows the machine
     }
 
 
@@ -115,9 +118,6 @@ def python_prefixes() -> list[str]:
 def enforce(rules: dict[str, Any]) -> int:
     """Restrict this thread and its future children to `rules`; returns the ABI used. Call it while the
     process has one thread (Landlock confines the calling thread only); raises OSError when it cannot."""
-    import ctypes
-    import struct
-
     abi, reason = abi_version()
     if abi < 1:
         raise OSError(errno.EOPNOTSUPP, reason)
@@ -149,14 +149,37 @@ def enforce(rules: dict[str, Any]) -> int:
         call(_SYS_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0))
     finally:
         os.close(ruleset)
+    if rules.get("block_unix_sockets") and os.uname().machine in SECCOMP_ARCH:
+        _block_unix_sockets(libc)
     return abi
 
 
-def _add_path(call: Any, ruleset: int, path: str, access: int) -> None:
-    import ctypes
-    import stat
-    import struct
+def _block_unix_sockets(libc: Any) -> None:
+    """Landlock (ABI <= 7) does not check connect() to a UNIX socket by path: /var/run/docker.sock, the
+    D-Bus session bus or an ssh-agent would still answer the handler. A seccomp filter refuses creating
+    any AF_UNIX socket (socketpair stays: it reaches nothing), io_uring (its own socket/connect path),
+    x32 system calls and any other syscall ABI than the native one (ways around the check)."""
+    arch, socket_nr = SECCOMP_ARCH[os.uname().machine]
+    deny, allow = 0x00050000 | errno.EACCES, 0x7FFF0000  # SECCOMP_RET_ERRNO | EACCES, SECCOMP_RET_ALLOW
+    load, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
+    program = [  # (code, jump if true, jump if false, k); seccomp_data: nr at 0, arch at 4, args[0] at 16
+        (load, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, deny),
+        (load, 0, 0, 0), (jge, 5, 0, 0x40000000), (jeq, 4, 0, 425), (jeq, 0, 2, socket_nr),
+        (load, 0, 0, 16), (jeq, 1, 0, 1),  # AF_UNIX
+        (ret, 0, 0, allow), (ret, 0, 0, deny),
+    ]  # fmt: skip
+    code = b"".join(struct.pack("=HBBI", *insn) for insn in program)
+    filters = ctypes.create_string_buffer(code, len(code))
 
+    class Program(ctypes.Structure):  # struct sock_fprog
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = Program(len(program), ctypes.cast(filters, ctypes.c_void_p))
+    if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+
+
+def _add_path(call: Any, ruleset: int, path: str, access: int) -> None:
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except OSError:
