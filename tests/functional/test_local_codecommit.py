@@ -150,3 +150,53 @@ def test_folders_differences_blobs_and_deletes_read_the_git_objects(clients: Cli
             putFiles=[{"filePath": "a", "fileContent": b"a"}],
         )
     assert _code(no_parent) == "ParentCommitDoesNotExistException"
+
+
+def test_paths_outside_the_repository_are_refused_as_aws_does(clients: Clients) -> None:
+    """`..`, `.`, `.git` and empty path elements are AWS's InvalidPathException in every call that
+    takes a path, an empty path PathRequiredException; nothing is committed. A leading `/` is the root."""
+    cc = clients.client("codecommit")
+    cc.create_repository(repositoryName="paths")
+    head = cc.create_commit(
+        repositoryName="paths", branchName="main", putFiles=[{"filePath": "/a", "fileContent": b"a"}]
+    )
+    assert [f["absolutePath"] for f in head["filesAdded"]] == ["a"]
+    parent = {"repositoryName": "paths", "branchName": "main", "parentCommitId": head["commitId"]}
+    bad = ("../../../../tmp/escaped.txt", "dir/../../x", "./a", "a//b", ".git/config", "src/.Git/hooks/x", "/")
+    calls = []
+    for path in bad:
+        calls += [
+            lambda p=path: cc.create_commit(**parent, putFiles=[{"filePath": p, "fileContent": b"x"}]),
+            lambda p=path: cc.create_commit(**parent, deleteFiles=[{"filePath": p}]),
+            lambda p=path: cc.create_commit(**parent, setFileModes=[{"filePath": p, "fileMode": "EXECUTABLE"}]),
+            lambda p=path: cc.put_file(**parent, filePath=p, fileContent=b"x"),
+            lambda p=path: cc.delete_file(**parent, filePath=p),
+            lambda p=path: cc.get_file(repositoryName="paths", filePath=p),
+        ]
+    calls += [lambda: cc.get_folder(repositoryName="paths", folderPath="../..")]
+    for call in calls:
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            call()
+        assert _code(refused) == "InvalidPathException", refused.value
+    with pytest.raises(botocore.exceptions.ClientError) as empty:
+        cc.put_file(**parent, filePath="", fileContent=b"x")
+    assert _code(empty) == "PathRequiredException"
+    assert cc.get_branch(repositoryName="paths", branchName="main")["branch"]["commitId"] == head["commitId"]
+    assert cc.get_folder(repositoryName="paths", folderPath="/")["files"][0]["absolutePath"] == "a"
+
+
+def test_set_file_modes_changes_the_mode(clients: Clients) -> None:
+    cc = clients.client("codecommit")
+    cc.create_repository(repositoryName="modes")
+    head = cc.create_commit(
+        repositoryName="modes", branchName="main", putFiles=[{"filePath": "run.sh", "fileContent": b"x"}]
+    )
+    parent = {"repositoryName": "modes", "branchName": "main", "parentCommitId": head["commitId"]}
+    changed = cc.create_commit(**parent, setFileModes=[{"filePath": "run.sh", "fileMode": "EXECUTABLE"}])
+    assert [(f["absolutePath"], f["fileMode"]) for f in changed["filesUpdated"]] == [("run.sh", "EXECUTABLE")]
+    assert cc.get_file(repositoryName="modes", filePath="run.sh")["fileMode"] == "EXECUTABLE"
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        cc.create_commit(
+            **{**parent, "parentCommitId": changed["commitId"]}, setFileModes=[{"filePath": "no", "fileMode": "NORMAL"}]
+        )
+    assert _code(missing) == "FileDoesNotExistException"

@@ -22,7 +22,9 @@ HANDLER = "handler/handler.py"
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
 
 
-def git(cwd: Path, home: Path, secret: tuple[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def git(
+    cwd: Path, home: Path, secret: tuple[str, str], *args: str, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """git with no user or system configuration, and a credential helper that answers `secret`
     (as `mlpipe local git-credential` does), so no key appears in a URL or on the command line."""
     key, password = secret
@@ -42,7 +44,9 @@ def git(cwd: Path, home: Path, secret: tuple[str, str], *args: str) -> subproces
         "GIT_CONFIG_KEY_3": "init.defaultBranch",
         "GIT_CONFIG_VALUE_3": "main",
     }
-    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, input=input_text, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_git_push_runs_the_pipeline_and_deploys_the_pushed_handler(
@@ -143,3 +147,149 @@ def _http_answer(endpoint_url: str, keys: tuple[str, str]) -> str:
         assert refused.code == 403
         return refused.read().decode()
     raise AssertionError("the push was not refused")
+
+
+def _tracking_pipeline(clients: Clients, repository: str) -> str:
+    """A pipeline building `repository`'s main branch (its build only echoes), started once."""
+    iam, cb, cp = clients.client("iam"), clients.client("codebuild"), clients.client("codepipeline")
+    allow = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["codecommit:*", "codebuild:*", "s3:*", "logs:*"], "Resource": "*"}
+        ],
+    }
+    roles = {}
+    for name, service in (("paths-build", "codebuild.amazonaws.com"), ("paths-pipeline", "codepipeline.amazonaws.com")):
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+        roles[name] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps(allow))
+    clients.client("s3").create_bucket(Bucket="paths-artifacts")
+    spec = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo BUILD-RAN\n"
+    cb.create_project(
+        name="paths-build",
+        source={"type": "CODEPIPELINE", "buildspec": spec},
+        artifacts={"type": "CODEPIPELINE"},
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        serviceRole=roles["paths-build"],
+    )
+    source = {"category": "Source", "owner": "AWS", "provider": "CodeCommit", "version": "1"}
+    build = {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"}
+    stages = [
+        {
+            "name": "Source",
+            "actions": [
+                {
+                    "name": "Source",
+                    "actionTypeId": source,
+                    "outputArtifacts": [{"name": "src"}],
+                    "configuration": {
+                        "RepositoryName": repository,
+                        "BranchName": "main",
+                        "PollForSourceChanges": "true",
+                    },
+                }
+            ],
+        },
+        {
+            "name": "Build",
+            "actions": [
+                {
+                    "name": "Build",
+                    "actionTypeId": build,
+                    "inputArtifacts": [{"name": "src"}],
+                    "configuration": {"ProjectName": "paths-build"},
+                }
+            ],
+        },
+    ]
+    pipeline = {
+        "name": "paths-pipeline",
+        "roleArn": roles["paths-pipeline"],
+        "stages": stages,
+        "artifactStore": {"type": "S3", "location": "paths-artifacts"},
+    }
+    cp.create_pipeline(pipeline=pipeline)
+    cp.start_pipeline_execution(name="paths-pipeline")  # the branch's current head
+    return "paths-pipeline"
+
+
+def test_a_push_git_fsck_refuses_is_rejected_and_moves_nothing(
+    tmp_path: Path, clients: Clients, endpoint_url: str, operator_keys: tuple[str, str]
+) -> None:
+    """Trees with `..` or `.git` entries (git's receive.fsckObjects: hasDotdot, hasDotgit) are rejected
+    with git's message; the branch stays and no pipeline runs, so no checkout can leave its directory."""
+    cc = clients.client("codecommit")
+    cc.create_repository(repositoryName="paths")
+    head = cc.create_commit(
+        repositoryName="paths", branchName="main", putFiles=[{"filePath": "a", "fileContent": b"a"}]
+    )
+    pipeline = _tracking_pipeline(clients, "paths")
+    assert wait_for_run(clients, pipeline, 1)["status"] == "Succeeded"
+    home, keys = tmp_path / "home", operator_keys
+    home.mkdir()
+    assert git(tmp_path, home, keys, "clone", f"{endpoint_url}/v1/repos/paths", "work").returncode == 0
+    work = tmp_path / "work"
+
+    def out(*args: str, input_text: str | None = None) -> str:
+        done = git(work, home, keys, *args, input_text=input_text)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    blob = out("hash-object", "-w", "--stdin", input_text="escaped\n")
+    for name, verdict in (("..", "hasDotdot: contains '..'"), (".GIT", "hasDotgit: contains '.git'")):
+        inner = out("mktree", input_text=f"100644 blob {blob}\tescaped.txt\n")
+        tree = out("mktree", input_text=f"100644 blob {blob}\ta\n040000 tree {inner}\t{name}\n")
+        commit = out("commit-tree", tree, "-p", "HEAD", "-m", f"a {name} entry")
+        assert git(work, home, keys, "update-ref", "refs/heads/main", commit).returncode == 0
+        pushed = git(work, home, keys, "push", "origin", "main")
+        assert pushed.returncode != 0 and "[remote rejected]" in pushed.stderr and verdict in pushed.stderr, (
+            pushed.stderr
+        )
+        assert cc.get_branch(repositoryName="paths", branchName="main")["branch"]["commitId"] == head["commitId"]
+        assert git(work, home, keys, "reset", "-q", "--hard", head["commitId"]).returncode == 0
+    assert len(executions(clients, pipeline)) == 1
+
+
+def test_a_stored_path_outside_the_checkout_fails_the_build_in_download_source(
+    tmp_path: Path, clients: Clients, embedded_server: EmbeddedServer, endpoint_url: str
+) -> None:
+    """A repository stored by an older version (a persistence snapshot) may hold `..` paths the doors
+    now refuse: the local CodeBuild refuses to check them out, the build fails in DOWNLOAD_SOURCE, and
+    nothing is written outside its checkout."""
+    from mlpipe.local.ext import codecommit
+    from mlpipe.local.gitstore import NORMAL
+
+    cc = clients.client("codecommit")
+    cc.create_repository(repositoryName="stored")
+    head = cc.create_commit(
+        repositoryName="stored", branchName="main", putFiles=[{"filePath": "a", "fileContent": b"a"}]
+    )
+    escape = "../" * 40 + str(tmp_path / "escaped.txt").lstrip("/")
+    assert embedded_server.ctx is not None
+    repo = codecommit.repository(embedded_server.ctx, "stored")
+    files = {"a": repo.entries(head["commitId"])["a"], escape: (NORMAL, b"escaped")}
+    repo.write_commit("main", head["commitId"], files, "as an older version stored it", "old", "old@example.com")
+
+    run = wait_for_run(clients, _tracking_pipeline(clients, "stored"), 1)
+    assert run["status"] == "Failed", run
+    assert not (tmp_path / "escaped.txt").exists()
+    cb = clients.client("codebuild")
+    build = cb.batch_get_builds(ids=cb.list_builds_for_project(projectName="paths-build")["ids"][:1])["builds"][0]
+    assert build["buildStatus"] == "FAILED"
+    failed = [p for p in build["phases"] if p.get("phaseStatus") == "FAILED"]
+    assert [p["phaseType"] for p in failed] == ["DOWNLOAD_SOURCE"] and failed[0]["contexts"][0][
+        "statusCode"
+    ] == "CLIENT_ERROR"
+    assert "BUILD" not in [p["phaseType"] for p in build["phases"]]
+    logs = clients.client("logs").get_log_events(
+        logGroupName=build["logs"]["groupName"], logStreamName=build["logs"]["streamName"], startFromHead=True
+    )
+    text = "\n".join(e["message"] for e in logs["events"])
+    assert "is outside the source directory (hasDotdot: contains '..')" in text and "BUILD-RAN" not in text, text

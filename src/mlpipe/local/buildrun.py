@@ -291,11 +291,11 @@ class BuildRunner:
 
 
 def _check_out(files: Mapping[str, bytes], checkout: Path) -> None:
-    """The source's files into the checkout; an entry that would land outside it is refused."""
-    root = checkout.resolve()
-    for path, content in files.items():
-        target = (checkout / path).resolve()
-        if not target.is_relative_to(root) or target == root:
-            raise SourceError("CLIENT_ERROR", f"source entry {path!r} is outside the source directory")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+    """The source's files into the checkout; an entry that would land outside it (`..`, `.git`, an
+    absolute path, a symlink) is refused (`local.repo_paths`, shared with the CodeCommit doors)."""
+    from mlpipe.local.repo_paths import UnsafeCheckout, write_checkout
+
+    try:
+        write_checkout(checkout, files)
+    except UnsafeCheckout as exc:
+        raise SourceError("CLIENT_ERROR", str(exc)) from None

@@ -98,12 +98,20 @@ def _content(value: Any) -> bytes:
     return base64.b64decode(value or "")
 
 
-def _path(value: str) -> str:
-    return value.strip("/")
+def _path(value: str | None, *, folder: bool = False) -> str:
+    """A path as the repository stores it; AWS's InvalidPathException/PathRequiredException for `..`,
+    `.git` and the like (`local.repo_paths`), so no commit holds a path outside the repository."""
+    from mlpipe.local.repo_paths import api_path
+
+    return str(_git(lambda: api_path(value, folder=folder)))
 
 
 def _new_commit(
-    ctx: Context, params: dict[str, Any], puts: dict[str, tuple[int, bytes]], deletes: list[str]
+    ctx: Context,
+    params: dict[str, Any],
+    puts: dict[str, tuple[int, bytes]],
+    deletes: list[str],
+    modes: dict[str, int] | None = None,
 ) -> tuple[GitRepository, str, dict[str, Entry], dict[str, Entry]]:
     """Apply puts and deletes on top of the branch head; AWS's rules on parents and empty commits.
     Returns (repository, new commit id, files before, files after)."""
@@ -127,7 +135,11 @@ def _new_commit(
             if path not in tree:
                 raise AwsApiError("FileDoesNotExistException", f"{path} does not exist")
             del tree[path]
-        unchanged = all(
+        for path, mode in (modes or {}).items():
+            if path not in tree:
+                raise AwsApiError("FileDoesNotExistException", f"{path} does not exist")
+            tree[path] = Entry(path, mode, base[path].sha)
+        unchanged = all(base.get(p) == tree.get(p) for p in modes or {}) and all(
             path in base and repo.blob(base[path].sha) == c and base[path].mode == m for path, (m, c) in puts.items()
         )
         tree.update(puts)
@@ -163,14 +175,15 @@ def _file_entries(paths: list[str], entries: dict[str, Entry]) -> list[dict[str,
 def create_commit(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     puts = _put_files(params)
     deletes = [_path(f["filePath"]) for f in params.get("deleteFiles") or []]
-    if not puts and not deletes:
+    modes = {_path(f["filePath"]): MODES_BY_NAME.get(f["fileMode"], NORMAL) for f in params.get("setFileModes") or []}
+    if not puts and not deletes and not modes:
         raise AwsApiError("NoChangeException", "the commit changes nothing")
-    repo, commit_id, base, now = _new_commit(ctx, params, puts, deletes)
+    repo, commit_id, base, now = _new_commit(ctx, params, puts, deletes, modes)
     return {
         "commitId": commit_id,
         "treeId": repo.commit(commit_id).tree.decode(),
         "filesAdded": _file_entries([p for p in puts if p not in base], now),
-        "filesUpdated": _file_entries([p for p in puts if p in base], now),
+        "filesUpdated": _file_entries(sorted({p for p in [*puts, *modes] if p in base}), now),
         "filesDeleted": _file_entries(deletes, base),
     }
 
@@ -320,7 +333,7 @@ def get_blob(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 def get_folder(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     repo = repository(ctx, params["repositoryName"])
     commit_id = _git(lambda: repo.resolve(params.get("commitSpecifier")))
-    folder = _path(params["folderPath"])
+    folder = _path(params["folderPath"], folder=True)
     found = repo.tree_of(commit_id, folder)
     if found is None:
         raise AwsApiError("FolderDoesNotExistException", f"folder /{folder} does not exist at {commit_id}")
@@ -347,7 +360,7 @@ def get_folder(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 def _under(entries: dict[str, Entry], path: str | None) -> dict[str, Entry]:
     if not path:
         return entries
-    folder = _path(path)
+    folder = _path(path, folder=True)
     found = {p: e for p, e in entries.items() if p == folder or p.startswith(folder + "/")}
     if not found:
         raise AwsApiError("PathDoesNotExistException", f"{path} does not exist")

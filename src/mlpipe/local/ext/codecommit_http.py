@@ -5,7 +5,8 @@ The middleware authenticates the caller first (HTTP Basic: user = access key id,
 secret key; 401 with a Basic challenge otherwise, so git asks its credential helper) and puts the
 identity in the environ. Then, as on AWS, pushing needs codecommit:GitPush and fetching
 codecommit:GitPull on the repository (the IAM authorizers decide). A push that moves a branch
-notifies `codecommit.COMMIT_LISTENERS`: the pipelines tracking it start.
+notifies `codecommit.COMMIT_LISTENERS`: the pipelines tracking it start. A ref update whose new
+trees hold a name git's fsck refuses is rejected first (`_Fsck`, `local.repo_paths`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,26 @@ def _repository_name(path: str) -> str:
     return rest.split("/", 1)[0].removesuffix(".git")
 
 
+class _Fsck:
+    """dulwich's update hook: like git's receive.fsckObjects, a ref update whose new trees hold a
+    path git refuses (`..`, `.git`, ...) is rejected ("! [remote rejected] ... (fsck error ...)")
+    and the ref stays where it was, so no pipeline runs and no checkout can leave its directory."""
+
+    def __init__(self, repo: GitRepository) -> None:
+        self.repo = repo
+
+    def execute(self, ref: bytes, old: bytes, new: bytes) -> tuple[bytes, bytes]:
+        from dulwich.errors import HookError
+
+        from mlpipe.local.repo_paths import push_problem
+
+        problem = None if new == _ZERO else push_problem(self.repo, new)
+        if problem is not None:
+            log.info("git push to %s refused: %s %s", self.repo.name, ref.decode(errors="replace"), problem)
+            raise HookError(f"fsck error: {problem}")
+        return b"", b""
+
+
 class _Backend:
     """dulwich's Backend: the URL prefix /v1/repos/<name> -> that repository's dulwich repo."""
 
@@ -58,6 +79,7 @@ class _Backend:
         found = codecommit.find(self.ctx, _repository_name(text))
         if found is None:
             raise NotGitRepository(f"no repository at {text}")
+        found.repo.hooks["update"] = _Fsck(found)  # type: ignore[assignment]
         found.repo.hooks["post-receive"] = _PostReceive(self.ctx, found)  # type: ignore[assignment]
         return found.repo
 
