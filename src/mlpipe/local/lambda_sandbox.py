@@ -112,7 +112,8 @@ def python_prefixes() -> list[str]:
 
     paths = sysconfig.get_paths()
     found = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, paths["purelib"], paths["platlib"]]
-    return [*found, *site.getsitepackages()]
+    user = [site.getusersitepackages()] if site.ENABLE_USER_SITE else []  # pip --user (not in a venv)
+    return [*found, *site.getsitepackages(), *user]
 
 
 def enforce(rules: dict[str, Any]) -> int:
