@@ -181,3 +181,25 @@ def test_local_status_says_whether_function_code_is_sandboxed(
     assert expected in capsys.readouterr().out
     assert run(["--output", "json", "local", "status"]) == 0
     assert json.loads(capsys.readouterr().out)["lambda_sandbox"] == data["lambda_sandbox"]
+
+
+def test_a_worker_that_cannot_confine_itself_never_imports_the_handler(tmp_path: Path) -> None:
+    """Fail closed: rules the worker cannot apply end every invocation with Runtime.SandboxError."""
+    import subprocess
+    import sys
+
+    from mlpipe.local import lambda_worker
+
+    marker = tmp_path / "imported"
+    (tmp_path / "handler.py").write_text(f"open({str(marker)!r}, 'w').close()\ndef handler(e, c):\n    return 1\n")
+    worker = subprocess.run(
+        [sys.executable, lambda_worker.__file__, str(tmp_path), "handler.handler", json.dumps({"read": 1})],
+        input=b"",
+        capture_output=True,
+        timeout=60,
+    )
+
+    ready = json.loads(worker.stdout.splitlines()[0])
+    assert ready["init_error"]["errorType"] == "Runtime.SandboxError"
+    assert ready["init_error"]["errorMessage"].startswith("cannot confine the function: ")
+    assert not marker.exists()

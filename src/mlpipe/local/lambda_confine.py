@@ -63,7 +63,8 @@ def probe(environ: dict[str, str] | None = None) -> SandboxState:
         state = SandboxState(False, reason=f"{SANDBOX_ENV}=off")
     else:
         abi, reason = lambda_sandbox.abi_version()
-        state = SandboxState(abi > 0, abi, reason, os.uname().machine in lambda_sandbox.SECCOMP_ARCH)
+        seccomp = abi > 0 and os.uname().machine in lambda_sandbox.SECCOMP_ARCH  # os.uname: POSIX only
+        state = SandboxState(abi > 0, abi, reason, seccomp)
     if not state.sandboxed:
         log.warning(
             "Lambda function code runs NOT sandboxed (%s): a handler can read your files, ~/.aws and the "
