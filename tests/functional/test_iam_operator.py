@@ -4,6 +4,7 @@ denies it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,9 @@ def narrowed_operator(
         state["iam"] = IamSettings.from_environment()
 
 
-def test_every_command_works_with_the_iam_policy_and_nothing_else_does(narrowed_operator: Any, clients: Any) -> None:
+def test_every_command_works_with_the_iam_policy_and_nothing_else_does(
+    narrowed_operator: Any, clients: Any, embedded_server: Any
+) -> None:
     from mlpipe.ops.deploy import deploy
     from mlpipe.ops.destroy import destroy
     from mlpipe.ops.redrive import redrive
@@ -66,7 +69,13 @@ def test_every_command_works_with_the_iam_policy_and_nothing_else_does(narrowed_
     assert len(tail_alarms(config, clients, 0).alarms) == 3  # DescribeAlarms, DescribeAlarmHistory, mails
     report = status(config, clients)
     assert report is not None
-    redrive(config, clients, r)
+    # A dead letter to move (put there as the emulator: the operator may not send to its DLQ), so the
+    # redrive really starts a move task: the DLQ's actions and sqs:SendMessage on the trigger queue.
+    internal = embedded_server.ctx.client("sqs")
+    dlq = internal.get_queue_url(QueueName=clients.names(config.app, config.stage).dlq)["QueueUrl"]
+    internal.send_message(QueueUrl=dlq, MessageBody=json.dumps({"payload": ",".join(["0.01"] * 10), "id": "dead-1"}))
+    moved = redrive(config, clients, r)
+    assert (moved.status, moved.moved) == ("COMPLETED", 1)
     destroy(config, clients, r, force=True)
 
     with pytest.raises(botocore.exceptions.ClientError) as caught:

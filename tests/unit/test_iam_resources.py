@@ -27,6 +27,9 @@ class Facts:
     def lambda_tags(self, arn: str) -> dict[str, str]:
         return {"mlpipe:app": "app"} if arn.endswith((":event-source-mapping:u-1", ":function:app-dev-predict")) else {}
 
+    def dead_letter_sources(self, dlq_arn: str) -> list[str]:
+        return [f"arn:aws:sqs:{R}:{A}:app-dev-trigger"] if dlq_arn.endswith(":app-dev-dlq") else []
+
 
 def run(service: str, operation: str, **params: Any) -> list[Check] | None:
     return checks_for(service, operation, params, R, A, Facts())
@@ -39,12 +42,31 @@ def pairs(checks: list[Check] | None) -> list[tuple[str, str]]:
 
 FN = f"arn:aws:lambda:{R}:{A}:function:app-dev-predict"
 ROLE = f"arn:aws:iam::{A}:role/app-dev-lambda"
+DLQ, TRIGGER, OTHER = (f"arn:aws:sqs:{R}:{A}:{q}" for q in ("app-dev-dlq", "app-dev-trigger", "other-dev-trigger"))
+REDRIVE = ("sqs:StartMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+REDRIVE_SOURCE = [(action, DLQ) for action in REDRIVE]
+REDRIVE_SOURCE_OTHER = [(action, OTHER) for action in REDRIVE]
 SIMPLE: list[tuple[str, str, dict[str, Any], list[tuple[str, str]]]] = [
     ("sqs", "SendMessage", {"QueueUrl": Q}, [("sqs:SendMessage", f"arn:aws:sqs:{R}:{A}:app-dev-trigger")]),
     ("sqs", "SendMessageBatch", {"QueueUrl": Q}, [("sqs:SendMessage", f"arn:aws:sqs:{R}:{A}:app-dev-trigger")]),
     ("sqs", "DeleteMessageBatch", {"QueueUrl": Q}, [("sqs:DeleteMessage", f"arn:aws:sqs:{R}:{A}:app-dev-trigger")]),
     ("sqs", "GetQueueUrl", {"QueueName": "app-dev-dlq"}, [("sqs:GetQueueUrl", f"arn:aws:sqs:{R}:{A}:app-dev-dlq")]),
     ("sqs", "ListQueues", {}, [("sqs:ListQueues", "*")]),
+    ("sqs", "ListMessageMoveTasks", {"SourceArn": DLQ}, [("sqs:ListMessageMoveTasks", DLQ)]),
+    # A redrive: the DLQ's four actions, then sqs:SendMessage where the messages go (SQS Developer Guide).
+    (
+        "sqs",
+        "StartMessageMoveTask",
+        {"SourceArn": DLQ, "DestinationArn": OTHER},
+        [*REDRIVE_SOURCE, ("sqs:SendMessage", OTHER)],
+    ),
+    ("sqs", "StartMessageMoveTask", {"SourceArn": DLQ}, [*REDRIVE_SOURCE, ("sqs:SendMessage", TRIGGER)]),
+    (
+        "sqs",
+        "StartMessageMoveTask",
+        {"SourceArn": OTHER},
+        REDRIVE_SOURCE_OTHER,
+    ),  # no source queue: AWS refuses the call
     (
         "sqs",
         "CreateQueue",

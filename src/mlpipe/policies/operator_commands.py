@@ -185,5 +185,5 @@ def redrive_statements(config: Config, names: Names) -> list[Statement]:
     dlq, trigger = names.queue_arn(names.dlq), names.queue_arn(names.trigger_queue)
     return [
         statement("RedriveFromDlq", REDRIVE_ACTIONS, [dlq]),
-        statement("RedriveToTrigger", ["sqs:GetQueueAttributes", "sqs:SendMessage"], [trigger]),
+        statement("RedriveToTrigger", ["sqs:SendMessage"], [trigger]),
     ]

@@ -279,6 +279,19 @@ class MotoFacts:
         except JsonRESTError:  # not found (yet): no tags
             return {}
 
+    def dead_letter_sources(self, dlq_arn: str) -> list[str]:
+        from moto.sqs.models import sqs_backends
+
+        region = dlq_arn.split(":")[3] if dlq_arn.count(":") >= 5 else ""
+        backend = next((b for r, b in sqs_backends[self.account].items() if r == region), None)
+        if backend is None:
+            return []
+        return sorted(
+            q.queue_arn
+            for q in backend.queues.values()
+            if q.dead_letter_queue is not None and q.dead_letter_queue.queue_arn == dlq_arn
+        )
+
 
 def resource_policy(account: str, check: Check, region: str) -> Mapping[str, Any] | None:
     """The bucket policy (S3), queue policy (SQS) or trust policy (AssumeRole) of the resource checked."""

@@ -33,6 +33,7 @@ class Facts(Protocol):
     def role_boundary(self, name: str) -> str | None: ...
     def mapping_function_arn(self, uuid: str) -> str | None: ...
     def lambda_tags(self, arn: str) -> Mapping[str, str]: ...  # {} when the function/mapping does not exist
+    def dead_letter_sources(self, dlq_arn: str) -> list[str]: ...  # ARNs of the queues whose DLQ it is
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,9 @@ def _sqs(req: Req) -> list[Check] | None:
     action = "sqs:" + _SQS_ACTIONS.get(op, op)
     if op in _SQS_UNSCOPED:
         return one(action, "*")
-    if op in ("StartMessageMoveTask", "ListMessageMoveTasks"):
+    if op == "StartMessageMoveTask":
+        return _move_task(req)
+    if op == "ListMessageMoveTasks":
         return one(action, req.get("SourceArn", "*"))
     if op == "CancelMessageMoveTask":
         return one(action, "*")  # only a task handle: AWS checks the source queue, unknown here
@@ -149,6 +152,25 @@ def _sqs(req: Req) -> list[Check] | None:
     if op == "CreateQueue":
         return tagged(action, queue, req.get("tags"), "sqs:TagQueue")
     return one(action, queue)
+
+
+# What a DLQ redrive needs (SQS Developer Guide, "Configure queue permissions for dead-letter queue
+# redrive"): on the source (the DLQ) these, on the destination sqs:SendMessage.
+MOVE_TASK_SOURCE_ACTIONS = (
+    "sqs:StartMessageMoveTask",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+)
+
+
+def _move_task(req: Req) -> list[Check]:
+    """The source's actions, then sqs:SendMessage on DestinationArn or, without one, on every queue
+    whose DLQ the source is (the messages go back to their original source queues)."""
+    source = str(req.get("SourceArn") or "*")
+    destination = req.get("DestinationArn")
+    targets = [str(destination)] if destination else req.facts.dead_letter_sources(source)
+    return [Check(a, source) for a in MOVE_TASK_SOURCE_ACTIONS] + [Check("sqs:SendMessage", t) for t in targets]
 
 
 # -- Lambda --------------------------------------------------------------------------------------
