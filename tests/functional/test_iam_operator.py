@@ -119,3 +119,31 @@ def test_a_narrowed_operator_is_denied_outside_its_policy(narrowed_operator: Any
     ]
     assert sent == ["CreateQueue"]  # allowed at the first attempt: no retry after a denial or a throttle
     assert url.endswith("/house-dev-trigger")
+
+
+def test_a_narrowed_operator_cannot_redrive_into_another_apps_queue(
+    narrowed_operator: Any, endpoint_url: str, embedded_server: Any
+) -> None:
+    """The review's F5: the operator may start a move task on its DLQ, but the messages may only go
+    where it may sqs:SendMessage (its trigger queue), as the SQS Developer Guide documents."""
+    internal, sqs = embedded_server.ctx.client("sqs"), client(endpoint_url, "sqs")
+    dlq = internal.create_queue(QueueName="house-dev-dlq")["QueueUrl"]
+    redrive = json.dumps(
+        {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:house-dev-dlq", "maxReceiveCount": 1}
+    )
+    internal.create_queue(QueueName="house-dev-trigger", Attributes={"RedrivePolicy": redrive})
+    other = internal.create_queue(QueueName="other-dev-trigger")["QueueUrl"]
+    internal.send_message(QueueUrl=dlq, MessageBody="dead")
+    source = "arn:aws:sqs:us-east-1:123456789012:house-dev-dlq"
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        sqs.start_message_move_task(
+            SourceArn=source, DestinationArn="arn:aws:sqs:us-east-1:123456789012:other-dev-trigger"
+        )
+    assert "sqs:SendMessage on resource: arn:aws:sqs:us-east-1:123456789012:other-dev-trigger" in str(caught.value)
+    assert (
+        internal.get_queue_attributes(QueueUrl=other, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+        == "0"
+    )
+    assert sqs.start_message_move_task(SourceArn=source)["TaskHandle"]  # back to its own trigger queue: allowed
