@@ -222,18 +222,20 @@ def _store_source_artifact(ctx: Context, execution: Execution, files: dict[str, 
         for path, content in sorted(files.items()):
             archive.writestr(path, content)
     key = f"{execution.pipeline[:20]}/SourceOutput/{execution.execution_id[:8]}.zip"
-    role = _pipeline(ctx, execution.region, execution.pipeline).get("roleArn")
-    s3 = (
-        role_client(ctx, role, PIPELINE_SESSION, "s3", execution.region) if role else ctx.client("s3", execution.region)
-    )
+    role = str(_pipeline(ctx, execution.region, execution.pipeline).get("roleArn") or "")
+    if not role:  # never the emulator's own rights
+        raise PermissionError(f"the pipeline has no service role to write s3://{store['location']}/{key} with")
+    s3 = role_client(ctx, role, PIPELINE_SESSION, "s3", execution.region)
     s3.put_object(Bucket=store["location"], Key=key, Body=buffer.getvalue())
     return str(store["location"]), key
 
 
 def _as_pipeline_role(ctx: Context, role: str, action: str, resource: str) -> None:
-    """CodePipeline reads the source and starts builds as the pipeline's role: check it like AWS."""
-    if role:
-        require(ctx, role, PIPELINE_SESSION, action, resource)
+    """CodePipeline reads the source and starts builds as the pipeline's role: check it like AWS.
+    A pipeline always has one on AWS (the API refuses another value); one stored without it acts as nobody."""
+    if not role:
+        raise PermissionError(f"the pipeline has no service role to perform {action} on {resource} with")
+    require(ctx, role, PIPELINE_SESSION, action, resource)
 
 
 def _on_commit(ctx: Context, region: str, repository: str, branch: str, commit: str) -> None:
