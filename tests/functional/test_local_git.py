@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import botocore.exceptions
 import pytest
 from pipeline_support import cli, code_sha, executions, make_project, wait_for_run
 
@@ -255,6 +256,16 @@ def test_a_push_git_fsck_refuses_is_rejected_and_moves_nothing(
         assert cc.get_branch(repositoryName="paths", branchName="main")["branch"]["commitId"] == head["commitId"]
         assert git(work, home, keys, "reset", "-q", "--hard", head["commitId"]).returncode == 0
     assert len(executions(clients, pipeline)) == 1
+    # The refused objects stay in the store (git would drop its quarantine): no API commit builds on them.
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        cc.create_commit(
+            repositoryName="paths",
+            branchName="from-refused",
+            parentCommitId=commit,
+            putFiles=[{"filePath": "b", "fileContent": b"b"}],
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidPathException", refused.value
+    assert "from-refused" not in cc.list_branches(repositoryName="paths")["branches"]
 
 
 def test_a_stored_path_outside_the_checkout_fails_the_build_in_download_source(

@@ -101,6 +101,12 @@ def test_write_checkout_refuses_to_write_through_a_symlink(tmp_path: Path) -> No
     assert list(outside.iterdir()) == []
 
 
+def test_write_checkout_refuses_a_file_where_a_folder_goes(tmp_path: Path) -> None:
+    """A hand-made source zip can hold both `a` and `a/b`: one clear refusal, not a crash."""
+    with pytest.raises(UnsafeCheckout, match="source entry 'a/b' cannot be written"):
+        write_checkout(tmp_path, {"a": b"file", "a/b": b"x"})
+
+
 def test_write_checkout_writes_nested_files(tmp_path: Path) -> None:
     checkout = tmp_path / "src"
     checkout.mkdir()

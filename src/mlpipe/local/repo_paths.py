@@ -11,7 +11,7 @@ repository stored by an older version (a persistence snapshot) cannot escape eit
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,15 @@ def path_problem(path: str) -> str | None:
     return None
 
 
+def check_paths(paths: Iterable[str]) -> None:
+    """InvalidPathException for the first refused path of a commit's tree (a parent only a refused
+    push left in the store can hold one: no API commit builds on it)."""
+    for path in paths:
+        problem = path_problem(path)
+        if problem is not None:
+            raise GitError("InvalidPathException", f"The specified path is not valid: {path!r} ({problem}).")
+
+
 def api_path(value: str | None, *, folder: bool = False) -> str:
     """A CodeCommit API file/folder path as the repository stores it, or AWS's refusal.
 
@@ -94,10 +103,10 @@ def write_checkout(checkout: Path, files: Mapping[str, bytes]) -> None:
         target = root.joinpath(*path.split("/"))
         if not target.parent.resolve().is_relative_to(root):
             raise UnsafeCheckout(f"source entry {path!r} is outside the source directory (through a symlink)")
-        target.parent.mkdir(parents=True, exist_ok=True)
         # O_NOFOLLOW: never write through a symlink that is already at the target.
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)  # fails where a file holds the name (a zip can)
             descriptor = os.open(target, flags, 0o644)
         except OSError as exc:
             raise UnsafeCheckout(f"source entry {path!r} cannot be written: {exc.strerror}") from None

@@ -18,6 +18,7 @@ from typing import Any
 from mlpipe.local.gitstore import MODE_NAMES, MODES_BY_NAME, NORMAL, SUBMODULE, SYMLINK, Entry, GitError, GitRepository
 from mlpipe.local.gitstore import person as _person
 from mlpipe.local.registry import AwsApiError, Context, after, on_reset, override, persistent
+from mlpipe.local.repo_paths import api_path, check_paths
 
 # (ctx, region, repository, branch, commit id) -> None; called after every new commit or push.
 CommitListener = Callable[[Context, str, str, str, str], None]
@@ -101,8 +102,6 @@ def _content(value: Any) -> bytes:
 def _path(value: str | None, *, folder: bool = False) -> str:
     """A path as the repository stores it; AWS's InvalidPathException/PathRequiredException for `..`,
     `.git` and the like (`local.repo_paths`), so no commit holds a path outside the repository."""
-    from mlpipe.local.repo_paths import api_path
-
     return str(_git(lambda: api_path(value, folder=folder)))
 
 
@@ -145,6 +144,7 @@ def _new_commit(
         tree.update(puts)
         if head is not None and not deletes and unchanged:
             raise AwsApiError("NoChangeException", "the commit changes nothing")
+        _git(lambda: check_paths(tree))
         author = params.get("authorName") or params.get("name") or "unknown"
         commit_id = _git(
             lambda: repo.write_commit(
