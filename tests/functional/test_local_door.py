@@ -21,6 +21,9 @@ import botocore.auth
 import botocore.config
 import pytest
 from botocore import UNSIGNED
+from botocore.auth import S3SigV4Auth, SigV4Auth, SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from local_helpers import client
 
@@ -323,3 +326,145 @@ def test_extensions_add_operator_only_admin_routes(endpoint_url: str) -> None:
         assert request(endpoint_url, "POST", "/_mlpipe/test-echo", body=b'{"a": 1}')[0] == 403
     finally:
         del registry.ADMIN_ROUTES[("POST", "/_mlpipe/test-echo")]
+
+
+# -- IAM authorizes what moto runs (security review F1) ----------------------------------------
+
+
+@pytest.fixture
+def narrow_keys(endpoint_url: str, embedded_server: EmbeddedServer) -> Credentials:
+    """A role session that may list queues and log groups, list one bucket and read its tags: nothing else."""
+    iam = client(endpoint_url, "iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    iam.create_role(RoleName="door-narrow", AssumeRolePolicyDocument=json.dumps(trust))
+    allowed = [
+        {"Effect": "Allow", "Action": ["sqs:ListQueues", "logs:DescribeLogGroups"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::door-secrets"},
+        {"Effect": "Allow", "Action": "s3:GetObjectTagging", "Resource": "arn:aws:s3:::door-secrets/*"},
+    ]
+    policy = {"Version": "2012-10-17", "Statement": allowed}
+    iam.put_role_policy(RoleName="door-narrow", PolicyName="p", PolicyDocument=json.dumps(policy))
+    s3 = client(endpoint_url, "s3")
+    s3.create_bucket(Bucket="door-secrets")
+    s3.put_object(Bucket="door-secrets", Key="secret", Body=b"the secret")
+    role = embedded_server.credentials.issue("arn:aws:sts::123456789012:assumed-role/door-narrow/s", session=True)
+    return Credentials(role.access_key_id, role.secret_access_key, role.session_token)
+
+
+def send_signed(
+    endpoint_url: str,
+    keys: Credentials,
+    service: str,
+    method: str,
+    path: str,
+    *,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    presign: bool = False,
+) -> tuple[int, bytes]:
+    """A request signed by botocore's own signers for `service` (header or presigned), sent as is."""
+    # A presigned URL signs no body (botocore would read a query service's body as its parameters).
+    signed = AWSRequest(method=method, url=endpoint_url + path, data=b"" if presign else body, headers=headers or {})
+    if presign:
+        SigV4QueryAuth(keys, service, "us-east-1", expires=300).add_auth(signed)
+    else:
+        (S3SigV4Auth if service == "s3" else SigV4Auth)(keys, service, "us-east-1").add_auth(signed)
+    prepared = signed.prepare()
+    parts = urllib.parse.urlsplit(prepared.url)
+    sent = {k: v for k, v in prepared.headers.items() if k.lower() not in ("host", "content-length")}
+    status, _, answer = request(
+        endpoint_url, method, f"{parts.path}?{parts.query}" if parts.query else parts.path, body=body, headers=sent
+    )
+    return status, answer
+
+
+def test_a_credential_scoped_to_another_service_is_refused(endpoint_url: str, narrow_keys: Credentials) -> None:
+    """moto answers a presigned URL on a bucket path as S3 whatever its scope says: a URL signed for STS
+    (GetCallerIdentity needs no permission) must not read or write objects the caller may not touch."""
+    query = "?Action=GetCallerIdentity&Version=2011-06-15"
+    status, body = send_signed(endpoint_url, narrow_keys, "sts", "GET", f"/door-secrets/secret{query}", presign=True)
+    assert (status, b"AuthorizationQueryParametersError" in body) == (400, True), body
+    assert b'incorrect service "sts". This endpoint belongs to "s3".' in body
+    planted = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    status, body = send_signed(
+        endpoint_url,
+        narrow_keys,
+        "sts",
+        "PUT",
+        f"/door-secrets/planted{query}",
+        body=b"x",
+        headers=planted,
+        presign=True,
+    )
+    assert status == 400, body
+    assert [o["Key"] for o in client(endpoint_url, "s3").list_objects_v2(Bucket="door-secrets")["Contents"]] == [
+        "secret"
+    ]
+    # A header moto cannot parse (fields reordered) makes it fall back to S3: refused the same way.
+    signed = AWSRequest(method="POST", url=f"{endpoint_url}/door-secrets", data=b"Action=ListUsers&Version=2010-05-08")
+    SigV4Auth(narrow_keys, "iam", "us-east-1").add_auth(signed)
+    headers = {k: v for k, v in signed.prepare().headers.items() if k.lower() not in ("host", "content-length")}
+    fields = dict(
+        part.strip().split("=", 1) for part in headers["Authorization"][len("AWS4-HMAC-SHA256 ") :].split(",")
+    )
+    headers["Authorization"] = "AWS4-HMAC-SHA256 " + ", ".join(
+        f"{k}={fields[k]}" for k in ("SignedHeaders", "Credential", "Signature")
+    )
+    status, _, body = request(
+        endpoint_url, "POST", "/door-secrets", body=b"Action=ListUsers&Version=2010-05-08", headers=headers
+    )
+    assert (status, b"AuthorizationHeaderMalformed" in body) == (400, True), body
+
+
+def test_the_operation_checked_is_the_one_moto_runs(endpoint_url: str, narrow_keys: Credentials) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    # An X-Amz-Target for no IAM operation: IAM reads Action from the body, so CreateUser is what is checked.
+    create = b"Action=CreateUser&UserName=pwned&Version=2010-05-08"
+    status, body = send_signed(
+        endpoint_url, narrow_keys, "iam", "POST", "/", body=create, headers={**form, "X-Amz-Target": "x.y"}
+    )
+    assert (status, b"<Code>AccessDenied</Code>" in body, b"iam:CreateUser" in body) == (403, True, True), body
+    assert "pwned" not in [u["UserName"] for u in client(endpoint_url, "iam").list_users()["Users"]]
+    # S3 ignores X-Amz-Target: a GetObject named DescribeLogGroups is still a GetObject.
+    status, body = send_signed(
+        endpoint_url,
+        narrow_keys,
+        "s3",
+        "GET",
+        "/door-secrets/secret",
+        headers={"X-Amz-Target": "Logs_20140328.DescribeLogGroups"},
+    )
+    assert (status, b"s3:GetObject" in body) == (403, True), body
+    # moto takes Action from the query string before X-Amz-Target: ListQueues that would run DeleteQueue.
+    url = client(endpoint_url, "sqs").create_queue(QueueName="door-keep")["QueueUrl"]
+    json_headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.ListQueues"}
+    deletes = json.dumps({"QueueUrl": url}).encode()  # ListQueues ignores it, DeleteQueue reads it
+    status, body = send_signed(
+        endpoint_url, narrow_keys, "sqs", "POST", "/?Action=DeleteQueue", body=deletes, headers=json_headers
+    )
+    assert (status, b"AccessDenied" in body, b"sqs:DeleteQueue" in body) == (403, True, True), body
+    assert client(endpoint_url, "sqs").get_queue_url(QueueName="door-keep")["QueueUrl"] == url
+    ok = send_signed(endpoint_url, narrow_keys, "sqs", "POST", "/", body=b"{}", headers=json_headers)
+    assert ok[0] == 200 and b"door-keep" in ok[1], ok
+
+
+def test_a_request_that_names_no_operation_is_for_the_full_access_operator_only(
+    endpoint_url: str, narrow_keys: Credentials, operator_keys: tuple[str, str]
+) -> None:
+    unknown = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "NotLogs.DescribeLogGroups"}
+    status, body = send_signed(endpoint_url, narrow_keys, "logs", "POST", "/", body=b"{}", headers=unknown)
+    assert (status, json.loads(body)["__type"]) == (400, "AccessDeniedException"), body  # JSON 1.1: 400
+    assert "cannot tell which logs operation" in json.loads(body)["message"]
+    assert (
+        send_signed(endpoint_url, Credentials(*operator_keys), "logs", "POST", "/", body=b"{}", headers=unknown)[0]
+        == 200
+    )
+    # S3 subresources the matched operation does not take: moto and the model could pick different operations.
+    status, body = send_signed(endpoint_url, narrow_keys, "s3", "GET", "/door-secrets/secret?tagging&uploadId=1")
+    assert (status, b"AccessDenied" in body) == (403, True), body
+    assert send_signed(endpoint_url, narrow_keys, "s3", "GET", "/door-secrets/secret?tagging")[0] == 200

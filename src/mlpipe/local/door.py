@@ -141,6 +141,17 @@ def refusal(service: str, protocol: str, failure: AuthFailure) -> Response:
     return protocols.error_response(service, "json" if protocol == "unknown" else protocol, code, message, status)
 
 
+def scope_refusal(service: str, protocol: str, signed_for: str, expected: str, presigned: bool) -> Response:
+    """A request signed for another service than the one that answers it (the endpoint's service)."""
+    if family(service, protocol) == "s3":
+        where = "Error parsing the X-Amz-Credential parameter" if presigned else "The authorization header is malformed"
+        code = "AuthorizationQueryParametersError" if presigned else "AuthorizationHeaderMalformed"
+        message = f'{where}; incorrect service "{signed_for}". This endpoint belongs to "{expected}".'
+        return protocols.error_response(service, "rest-xml", code, message, 400)
+    failure = AuthFailure("bad_signature", f"Credential should be scoped to correct service: '{expected}'. ")
+    return refusal(service, protocol, failure)
+
+
 def admin_refusal(identity: Identity | None, store: CredentialStore) -> Response | None:
     """Admin routes (/_mlpipe/*, /moto-api/*) are for the operator only."""
     if identity is not None and identity.access_key_id in (store.operator.access_key_id, store.internal.access_key_id):

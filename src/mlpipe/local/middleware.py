@@ -2,8 +2,9 @@
 
 Every request passes the door first (`door`: loopback Host, a valid SigV4 signature, no CORS).
 Admin routes (/_mlpipe/*, /moto-api/*) then need the operator's identity; raw routes
-(`registry.RAW_ROUTES`) get the caller's identity in the environ. An AWS API request is parsed
-(service, operation, params) and shown to each `registry.AUTHORIZERS` hook; when something cares
+(`registry.RAW_ROUTES`) get the caller's identity in the environ. An AWS API request goes to the
+service moto's own dispatcher routes it to (`routing`; a signing scope for another service is
+refused), is parsed (service, operation, params) and shown to each `registry.AUTHORIZERS` hook; when something cares
 about it (a hook, an override or a fault for that service): fault switch -> BEFORE hooks (may
 mutate params) -> OVERRIDE (instead of moto) or moto with the possibly-mutated body -> AFTER hooks
 (may mutate the JSON response). Everything else goes to moto byte for byte.
@@ -21,7 +22,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from mlpipe.local import door, protocols, registry
+from mlpipe.local import door, protocols, registry, routing
 from mlpipe.local.credentials import CredentialStore
 from mlpipe.local.faults import FaultSwitch
 from mlpipe.local.registry import AwsApiError, Context
@@ -74,20 +75,47 @@ class Middleware:
         if raw is not None:
             environ["mlpipe.identity"] = verified.identity
             return raw(environ, _without_cors(start_response))
-        service, protocol = protocols.classify(environ, verified.service)
+        request = self._request(environ, body, verified)
+        if isinstance(request, tuple):
+            return _send(start_response, request)
+        token = routing.begin()
+        try:
+            if registry.AUTHORIZERS:
+                denied = self._authorize(verified, request)
+                if denied is not None:
+                    return _send(start_response, denied)
+            if not request.operation or not self._interested(request.service, request.operation):
+                return self.moto_app(environ, _without_cors(start_response))
+            return _send(start_response, self._dispatch(environ, request, verified.identity))
+        except routing.NotWhatWasAuthorized as running:
+            log.warning(
+                "refused: moto would run %s, not the %s:%s IAM allowed", running, request.service, request.operation
+            )
+            checked = f"{request.service}:{request.operation}"
+            message = f"not authorized: the request runs {running}, not the {checked} IAM checked"
+            return _send(
+                start_response, door.refusal(request.service, request.protocol, AuthFailure("denied", message))
+            )
+        finally:
+            routing.end(token)
+
+    def _request(self, environ: dict[str, Any], body: bytes, verified: Any) -> protocols.ApiRequest | Response:
+        """The request as the moto backend that will answer it reads it; refused when its signing
+        scope names another service (AWS: "Credential should be scoped to correct service")."""
+        backend = routing.backend(self.moto_app, environ, body)
+        service = routing.service_name(backend)
+        protocol = protocols.routed_protocol(environ, service)
+        if (
+            verified.service
+            and routing.scope_backend(self.moto_app, environ, verified.region, verified.service) != backend
+        ):
+            presigned = not str(environ.get("HTTP_AUTHORIZATION", ""))
+            return door.scope_refusal(service, protocol, verified.service, routing.signing_name(service), presigned)
         try:
             request = protocols.parse(environ, body, service, protocol, verified.region)
         except (ValueError, UnicodeDecodeError):
-            request = None  # not something we understand: moto answers it (after the authorizers)
-        if request is None:
-            request = protocols.ApiRequest(service, "", protocol, {}, verified.region)
-        if registry.AUTHORIZERS:
-            denied = self._authorize(verified, request)
-            if denied is not None:
-                return _send(start_response, denied)
-        if not request.operation or not self._interested(request.service, request.operation):
-            return self.moto_app(environ, _without_cors(start_response))
-        return _send(start_response, self._dispatch(environ, request, verified.identity))
+            request = None  # no operation we can name: only a full-access caller may send it
+        return request or protocols.ApiRequest(service, "", protocol, {}, verified.region)
 
     # -- the door -----------------------------------------------------------------------------
     def _refuse(self, environ: dict[str, Any], path: str, raw: bool, failure: AuthFailure) -> Response:
@@ -158,6 +186,8 @@ class Middleware:
             return protocols.error_response(
                 request.service, _wire(request.protocol), exc.code, exc.message, exc.status, exc.extra
             )
+        except routing.NotWhatWasAuthorized:
+            raise
         except Exception as exc:  # a bug in an extension: answer like AWS would, keep serving
             log.error("extension failed on %s.%s:\n%s", *key, traceback.format_exc())
             return protocols.error_response(

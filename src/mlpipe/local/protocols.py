@@ -88,10 +88,30 @@ def classify(environ: dict[str, Any], signing: str) -> tuple[str, str]:
     return signing, "unknown"
 
 
+_PREFIX_BY_SERVICE = {service: prefix for prefix, service in TARGET_PREFIXES.items()}
+_REST_SERVICES = frozenset(REST_SERVICES_BY_SIGNING_NAME.values())
+_QUERY_SERVICES = frozenset(QUERY_SERVICES_BY_SIGNING_NAME.values())
+
+
+def routed_protocol(environ: dict[str, Any], service: str) -> str:
+    """The protocol of a request moto's routing hands to `service` (a botocore service name)."""
+    if service == "s3":
+        return "rest-xml"
+    if service in _REST_SERVICES:
+        return "rest-json"
+    target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
+    ours = _PREFIX_BY_SERVICE.get(service)
+    if service in _QUERY_SERVICES:  # a JSON form only with the service's own target (SQS, CloudWatch)
+        return "json" if ours and target.rsplit(".", 1)[0] == ours else "query"
+    return "json" if ours else "unknown"
+
+
 def parse(environ: dict[str, Any], body: bytes, service: str, protocol: str, region: str) -> ApiRequest | None:
     """The request as (service, operation, params); None when it matches no operation."""
     if protocol == "json":
-        operation = environ["HTTP_X_AMZ_TARGET"].rsplit(".", 1)[1]
+        prefix, _, operation = str(environ.get("HTTP_X_AMZ_TARGET") or "").rpartition(".")
+        if TARGET_PREFIXES.get(prefix) != service:  # no such operation of this service
+            return None
         params = json.loads(body or b"{}")
         return ApiRequest(service, operation, "json", params if isinstance(params, dict) else {}, region)
     if protocol == "query":
@@ -201,6 +221,9 @@ class _Routes:
             rank = (bool(op.deprecated), -len(required) - len(headers), -literal)
             pattern = re.compile(regex.rstrip("/") + "/?$")
             routes.append((rank, op.http["method"], pattern, required, tuple(headers), op))
+        # Keys that select an operation (literal or required query members) and each operation's query keys.
+        self.subresources = {key for _, _, _, required, _, _ in routes for key in required}
+        self.query_members = {op.name: _query_keys(op, required) for _, _, _, required, _, op in routes}
         # Most specific first: ?tagging before the bare path, /functions/{F}/code before /functions/{F}.
         self.routes: dict[str, list[tuple[re.Pattern[str], dict[str, str], tuple[str, ...], Any]]] = {}
         for _, method, pattern, required, needed, op in sorted(routes, key=lambda r: r[0]):
@@ -219,8 +242,15 @@ class _Routes:
                 continue
             match = pattern.match(path)
             if match:
+                if self.protocol == "rest-xml" and not self._unambiguous(op, query):
+                    return None
                 return self._parse(op, match, environ, body, region, query)
         return None
+
+    def _unambiguous(self, op: Any, query: dict[str, list[str]]) -> bool:
+        """S3 tells operations on one path apart by subresource keys (?tagging, ?acl, ?uploadId...);
+        one the matched operation does not take could make moto run another operation."""
+        return all(key in self.query_members[op.name] for key in query if key in self.subresources)
 
     def _parse(
         self,
@@ -298,6 +328,15 @@ class _Routes:
             raw = json.dumps(body_json, default=_json_default).encode()
             headers.append(("Content-Type", "application/json"))
         return status, headers, raw
+
+
+def _query_keys(op: Any, required: dict[str, str]) -> set[str]:
+    shape = op.input_shape
+    members = shape.members.items() if shape is not None else ()
+    return {
+        *required,
+        *(m.serialization.get("name", n) for n, m in members if m.serialization.get("location") == "querystring"),
+    }
 
 
 def _virtual_host_bucket(host: str) -> str:

@@ -35,6 +35,9 @@ def describe(ctx: Context) -> dict[str, Any]:
 @on_startup
 def answer_sts_for_our_identities(ctx: Context) -> None:
     """GetCallerIdentity names the caller; AssumeRole issues keys this server knows (iam/sts.py)."""
+    from mlpipe.local import routing
+
+    routing.install()  # moto runs only what the authorizer checked for a restricted caller
     store = ctx.state.get("credentials")
     if store is not None:
         from mlpipe.local.iam import sts

@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
+from mlpipe.local import routing
 from mlpipe.local.iam.evaluator import Decision, allows_principal, evaluate
 from mlpipe.local.iam.resources import Check, checks_for
 from mlpipe.local.registry import AwsApiError, Context
@@ -113,6 +114,7 @@ def authorize(ctx: Context, identity: Any, request: Any) -> None:
         decision = decide(ctx, subject, check, request.service, request.region)
         if not decision.allowed:
             raise _denied(request, decision.message(subject.principal_arn, check.action, check.resource))
+    routing.expect(request.service, request.operation, params)  # moto must run exactly this
 
 
 def authorize_action(ctx: Context, principal_arn: str, action: str, resource: str) -> Decision:
