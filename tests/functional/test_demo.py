@@ -17,6 +17,7 @@ import pytest
 
 from conftest import free_port
 from mlpipe.config import load_config
+from mlpipe.local import control
 from mlpipe.ops.demo import DemoRequest, RowOutcome, run_demo
 from mlpipe.reporter import ListReporter
 
@@ -44,7 +45,9 @@ def _demo(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str],
 
 
 @pytest.mark.usefixtures("pypi")  # its bootstrap-pipeline step builds the wheelhouse from PyPI
-def test_demo_shows_predictions_and_the_malformed_message_in_the_dlq(tmp_path: Path) -> None:
+def test_demo_shows_predictions_and_the_malformed_message_in_the_dlq(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     port = free_port()
     done, _ = _demo(tmp_path, "demo", "--port", str(port))  # as the README shows it: the default rows
     out = done.stdout
@@ -64,6 +67,20 @@ def test_demo_shows_predictions_and_the_malformed_message_in_the_dlq(tmp_path: P
     assert not list(tmp_path.glob("mlpipe-demo-*"))
     with socket.socket() as s, pytest.raises(ConnectionRefusedError):
         s.connect(("127.0.0.1", port))  # nothing listens there any more
+    # Nothing of the demo's is in the saved state the next `mlpipe local up` restores (review defect 3).
+    monkeypatch.setenv("MLPIPE_CACHE_DIR", str(tmp_path / "cache"))
+    restarted = control.start_background(free_port()).state
+    try:
+        for name, value in (
+            ("AWS_ACCESS_KEY_ID", restarted.access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", restarted.secret_access_key),
+        ):
+            monkeypatch.setenv(name, value)
+        code, body = control.admin_request(restarted.endpoint_url, "GET", "/_mlpipe/status")
+        assert code == 200 and body["mappings"] == [], body
+        assert _demo_resources(restarted.endpoint_url) == []
+    finally:
+        control.stop()
 
 
 @pytest.mark.usefixtures("pypi")  # its bootstrap-pipeline step builds the wheelhouse from PyPI

@@ -24,8 +24,9 @@ send a few rows and one malformed message, then show the predictions arriving in
 logs, the malformed message in the dead-letter queue with its reason, the status of every resource,
 and the commands that do each step by hand, here and on AWS.
 
-Without --keep the demo stops the embedded AWS it started (only that one) and removes its scratch
-project; with --keep both stay, for exploring with the printed commands.
+Without --keep the demo removes its resources from the embedded AWS (nothing of it is in the state
+a later `mlpipe local up` restores), stops the embedded AWS it started (only that one) and removes
+its scratch project; with --keep all stay, for exploring with the printed commands.
 
 Examples:
 
@@ -273,7 +274,7 @@ def _summary(result: DemoResult) -> None:
                      f"at {result.endpoint_url} (`mlpipe local down` stops it).")  # fmt: skip
     else:
         stopped = (
-            "stopped the embedded AWS it started"
+            "removed its resources and stopped the embedded AWS it started"
             if result.server_started
             else "removed its resources and left the embedded AWS running"
         )

@@ -227,22 +227,25 @@ def run_demo(
     summary = f"{directory}: mlpipe.yaml (target: local), {dataset.rows} rows of {dataset.source}"
     result.stages.append(StageTiming("project", round(clock() - started_at, 2), summary))
     listener.stage_done("project", summary, clock() - started_at)
-    shared = not started  # a server the user runs: the demo leaves nothing of its own on it
     try:
         with _stage(result, listener, "embedded AWS", clock) as note:
             if started:
                 result.endpoint_url = server.start()
-                note(f"started at {result.endpoint_url}")
+                how = f"started at {result.endpoint_url}"
             else:
-                note(f"already running at {result.endpoint_url}")
+                how = f"already running at {result.endpoint_url}"
+            note(how)
             config, clients = _demo_target(config_path, result.endpoint_url, embedded)
-            if shared:
-                removed = _remove_demo_app(config, clients, reporter)  # an earlier demo's: start afresh
-                if removed:
-                    note(f"already running at {result.endpoint_url}; removed {removed} resource(s) of an earlier demo")
+            # An earlier demo's resources (a running server's, or a started one's restored from its saved
+            # state after `demo --keep`): start afresh.
+            removed = _remove_demo_app(config, clients, reporter)
+            if removed:
+                note(f"{how}; removed {removed} resource(s) of an earlier demo")
         _run_stages(request, result, config_path, config, clients, dataset, reporter, listener, clock, sleep)
     finally:
-        if shared and not request.keep:
+        if result.endpoint_url and not request.keep:
+            # Also before stopping a server it started: the server saves its state at the stop, and the
+            # next `mlpipe local up` would bring the demo's function, mapping and buckets back.
             _cleanup(
                 lambda: _remove_demo_app(*_demo_target(config_path, result.endpoint_url, embedded), reporter), reporter
             )
