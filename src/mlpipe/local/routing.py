@@ -49,7 +49,7 @@ def backend(dispatcher: Any, environ: dict[str, Any], body: bytes) -> str:
         return "instance_metadata"
     host = dispatcher.infer_service_region_host(environ, path) or _FALLBACK_HOST
     environ["wsgi.input"] = io.BytesIO(body)  # moto may have read it (unsigned requests)
-    return _backend_for_host(dispatcher, host) or "s3"
+    return _backend_for_host(dispatcher, host)
 
 
 def scope_backend(dispatcher: Any, environ: dict[str, Any], region: str, signing_name: str) -> str:
@@ -59,7 +59,7 @@ def scope_backend(dispatcher: Any, environ: dict[str, Any], region: str, signing
         f"AWS4-HMAC-SHA256 Credential=k/20000101/{region}/{signing_name}/aws4_request, SignedHeaders=host, Signature=0"
     )
     host = dispatcher.infer_service_region_host(scoped, str(environ.get("PATH_INFO", ""))) or _FALLBACK_HOST
-    return _backend_for_host(dispatcher, host) or "s3"
+    return _backend_for_host(dispatcher, host)
 
 
 def service_name(backend_name: str) -> str:
@@ -78,15 +78,16 @@ def signing_name(service: str) -> str:
         return service
 
 
-_HOSTS: dict[str, str | None] = {}
+_HOSTS: dict[str, str] = {}
 
 
-def _backend_for_host(dispatcher: Any, host: str) -> str | None:
-    """moto matches the host against ~250 URL patterns on every request; the answer per host is fixed."""
+def _backend_for_host(dispatcher: Any, host: str) -> str:
+    """moto matches the host against ~250 URL patterns on every request; the answer per host is fixed.
+    A host no moto backend serves (moto fails such a request) keeps its service's name."""
     if host not in _HOSTS:
         if len(_HOSTS) > 256:
             _HOSTS.clear()
-        _HOSTS[host] = dispatcher.get_backend_for_host(host)
+        _HOSTS[host] = dispatcher.get_backend_for_host(host) or host.split(".", 1)[0]
     return _HOSTS[host]
 
 
