@@ -22,7 +22,12 @@ def queue_arn(endpoint_url: str, name: str, visibility: int) -> str:
     return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
 
-def test_a_new_function_is_pending_and_cannot_be_updated_or_mapped_until_active(endpoint_url: str) -> None:
+def test_a_new_function_is_pending_and_cannot_be_updated_or_mapped_until_active(
+    endpoint_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server runs in this process and reads the period at each create/update: a period far longer
+    # than a loaded machine takes for the calls in between, so the Pending checks cannot race it.
+    monkeypatch.setenv("MLPIPE_LOCAL_PENDING_SECONDS", "120")
     lam = client(endpoint_url, "lambda")
     created = lam.create_function(
         FunctionName="fresh",
@@ -40,13 +45,29 @@ def test_a_new_function_is_pending_and_cannot_be_updated_or_mapped_until_active(
     with pytest.raises(lam.exceptions.ResourceConflictException, match="state: Pending"):
         lam.create_event_source_mapping(EventSourceArn=queue_arn(endpoint_url, "fresh-q", 30), FunctionName="fresh")
 
-    wait_until_active(lam, "fresh")
-    updated = lam.update_function_code(FunctionName="fresh", ZipFile=CODE)
-    assert updated["LastUpdateStatus"] == "InProgress"
+
+def test_an_update_in_progress_refuses_another_until_done(endpoint_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLPIPE_LOCAL_PENDING_SECONDS", "0.2")
+    lam = client(endpoint_url, "lambda")
+    for name in ("busy", "done"):
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role_arn(endpoint_url, f"{name}-role"),
+            Handler="handler.handler",
+            Code={"ZipFile": CODE},
+            Timeout=3,
+        )
+        wait_until_active(lam, name)
+    # "done": its update finishes (waited on), then the next one goes through.
+    assert lam.update_function_code(FunctionName="done", ZipFile=CODE)["LastUpdateStatus"] == "InProgress"
+    wait_until_active(lam, "done")
+    assert lam.update_function_configuration(FunctionName="done", Timeout=5)["Timeout"] == 5
+    # "busy": an update that outlasts the calls below, whatever the machine's load.
+    monkeypatch.setenv("MLPIPE_LOCAL_PENDING_SECONDS", "120")
+    assert lam.update_function_code(FunctionName="busy", ZipFile=CODE)["LastUpdateStatus"] == "InProgress"
     with pytest.raises(lam.exceptions.ResourceConflictException, match="update is in progress"):
-        lam.update_function_configuration(FunctionName="fresh", Timeout=5)
-    wait_until_active(lam, "fresh")
-    assert lam.update_function_configuration(FunctionName="fresh", Timeout=5)["Timeout"] == 5
+        lam.update_function_configuration(FunctionName="busy", Timeout=5)
 
 
 def test_a_second_identical_mapping_is_rejected(endpoint_url: str) -> None:
