@@ -147,3 +147,23 @@ def test_a_narrowed_operator_cannot_redrive_into_another_apps_queue(
         == "0"
     )
     assert sqs.start_message_move_task(SourceArn=source)["TaskHandle"]  # back to its own trigger queue: allowed
+
+
+@pytest.mark.parametrize("narrowed_operator", ["operator"], indirect=True)
+@pytest.mark.parametrize("command", ["train", "deploy"])
+def test_an_operators_first_command_on_a_new_stage_creates_nothing_and_names_the_admin_part(
+    narrowed_operator: Any, endpoint_url: str, embedded_server: Any, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The stage's boundary is the admin part's (review defect 5): the operator's first train/deploy
+    is denied at iam:CreatePolicy before it created anything, and the hint says who may do it."""
+    from mlpipe.cli.app import run
+
+    code = run(["--endpoint-url", endpoint_url, command])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "CreatePolicy: access denied" in err and "mlpipe iam-policy --for admin" in err, err
+    s3, logs = embedded_server.ctx.client("s3"), embedded_server.ctx.client("logs")
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("house-")] == []
+    assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"] if "house" in g["logGroupName"]] == []
+    queues = embedded_server.ctx.client("sqs").list_queues().get("QueueUrls", [])
+    assert [q for q in queues if "/house-" in q] == []

@@ -55,10 +55,23 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
-def access_denied_hint(message: str, env: Mapping[str, str] | None = None) -> str:
+# What only the admin part of `mlpipe iam-policy` allows (policies/operator_iam.py): a boundary policy
+# and a trust policy. An operator denied one of these needs an administrator, not another policy.
+ADMIN_OPERATIONS = frozenset(
+    {"CreatePolicy", "CreatePolicyVersion", "DeletePolicy", "DeletePolicyVersion", "UpdateAssumeRolePolicy"}
+)
+
+
+def access_denied_hint(message: str, env: Mapping[str, str] | None = None, operation: str = "") -> str:
     """What to do about an AccessDenied: in the pipeline's build, its role is bootstrap's to change."""
     env = os.environ if env is None else env
     if not env.get("CODEBUILD_BUILD_ID"):
+        if operation in ADMIN_OPERATIONS:
+            return (
+                "creating or changing a stage's permissions boundary (or a trust policy) needs the admin part: "
+                "run this command once as an administrator with `mlpipe iam-policy --for admin` attached; "
+                "the operator part (`mlpipe iam-policy --for operator`) does the rest"
+            )
         return "see `mlpipe iam-policy` for the permissions mlpipe needs"
     if "perform: iam:" in message:
         return (
@@ -143,7 +156,12 @@ def _client_error(exc: botocore.exceptions.ClientError, target: Target | None, l
             hint="refresh them: `aws sso login` or `aws configure`",
         )
     if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
-        return AwsError(f"{op}: access denied: {message}", hint=access_denied_hint(message), code=code, aws_message=raw)
+        return AwsError(
+            f"{op}: access denied: {message}",
+            hint=access_denied_hint(message, operation=op),
+            code=code,
+            aws_message=raw,
+        )
     return AwsError(f"{op} failed: {code}: {message}", code=code, aws_message=raw)
 
 

@@ -87,13 +87,14 @@ def function_environment(config: Config, names: Names, known: dict[str, Any], fe
 
 def plan_deploy(config: Config, clients: Clients, names: Names, package: Package, feature_count: int) -> Plan:
     """Read what exists and return the changes, in dependency order. Makes read calls only."""
-    changes: list[Change] = []
+    # The boundary first (before any role, and before anything at all): creating or changing it is
+    # the admin part's, so an operator's deploy that may not fails before it has created anything.
+    changes: list[Change] = [plan_boundary(boundary_policy(config, names), clients, names)]
     known: dict[str, Any] = {}
     for spec in queue_specs(config, names):
         change, found = plan_queue(spec, clients, names)
         changes.append(change)
         known.update(found)
-    changes.append(plan_boundary(boundary_policy(config, names), clients, names))  # before any role
     changes.append(plan_role(lambda_role_spec(config, names), clients, names))
     changes.append(plan_log_group(names.log_group, config.function.log_retention_days, clients, names))
     environment = function_environment(config, names, known, feature_count)

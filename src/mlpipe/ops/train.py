@@ -190,9 +190,16 @@ def _prepare(
 
 
 def _setup(config: Config, clients: Clients, names: Names, remote: bool, image: str, s3_data: Any) -> list[Change]:
-    """The model bucket, the log groups and (unless training.role_arn names one) the execution role."""
+    """(Unless training.role_arn names a role) the stage's boundary, then the model bucket, the log
+    groups and the execution role.
+
+    The boundary comes first: creating or changing it is the admin part of `mlpipe iam-policy`, so
+    an operator's first `train` on a new stage fails there, before anything else is created."""
     retention = config.function.log_retention_days
-    setup = [
+    setup = []
+    if config.training.role_arn is None:
+        setup.append(plan_boundary(boundary_policy(config, names), clients, names))
+    setup += [
         plan_bucket(BucketSpec(names.model_bucket), clients, names),
         # Before the endpoint, so SageMaker writes into a group that expires (it creates one that never does).
         plan_service_log_group(sagemaker_endpoint_log_group(names.endpoint), retention, clients, names),
@@ -207,7 +214,6 @@ def _setup(config: Config, clients: Clients, names: Names, remote: bool, image: 
             f"SageMaker execution role of mlpipe {names.app}/{names.stage}",
             boundary_arn=names.boundary_arn,
         )
-        setup.append(plan_boundary(boundary_policy(config, names), clients, names))  # before the role
         setup.append(plan_role(spec, clients, names))
     return setup
 
