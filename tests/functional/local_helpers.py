@@ -105,8 +105,11 @@ def create_endpoint(endpoint_url: str, name: str, seed: int = 0) -> Any:
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="models/v1/model.tar.gz", Body=artifact)
     role = iam.create_role(RoleName=f"{name}-sm", AssumeRolePolicyDocument=_trust("sagemaker.amazonaws.com"))
-    # SageMaker reads the artifact as this role: it needs s3:GetObject, as on AWS.
-    read = _allow(("s3:GetObject",), (f"arn:aws:s3:::{bucket}/*",))
+    # SageMaker reads the artifact as this role: it needs s3:GetObject, as on AWS;
+    # and writes its container's log lines as the role too, as mlpipe's SageMaker role allows.
+    group = f"arn:aws:logs:us-east-1:{role['Role']['Arn'].split(':')[4]}:log-group:/aws/sagemaker/Endpoints/{name}:*"
+    logs = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+    read = _allow(("s3:GetObject",), (f"arn:aws:s3:::{bucket}/*",), logs, (group,))
     iam.put_role_policy(RoleName=f"{name}-sm", PolicyName="read-model", PolicyDocument=read)
     image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
     sm.create_model(
