@@ -128,7 +128,8 @@ def test_a_config_change_updates_only_what_differs(tmp_path: Path, clients: Clie
     project = clients.client("codebuild").batch_get_projects(names=["shop-dev-deploy"])["projects"][0]
     assert 'python: "3.13"' in project["source"]["buildspec"]
     assert project["environment"]["privilegedMode"] is False
-    assert bootstrap(changed.config, clients, ListReporter()).plan.is_empty
+    again = bootstrap(changed.config, clients, ListReporter()).plan
+    assert again.is_empty, [(c.kind, c.name, c.action, c.detail) for c in again.pending]  # what differed, if it flakes
 
 
 def test_resources_are_tagged_private_and_least_privilege(tmp_path: Path, clients: Clients) -> None:
