@@ -19,68 +19,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from mlpipe.config_checks import check_env, duplicate_key, line_index, unknown_key_hint
+from mlpipe.config_checks import check_env, duplicate_key, line_index, written_values
+from mlpipe.config_errors import Origins, RuleError, config_error
+from mlpipe.config_model import EndpointConfig, ModelConfig, TrainingConfig
 from mlpipe.config_sections import AlarmConfig, QueueConfig, _Section, environment_problem, pinned_install
 from mlpipe.errors import ConfigError
-from mlpipe.names import name_problems
+from mlpipe.names import name_problems, reserved_stages, stage_problem
 
 DEFAULT_CONFIG_FILE = "mlpipe.yaml"
 ENV_PREFIX = "MLPIPE_"
 DAY = 86_400
-# Cells read as missing besides an empty one (case-insensitive): templates/handler/payload_rules.py
-DEFAULT_MISSING_VALUES = ("NA", "N/A", "NaN", "null", "None", "?")
-
-
-class ModelConfig(_Section):
-    """What `mlpipe train` trains on and how."""
-
-    data: str | None = Field(None, description="CSV file to train on; the bundled dataset when unset")
-    target: str | None = Field(None, description="Name of the target column (the last column when unset)")
-    framework: str = Field(
-        "xgboost", pattern=r"^[a-z0-9_-]+$", description="Model framework (mlpipe.model.framework); xgboost ships"
-    )
-    objective: Literal["reg:squarederror", "binary:logistic", "multi:softprob"] = Field(
-        "reg:squarederror", description="XGBoost objective: regression, binary or multiclass classification"
-    )
-    missing_values: tuple[str, ...] = Field(
-        DEFAULT_MISSING_VALUES, description="Cells read as missing (besides empty) by train, send and the function"
-    )
-    params: dict[str, float | int | str] = Field(
-        default_factory=lambda: {"max_depth": 5, "eta": 0.1, "subsample": 0.9},  # type: ignore[arg-type]
-        description="XGBoost hyperparameters",
-    )
-    num_round: int = Field(300, ge=1, le=10_000, description="Maximum boosting rounds")
-    early_stopping_rounds: int = Field(20, ge=1, le=1_000, description="Stop when validation stalls")
-    test_size: float = Field(0.2, gt=0, lt=0.9, description="Fraction of rows held out for validation")
-    seed: int = Field(42, ge=0, description="Random seed for the holdout split and training")
-
-
-class EndpointConfig(_Section):
-    """The SageMaker endpoint that serves the model."""
-
-    type: Literal["serverless", "realtime"] = Field("serverless", description="Serverless or real-time")
-    memory_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = Field(2048, description="Serverless memory (MB)")
-    max_concurrency: int = Field(5, ge=1, le=200, description="Serverless maximum concurrency")
-    instance_type: str = Field(
-        "ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description="Real-time instance type"
-    )
-    instance_count: int = Field(1, ge=1, le=100, description="Real-time instance count")
-
-
-class TrainingConfig(_Section):
-    """Remote training (`mlpipe train --remote`) as a SageMaker training job."""
-
-    instance_type: str = Field(
-        "ml.m5.xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description="Training job instance type"
-    )
-    instance_count: int = Field(1, ge=1, le=100, description="More than 1 shards the data by S3 key")
-    volume_gb: int = Field(10, ge=1, le=16_384, description="Training job storage volume (GB)")
-    max_runtime_s: int = Field(3600, ge=60, le=28 * DAY, description="Training job time limit (s)")
-    role_arn: str | None = Field(
-        None,
-        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
-        description="Execution role for the training job; mlpipe creates a least-privilege one if unset",
-    )
 
 
 class FunctionConfig(_Section):
@@ -114,8 +62,11 @@ class FunctionConfig(_Section):
     @model_validator(mode="after")
     def _batch_window(self) -> FunctionConfig:
         if self.batch_size > 10 and self.batching_window_s < 1:
-            raise ValueError(
-                f"batch_size {self.batch_size} > 10 needs batching_window_s >= 1 (AWS rejects it otherwise)"
+            raise RuleError(
+                f"function.batch_size ({self.batch_size}) > 10 needs function.batching_window_s >= 1 "
+                "(AWS rejects it otherwise)",
+                keys=("batch_size", "batching_window_s"),
+                hint="set function.batching_window_s: 1 (seconds), or function.batch_size: 10 or less",
             )
         return self
 
@@ -128,10 +79,15 @@ class PipelineConfig(_Section):
     connection_arn: str | None = Field(
         None,
         pattern=r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[A-Za-z0-9-]+$",
+        examples=["arn:aws:codeconnections:eu-west-1:123456789012:connection/0123abcd-4567-89ef-0123-456789abcdef"],
         description="CodeConnections ARN (source: connection)",
     )
-    repository_id: str | None = Field(None, pattern=r"^[\w.-]+/[\w.-]+$", description="owner/repo (source: connection)")
-    stages: tuple[str, ...] = Field(("dev",), min_length=1, max_length=2, description="Stages deployed in order")
+    repository_id: str | None = Field(
+        None, pattern=r"^[\w.-]+/[\w.-]+$", examples=["my-org/my-repo"], description="owner/repo (source: connection)"
+    )
+    stages: tuple[str, ...] = Field(
+        ("dev",), min_length=1, max_length=2, examples=[["dev", "prod"]], description="Stages deployed in order"
+    )
     approval: bool = Field(True, description="Manual approval before the second stage")
     execution_mode: Literal["QUEUED", "SUPERSEDED"] = Field("QUEUED", description="Pipeline execution mode")
     build_image: Literal[
@@ -155,27 +111,55 @@ class PipelineConfig(_Section):
     def _stage_names(self) -> PipelineConfig:
         for stage in self.stages:
             if not re.fullmatch(r"[a-z][a-z0-9]{0,9}", stage):
-                raise ValueError(f"stage {stage!r} is not allowed: 1 to 10 of [a-z0-9], starting with a letter")
+                raise RuleError(
+                    f"pipeline.stages: stage {stage!r} is not allowed: 1 to 10 of [a-z0-9], starting with a letter",
+                    keys=("stages",),
+                )
         if len(set(self.stages)) != len(self.stages):
-            raise ValueError(f"stages {list(self.stages)} lists a stage twice: name two different stages")
+            raise RuleError(
+                f"pipeline.stages {list(self.stages)} lists a stage twice: name two different stages",
+                keys=("stages",),
+            )
         return self
 
     @model_validator(mode="after")
     def _connection(self) -> PipelineConfig:
         if self.source == "connection" and not (self.connection_arn and self.repository_id):
-            raise ValueError("source 'connection' needs connection_arn and repository_id (owner/repo)")
+            raise RuleError(
+                "pipeline.source 'connection' needs pipeline.connection_arn and pipeline.repository_id (owner/repo)",
+                keys=("source", "connection_arn", "repository_id"),
+                hint="set both, or pipeline.source: codecommit",
+            )
         return self
 
 
 class Config(_Section):
     """The whole of mlpipe.yaml."""
 
-    app: str = Field(..., min_length=1, max_length=24, pattern=r"^[a-z][a-z0-9-]*$", description="Application name")
-    stage: str = Field("dev", min_length=1, max_length=10, pattern=r"^[a-z][a-z0-9]*$", description="Stage")
+    app: str = Field(
+        ...,
+        min_length=1,
+        max_length=24,
+        pattern=r"^[a-z][a-z0-9-]*$",
+        examples=["house-prices"],
+        description="Application name",
+    )
+    stage: str = Field(
+        "dev",
+        min_length=1,
+        max_length=10,
+        pattern=r"^[a-z][a-z0-9]*$",
+        examples=["prod"],
+        description="Stage (not `pipeline` or `events`: the app's CI/CD resources are named so)",
+    )
     target: Literal["aws", "local"] = Field("aws", description="aws, or local for the embedded AWS")
-    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="AWS region")
+    region: str | None = Field(
+        None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", examples=["eu-west-1"], description="AWS region"
+    )
     profile: str | None = Field(None, description="AWS profile")
-    endpoint_url: str | None = Field(None, pattern=r"^https?://", description="AWS API endpoint override")
+    endpoint_url: str | None = Field(
+        None, pattern=r"^https?://", examples=["http://127.0.0.1:4599"], description="AWS API endpoint override"
+    )
     model: ModelConfig = Field(default_factory=ModelConfig)  # type: ignore[arg-type]
     endpoint: EndpointConfig = Field(default_factory=EndpointConfig)  # type: ignore[arg-type]
     training: TrainingConfig = Field(default_factory=TrainingConfig)  # type: ignore[arg-type]
@@ -185,6 +169,15 @@ class Config(_Section):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
+    def _stage_not_reserved(self) -> Config:
+        for key, stage in [("stage", self.stage), *(("pipeline.stages", s) for s in self.pipeline.stages)]:
+            problem = stage_problem(self.app, stage)
+            if problem:
+                reserved = " or ".join(reserved_stages())
+                raise RuleError(f"{key}: {problem}", keys=(key,), hint=f"choose another stage name (not {reserved})")
+        return self
+
+    @model_validator(mode="after")
     def _cross_field(self) -> Config:
         fn = self.function
         # A message waits up to the batching window in the poller before the function runs, with
@@ -192,22 +185,31 @@ class Config(_Section):
         needed = fn.timeout_s + fn.batching_window_s
         if self.queue.visibility_timeout_s < needed:
             window = f" + function.batching_window_s ({fn.batching_window_s})" if fn.batching_window_s else ""
-            raise ValueError(
+            recommended = 6 * fn.timeout_s + fn.batching_window_s
+            raise RuleError(
                 f"queue.visibility_timeout_s ({self.queue.visibility_timeout_s}) must be >= function.timeout_s "
                 f"({fn.timeout_s}){window}; otherwise messages are processed twice or AWS rejects the event "
-                f"source mapping (recommended: {6 * fn.timeout_s + fn.batching_window_s})"
+                f"source mapping (recommended: {recommended})",
+                keys=("queue.visibility_timeout_s", "function.timeout_s", "function.batching_window_s"),
+                hint=f"set queue.visibility_timeout_s: {recommended}, or lower function.timeout_s",
             )
         if self.queue.dlq_retention_s <= self.queue.retention_s:
-            raise ValueError(
+            raise RuleError(
                 f"queue.dlq_retention_s ({self.queue.dlq_retention_s}) must be > queue.retention_s "
                 f"({self.queue.retention_s}): a message keeps its age when moved, so a shorter DLQ "
-                "retention deletes failed messages"
+                "retention deletes failed messages",
+                keys=("queue.dlq_retention_s", "queue.retention_s"),
+                hint="raise queue.dlq_retention_s (at most 1209600, 14 days) or lower queue.retention_s",
             )
         problems = name_problems(self.app, self.stage, self.region)
         for stage in self.pipeline.stages:
             problems += [p for p in name_problems(self.app, stage, self.region) if p not in problems]
         if problems:
-            raise ValueError("app/stage give invalid AWS names: " + "; ".join(problems))
+            raise RuleError(
+                "app/stage give invalid AWS names: " + "; ".join(problems),
+                keys=("app", "stage", "region", "pipeline.stages"),
+                hint="shorten app (or stage)",
+            )
         return self
 
     def warnings(self) -> list[str]:
@@ -240,7 +242,7 @@ class LoadedConfig:
         return self.path.resolve().parent if self.path is not None else None
 
 
-def _parse_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+def _parse_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int], dict[tuple[str, ...], str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -252,6 +254,7 @@ def _parse_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]
     try:
         data = yaml.safe_load(text)
         lines = line_index(text)
+        written = written_values(text)
         twice = duplicate_key(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -265,12 +268,13 @@ def _parse_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: expected a mapping of keys (app: ..., stage: ...), got {type(data).__name__}")
-    return data, lines
+    return data, lines, written
 
 
-def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, ...], tuple[Any, str]]:
+def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, ...], tuple[Any, str, str]]:
+    """key path -> (value, source, the variable's text)."""
     check_env(env, Config)
-    out: dict[tuple[str, ...], tuple[Any, str]] = {}
+    out: dict[tuple[str, ...], tuple[Any, str, str]] = {}
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or not raw:
             continue
@@ -281,7 +285,7 @@ def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, ...], tuple[Any, s
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
             value = raw
-        out[path] = (value, f"env {name}")
+        out[path] = (value, f"env {name}", raw)
     return out
 
 
@@ -296,27 +300,6 @@ def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    got = error.get("input")
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        bounds = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}
-        return f"{got!r} is out of range: must be {bounds[kind]} {next(iter(ctx.values()))}"
-    if kind == "literal_error":
-        return f"{got!r} is not allowed: expected {ctx.get('expected')}"
-    if kind == "string_pattern_mismatch":
-        return f"{got!r} does not match {ctx.get('pattern')}"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if got is None or isinstance(got, (dict, list)) or repr(got) in message:
-        return message
-    return f"{got!r}: {message}"
-
-
 def load_config(
     path: str | Path | None = DEFAULT_CONFIG_FILE,
     overrides: Mapping[str, Any] | None = None,
@@ -327,49 +310,32 @@ def load_config(
     file_path = Path(path) if path is not None else None
     data: dict[str, Any] = {}
     lines: dict[tuple[str, ...], int] = {}
+    written: dict[tuple[str, ...], str] = {}
     if file_path is not None:
-        data, lines = _parse_file(file_path)
-    sources: dict[str, str] = {}
-    for key_path, line in lines.items():
-        sources[".".join(key_path)] = f"{file_path}:{line}"
-    for key_path, (value, source) in _env_overrides(env).items():
-        _set(data, key_path, value)
-        sources[".".join(key_path)] = source
+        data, lines, written = _parse_file(file_path)
+    sources = {".".join(key_path): f"{file_path}:{line}" for key_path, line in lines.items()}
+    given = [(key_path, value, source, raw) for key_path, (value, source, raw) in _env_overrides(env).items()]
     for dotted, value in (overrides or {}).items():
-        if value is None:
-            continue
-        _set(data, tuple(dotted.split(".")), value)
-        sources[dotted] = f"option --{dotted.replace('_', '-')}"
+        if value is not None:
+            given.append((tuple(dotted.split(".")), value, f"option --{dotted.replace('_', '-')}", str(value)))
+    for key_path, value, source, raw in given:
+        _set(data, key_path, value)
+        _forget(sources, written, key_path)  # what the file said under this key no longer counts
+        sources[".".join(key_path)] = source
+        written[key_path] = raw
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise _config_error(exc, file_path, lines, sources) from None
+        raise config_error(exc, Origins(file_path, sources, written), Config) from None
     return LoadedConfig(config=config, path=file_path, sources=sources)
 
 
-def _config_error(
-    exc: ValidationError,
-    file_path: Path | None,
-    lines: Mapping[tuple[str, ...], int],
-    sources: Mapping[str, str],
-) -> ConfigError:
-    first = exc.errors()[0]
-    loc = tuple(str(part) for part in first["loc"])
-    key = ".".join(loc) or "(top level)"
-    source = sources.get(key)
-    if source and not source.startswith(str(file_path)):
-        where = source  # an option or environment variable, not the file
-    else:
-        line = lines.get(loc) or next((lines[loc[:i]] for i in range(len(loc) - 1, 0, -1) if loc[:i] in lines), None)
-        where = f"{file_path}:{line}" if file_path and line else str(file_path or "config")
-    message = f"{where}: {key}: {_describe(first)}"
-    if not loc:  # a cross-field rule
-        message = f"{where}: {first['msg'].removeprefix('Value error, ')}"
-    more = len(exc.errors()) - 1
-    hint = f"{more} more problem(s) after this one" if more else "see `mlpipe config schema` for every key"
-    if first["type"] == "extra_forbidden":
-        hint = unknown_key_hint(Config, loc) or hint
-    return ConfigError(message, hint=hint)
+def _forget(sources: dict[str, str], written: dict[tuple[str, ...], str], key_path: tuple[str, ...]) -> None:
+    dotted = ".".join(key_path)
+    for key in [k for k in sources if k == dotted or k.startswith(dotted + ".")]:
+        del sources[key]
+    for path in [p for p in written if p[: len(key_path)] == key_path]:
+        del written[path]
 
 
 def config_schema() -> dict[str, Any]:

@@ -55,6 +55,27 @@ def line_index(text: str) -> dict[tuple[str, ...], int]:
     return index
 
 
+def written_values(text: str) -> dict[tuple[str, ...], str]:
+    """Each unquoted scalar as written in the file (`3.10`, not the float 3.1 YAML makes of it), by
+    key path: an error shows the value the user typed."""
+    index: dict[tuple[str, ...], str] = {}
+
+    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.ScalarNode) and path and node.style is None:
+            index[path] = str(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                walk(value_node, (*path, str(key_node.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, str(i)))
+
+    root = yaml.compose(text)
+    if root is not None:
+        walk(root, ())
+    return index
+
+
 def duplicate_key(text: str) -> tuple[str, int, int] | None:
     """The first key given twice in one mapping: (dotted key, its line, the earlier line), 1-based."""
     root = yaml.compose(text)

@@ -17,6 +17,7 @@ from mlpipe.aws_rules import (
     lambda_env_reserved_keys,
     lambda_env_size,
 )
+from mlpipe.config_errors import RuleError
 
 # Variables mlpipe itself gives the handler (ops/deploy.py function_environment) and the room
 # they take at most (queue URLs in the longest region): user variables must leave that free.
@@ -86,9 +87,14 @@ class AlarmConfig(_Section):
         900, ge=60, le=14 * 86_400, description="Age of the oldest trigger message that raises the age alarm (s)"
     )
     period_s: int = Field(60, ge=10, le=86_400, description="Alarm period (s): 10, 30 or a multiple of 60")
-    notify: tuple[str, ...] = Field((), max_length=20, description="E-mail addresses subscribed to the alarm topic")
+    notify: tuple[str, ...] = Field(
+        (), max_length=20, examples=[["you@example.com"]], description="E-mail addresses subscribed to the alarm topic"
+    )
     topic_arn: str | None = Field(
-        None, pattern=_TOPIC_ARN, description="Existing SNS topic for the alarms' actions, instead of mlpipe's own"
+        None,
+        pattern=_TOPIC_ARN,
+        examples=["arn:aws:sns:eu-west-1:123456789012:alerts"],
+        description="Existing SNS topic for the alarms' actions, instead of mlpipe's own",
     )
 
     @field_validator("period_s")
@@ -117,9 +123,10 @@ class AlarmConfig(_Section):
     @model_validator(mode="after")
     def _one_topic(self) -> AlarmConfig:
         if self.notify and self.topic_arn:
-            raise ValueError(
+            raise RuleError(
                 "alarm.notify subscribes addresses to mlpipe's own topic; with alarm.topic_arn, "
-                "subscribe them to that topic yourself and drop alarm.notify"
+                "subscribe them to that topic yourself and drop alarm.notify",
+                keys=("notify", "topic_arn"),
             )
         return self
 
@@ -140,8 +147,9 @@ class QueueConfig(_Section):
     @model_validator(mode="after")
     def _unencrypted_acknowledged(self) -> QueueConfig:
         if not self.sse and not self.sse_acknowledge_unencrypted:
-            raise ValueError(
-                "sse: false stores every message unencrypted at rest; set queue.sse_acknowledge_unencrypted: "
-                "true to accept that, or remove queue.sse (encrypted by default)"
+            raise RuleError(
+                "queue.sse: false stores every message unencrypted at rest; set queue.sse_acknowledge_unencrypted: "
+                "true to accept that, or remove queue.sse (encrypted by default)",
+                keys=("sse", "sse_acknowledge_unencrypted"),
             )
         return self

@@ -262,6 +262,40 @@ def topic_log_group(topic_arn: str) -> str:
     return f"sns/{region}/{account}/{topic}"
 
 
+def app_level_names(app: str) -> list[str]:
+    """The names of an app's CI/CD resources, shared by all its stages: the PIPELINE_SCOPE's (the
+    boundary, the mlpipe:stage tag) and the ones named without a stage."""
+    names = Names(app=app, stage=PIPELINE_SCOPE, region=LONGEST_REGION, account=PLACEHOLDER_ACCOUNT)
+    return [
+        names.boundary_policy,
+        names.pipeline,
+        names.pipeline_role,
+        names.artifact_bucket,
+        names.events_rule,
+        names.events_role,
+    ]
+
+
+def reserved_stages() -> tuple[str, ...]:
+    """Stage names that would give a stage the names (and tag) of the app's CI/CD: a stage's
+    resources are `{app}-{stage}-...`, so a stage equal to the first word after `{app}-` of an
+    app-level name takes that name's scope (`pipeline`: destroy would delete the CI/CD boundary)."""
+    words = {name.removeprefix("app-").split("-")[0] for name in app_level_names("app")}
+    return tuple(sorted(words | {PIPELINE_SCOPE}))
+
+
+def stage_problem(app: str, stage: str) -> str | None:
+    """Why `stage` cannot be a stage name of `app` (None when it can)."""
+    if stage not in reserved_stages():
+        return None
+    taken = [n for n in app_level_names(app) if n.startswith(f"{app}-{stage}")]
+    tag = f", tag {TAG_STAGE}={stage}" if stage == PIPELINE_SCOPE else ""
+    return (
+        f"{stage!r} is reserved: it names {app}'s CI/CD resources ({taken[0]}{tag}), "
+        "which this stage's commands (destroy) would act on"
+    )
+
+
 def name_problems(app: str, stage: str, region: str | None) -> list[str]:
     """Why the names derived from app and stage would be rejected by AWS (empty when fine)."""
     names = Names(app=app, stage=stage, region=region or LONGEST_REGION, account=PLACEHOLDER_ACCOUNT)

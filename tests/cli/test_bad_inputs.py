@@ -43,7 +43,11 @@ HAND_WRITTEN = [
     cfg("stage-with-dash", GOOD + "stage: my-stage\n", "stage: 'my-stage' does not match"),
     cfg("batch-size-zero", GOOD + "function:\n  batch_size: 0\n", "function.batch_size: 0 is out of range"),
     cfg("batch-size-huge", GOOD + "function:\n  batch_size: 20000\n", "must be <= 10000"),
-    cfg("big-batch-no-window", GOOD + "function:\n  batch_size: 20\n", "needs batching_window_s >= 1"),
+    cfg(
+        "big-batch-no-window",
+        GOOD + "function:\n  batch_size: 20\n",
+        "mlpipe.yaml:3: function.batch_size (20) > 10 needs function.batching_window_s >= 1",
+    ),
     cfg("timeout-too-long", GOOD + "function:\n  timeout_s: 901\n", "function.timeout_s: 901 is out of range"),
     cfg("memory-too-small", GOOD + "function:\n  memory_mb: 100\n", "function.memory_mb: 100 is out of range"),
     cfg("log-retention-not-allowed", GOOD + "function:\n  log_retention_days: 31\n", "log_retention_days: 31 is not"),
@@ -116,7 +120,8 @@ HAND_WRITTEN = [
     cfg(
         "unencrypted-queue-unacknowledged",
         GOOD + "queue:\n  sse: false\n",
-        "queue: sse: false stores every message unencrypted at rest; set queue.sse_acknowledge_unencrypted: true",
+        "mlpipe.yaml:3: queue.sse: false stores every message unencrypted at rest; set "
+        "queue.sse_acknowledge_unencrypted: true",
     ),
     cfg(
         "unpinned-install",

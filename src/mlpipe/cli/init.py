@@ -15,6 +15,7 @@ Examples:
 \b
   mlpipe init
   mlpipe init --app house-prices
+  mlpipe --stage prod init        (writes stage: prod)
   mlpipe --config infra/mlpipe.yaml init --force
 """
 
@@ -31,7 +32,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         from mlpipe.ops.scaffold import scaffold
 
         opts = options(ctx)
-        result = scaffold(opts.config_path, app=app_name, force=force)
+        result = scaffold(opts.config_path, app=app_name, force=force, stage=opts.stage)
         if opts.json:
             from mlpipe.cli.render import print_json
 
@@ -41,4 +42,5 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
 
         for path in result.written:
             stdout.print(f"wrote {path}")
-        stdout.print(f"app '{result.app}': next, `mlpipe train` then `mlpipe deploy` (or try `mlpipe demo`)")
+        where = f"app '{result.app}'" + (f", stage '{result.stage}'" if result.stage != "dev" else "")
+        stdout.print(f"{where}: next, `mlpipe train` then `mlpipe deploy` (or try `mlpipe demo`)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,15 +23,17 @@ if TYPE_CHECKING:
 CONFIG_TEMPLATE = "mlpipe.yaml"
 DEFAULT_APP = "my-app"
 APP_LINE = re.compile(r"^app: my-app( *)", re.MULTILINE)
+STAGE_LINE = re.compile(r"^stage: dev( *)", re.MULTILINE)
 
 
 @dataclass
 class ScaffoldResult:
     app: str
     written: list[Path] = field(default_factory=list)
+    stage: str = "dev"
 
     def to_dict(self) -> dict[str, object]:
-        return {"app": self.app, "written": [str(p) for p in self.written]}
+        return {"app": self.app, "stage": self.stage, "written": [str(p) for p in self.written]}
 
 
 def app_name_for(directory: Path) -> str:
@@ -39,14 +42,18 @@ def app_name_for(directory: Path) -> str:
     return name if re.fullmatch(r"[a-z][a-z0-9-]*", name) else DEFAULT_APP
 
 
-def render_config(app: str) -> str:
+def render_config(app: str, stage: str = "dev") -> str:
     text = (templates_dir() / CONFIG_TEMPLATE).read_text(encoding="utf-8")
 
-    def padded(match: re.Match[str]) -> str:  # keep the comment column aligned
-        width = len(match.group(0))
-        return f"app: {app}".ljust(width) if len(f"app: {app}") < width else f"app: {app} "
+    def padded(line: str) -> Callable[[re.Match[str]], str]:
+        def replace(match: re.Match[str]) -> str:  # keep the comment column aligned
+            width = len(match.group(0))
+            return line.ljust(width) if len(line) < width else f"{line} "
 
-    return fill_ranges(APP_LINE.sub(padded, text, count=1))
+        return replace
+
+    text = APP_LINE.sub(padded(f"app: {app}"), text, count=1)
+    return fill_ranges(STAGE_LINE.sub(padded(f"stage: {stage}"), text, count=1))
 
 
 KEY_LINE = re.compile(r"^(?P<indent> *)(?:# )?(?P<key>[a-z_]+):")
@@ -119,15 +126,20 @@ def _validated(app: str, text: str) -> Config:
         ) from None
 
 
-def scaffold(config_path: Path, app: str | None = None, force: bool = False) -> ScaffoldResult:
-    """Write mlpipe.yaml at `config_path`."""
+def scaffold(
+    config_path: Path, app: str | None = None, force: bool = False, stage: str | None = None
+) -> ScaffoldResult:
+    """Write mlpipe.yaml at `config_path`, with `stage` (--stage) instead of the default dev."""
     from mlpipe.config import load_config
 
     directory = config_path.parent
     app = app or app_name_for(directory)
-    text = render_config(app)
+    _validated(app, render_config(app))  # a bad --app fails here, before anything is written
+    if stage is not None:  # a bad --stage too, named as every command names it (option --stage)
+        load_config(None, overrides={"app": app, "stage": stage}, env={})
+    stage = stage or "dev"
+    text = render_config(app, stage)
     files = {config_path: text}
-    _validated(app, text)  # a bad --app fails here, before anything is written
     if not directory.is_dir():
         raise UsageError(f"{directory}: no such directory", hint="create it first, or pass another --config path")
     existing = [path for path in files if path.exists()]
@@ -138,7 +150,7 @@ def scaffold(config_path: Path, app: str | None = None, force: bool = False) -> 
         )
     _write_all(files)
     load_config(config_path, env={})  # the written file must load (guards the template itself)
-    return ScaffoldResult(app, list(files))
+    return ScaffoldResult(app, list(files), stage)
 
 
 def _write_all(files: dict[Path, str]) -> None:
