@@ -22,6 +22,7 @@ from mlpipe.config import Config
 from mlpipe.errors import DeliveryError, MlpipeError, NotDeployedError, UsageError
 from mlpipe.names import Names
 from mlpipe.ops import model_store
+from mlpipe.ops.function_contract import deployed_feature_count, stale_function
 from mlpipe.ops.logevents import LogPoller, next_delay
 from mlpipe.ops.queues import owned_queue
 from mlpipe.ops.rows import (
@@ -186,6 +187,12 @@ def send(
     if request.validate and model is None:
         reporter.warn(f"no trained model found for {names.app}/{names.stage}: row lengths are not checked")
     feature_count = int((model or {}).get("feature_count") or 0) or None
+    if request.validate:  # the rows must pass the function, which checks the count deploy gave it
+        deployed = deployed_feature_count(clients, names)
+        stale = stale_function(names, deployed, feature_count)
+        if stale:
+            raise NotDeployedError(stale, hint="run `mlpipe deploy` (it updates the function to the model), then send")
+        feature_count = deployed or feature_count
     rules = contract.rules(config, model if request.validate else None)
     messages, header = prepare(request, feature_count, run_id, wait, rules, (model or {}).get("target"))
     if header:

@@ -29,6 +29,7 @@ from mlpipe.model.framework import get as get_framework
 from mlpipe.model.training import parse_param_options
 from mlpipe.names import Names
 from mlpipe.ops import model_store
+from mlpipe.ops.function_contract import deployed_feature_count, stale_function
 from mlpipe.ops.train_data import Prepared, label_metadata, training_data
 from mlpipe.ops.train_endpoint import Clock, Sleep, finish, settled
 from mlpipe.plan.apply import apply_plan
@@ -143,8 +144,20 @@ def train(
             timeout = request.wait_timeout_s
             finish(clients, run.names, reporter, result, run.metadata, updating, request.no_wait, timeout, sleep, clock)
             result.action = "updated" if updating else "created"
+    _check_function(clients, run.names, result, reporter)
     result.seconds = clock() - start
     return result
+
+
+def _check_function(clients: Clients, names: Names, result: TrainResult, reporter: Reporter) -> None:
+    """Train changes the model, not the function: when the deployed function checks another feature
+    count, say that `deploy` must follow (rather than update it here: deploy owns the function, its
+    package and environment, and an operator may run the two with separate permissions)."""
+    stale = stale_function(names, deployed_feature_count(clients, names), len(result.feature_names))
+    if stale:
+        note = f"{stale}; run `mlpipe deploy` now"
+        result.warnings.append(note)
+        reporter.warn(note)
 
 
 def _prepare(

@@ -116,6 +116,8 @@ def train_statements(config: Config, names: Names) -> list[Statement]:
             [arn(names, "logs", f"log-group:{TRAINING_LOG_GROUP}")],
         ),
         pass_role("TrainPassSageMakerRole", [sagemaker_role], "sagemaker.amazonaws.com"),
+        # Does the deployed function check another feature count? Then `deploy` must follow.
+        statement("TrainFunctionContract", ["lambda:GetFunctionConfiguration"], [names.function_arn]),
     ]
     if config.training.role_arn is None:
         statements += own_roles("TrainSageMakerRole", names, [names.sagemaker_role])
@@ -151,6 +153,8 @@ def send_statements(config: Config, names: Names) -> list[Statement]:
             [names.bucket_arn(names.model_bucket) + "/models/*"],
             condition=in_account(names),
         ),
+        # The feature count the function checks (its MLPIPE_FEATURE_COUNT), which rows must have.
+        statement("SendFunctionContract", ["lambda:GetFunctionConfiguration"], [names.function_arn]),
         statement("SendWaitForResults", ["logs:FilterLogEvents"], [names.log_group_arn(names.log_group) + ":*"]),
         # `send --wait` first checks that an endpoint exists to answer.
         statement("SendWaitCheckEndpoint", ["sagemaker:DescribeEndpoint"], [names.endpoint_arn]),
