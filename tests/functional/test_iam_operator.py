@@ -88,6 +88,20 @@ def test_every_command_works_with_the_iam_policy_and_nothing_else_does(
     )
 
 
+def test_train_remote_works_with_the_iam_policy_and_gives_the_shared_training_log_group_a_retention(
+    narrowed_operator: Any, clients: Any, embedded_server: Any
+) -> None:
+    """The account's one TrainingJobs log group does not exist yet: train --remote creates it and
+    gives it a retention, group-level actions IAM checks on the group's `:*` ARN (a bare ARN grants
+    nothing there, on AWS as here)."""
+    from mlpipe.ops.train import TrainRequest, train
+
+    train(narrowed_operator, clients, ListReporter(), TrainRequest(remote=True, seed=4))
+    logs = embedded_server.ctx.client("logs")
+    [group] = logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/TrainingJobs")["logGroups"]
+    assert group["retentionInDays"] == 30
+
+
 @pytest.mark.usefixtures("pypi")  # bootstrap-pipeline builds the wheelhouse from PyPI
 def test_the_pipeline_commands_work_with_the_iam_policy(narrowed_operator: Any, clients: Any, tmp_path: Path) -> None:
     from mlpipe.ops.bootstrap import bootstrap

@@ -180,13 +180,11 @@ def test_only_reads_on_star_and_every_arn_names_the_app(raw: dict[str, Any]) -> 
         for arn in resources:
             if arn.endswith(":log-group:/aws/sagemaker/TrainingJobs:*"):
                 # AWS writes every training job's logs to this one group; FilterLogEvents cannot be
-                # scoped to streams. Read-only, for `train --remote` to show its job's log.
-                assert set(statement["Action"]) <= {"logs:FilterLogEvents", "logs:GetLogEvents"}
-                continue
-            if arn.endswith(":log-group:/aws/sagemaker/TrainingJobs"):
-                # The same shared group: `train --remote` creates it, or gives it a retention only
-                # when it has none (plan/logs.py), so training logs expire. Nothing else.
-                assert set(statement["Action"]) <= {"logs:CreateLogGroup", "logs:PutRetentionPolicy"}
+                # scoped to streams: read, for `train --remote` to show its job's log. And the group
+                # itself (group-level actions take this `:*` ARN): `train --remote` creates it, or
+                # gives it a retention only when it has none (plan/logs.py). No stream write.
+                reads = {"logs:FilterLogEvents", "logs:GetLogEvents"}
+                assert set(statement["Action"]) <= reads | {"logs:CreateLogGroup", "logs:PutRetentionPolicy"}
                 continue
             assert "house" in arn.split(":", 5)[5] or ":event-source-mapping:" in arn, arn
         if any(":event-source-mapping:" in arn for arn in resources):

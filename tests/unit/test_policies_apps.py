@@ -37,10 +37,18 @@ APPS = {
 }
 
 
-# The one exception, read-only: SageMaker writes every training job's logs to one log group
-# (/aws/sagemaker/TrainingJobs) and logs:FilterLogEvents cannot be scoped to log streams, so
-# `train --remote` (operator part) may search that group. No write reaches another app.
-SHARED_READS = {"TrainJobLogs": ["logs:FilterLogEvents"]}
+# The one exception: SageMaker writes every training job's logs to one log group
+# (/aws/sagemaker/TrainingJobs). logs:FilterLogEvents cannot be scoped to log streams, so
+# `train --remote` (operator part) may search that group; and it may create the group or give it a
+# retention (group-level actions, whose resource is the group's `:*` ARN, never a stream). No write
+# reaches another app's streams. The two statements share a resource, so they are merged.
+SHARED_READS = {
+    "TrainJobLogsAndTrainJobLogGroupRetention": [
+        "logs:CreateLogGroup",
+        "logs:FilterLogEvents",
+        "logs:PutRetentionPolicy",
+    ]
+}
 
 
 def _no_resource_type() -> set[str]:

@@ -113,7 +113,7 @@ def train_statements(config: Config, names: Names) -> list[Statement]:
         statement(  # shared by the account's training jobs: created or given a retention only when it has none
             "TrainJobLogGroupRetention",
             ["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
-            [arn(names, "logs", f"log-group:{TRAINING_LOG_GROUP}")],
+            [arn(names, "logs", f"log-group:{TRAINING_LOG_GROUP}:*")],  # group actions take the ":*" ARN
         ),
         pass_role("TrainPassSageMakerRole", [sagemaker_role], "sagemaker.amazonaws.com"),
         # Does the deployed function check another feature count? Then `deploy` must follow.

@@ -30,8 +30,12 @@ def log_statements(names: Names) -> list[Statement]:
         job.replace(arn(names, "sagemaker", "training-job/"), f"{training}:log-stream:") + "/*"
         for job in versioned(names, "sagemaker", "training-job")
     ]
+    # Group-level actions take the group's ARN with a trailing `:*` (CloudWatch Logs' access-control
+    # overview: the bare ARN is only for the tagging actions, so a bare one grants nothing). Only the
+    # endpoint's own group: AWS's one TrainingJobs group holds every app's jobs, so a grant on it would
+    # reach theirs; `train` creates that group itself (plan/logs.py) before any job writes to it.
     return [
-        statement("LogGroups", ["logs:CreateLogGroup", "logs:DescribeLogStreams"], [training, endpoint]),
+        statement("LogGroups", ["logs:CreateLogGroup", "logs:DescribeLogStreams"], [f"{endpoint}:*"]),
         statement("LogStreams", ["logs:CreateLogStream", "logs:PutLogEvents"], [*job_streams, f"{endpoint}:*"]),
     ]
 
