@@ -90,13 +90,24 @@ def config_error(exc: ValidationError, origins: Origins, model: Any) -> ConfigEr
         message = f"{origins.where(loc)}: {'.'.join(loc)}: {_describe(first, loc, origins, field)}"
         hint = _hint(first, loc, origins, field)
         if first["type"] == "extra_forbidden":
-            hint = unknown_key_hint(model, loc) or hint
-    if not hint and not isinstance(rule, RuleError):  # a rule's message says the fix itself
+            hint = _unknown_key_hint(model, loc, origins)
+    if not hint and first["type"] != "value_error":  # mlpipe's own checks say the fix in the message
         hint = "`mlpipe config schema` lists every key and what it allows"
     more = len(errors) - 1
     if more:
         hint = f"{hint}; {more} more problem(s) after this one" if hint else f"{more} more problem(s) after this one"
     return ConfigError(message, hint=hint)
+
+
+def _unknown_key_hint(model: Any, loc: tuple[str, ...], origins: Origins) -> str:
+    guess = unknown_key_hint(model, loc)
+    source = origins.where(loc)
+    if source.startswith("env "):  # the user typed a variable: suggest the variable
+        name = source.removeprefix("env ")
+        right = guess.removeprefix("did you mean ").removesuffix("?") if guess else None
+        variable = "MLPIPE_" + "__".join(right.split(".")).upper() if right else None
+        return f"unset {name}" + (f"; did you mean {variable}?" if variable else "")
+    return guess or f"remove it; `mlpipe config schema` lists the keys of {'.'.join(loc[:-1]) or 'mlpipe.yaml'}"
 
 
 def _rule_line(rule: RuleError, loc: tuple[str, ...], origins: Origins) -> str:
@@ -230,7 +241,14 @@ def _hint(error: Mapping[str, Any], loc: tuple[str, ...], origins: Origins, fiel
         what = "a whole number" if kind in _INT_TYPES else "a number"
         sample = _yaml(default) if default is not None else "1"
         return f"write {what}{unit} without quotes or units, e.g. `{origins.example(loc, sample)}`"
-    if kind in ("string_pattern_mismatch", "string_too_short", "string_too_long", "too_long", "too_short"):
+    if kind in (
+        "string_pattern_mismatch",
+        "string_too_short",
+        "string_too_long",
+        "too_long",
+        "too_short",
+        "value_error",
+    ):
         sample = _sample(field)
         return f"e.g. `{origins.example(loc, _yaml(sample))}`" if sample else None
     return None

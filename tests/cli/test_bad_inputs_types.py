@@ -143,6 +143,31 @@ TYPES = [
         "mlpipe.yaml:3: function.runtime: 'python3.9' is not allowed: expected 'python3.12' or 'python3.13'",
         "use one of python3.12, python3.13, e.g. `runtime: python3.12`",
     ),
+    cfg(
+        "unknown-key-from-env-suggests-the-variable",
+        GOOD,
+        "env MLPIPE_FUNCTION__TIMOUT_S: function.timout_s: unknown key",
+        "unset MLPIPE_FUNCTION__TIMOUT_S; did you mean MLPIPE_FUNCTION__TIMEOUT_S?",
+        env={"MLPIPE_FUNCTION__TIMOUT_S": "60"},
+    ),
+    cfg(
+        "unknown-key-without-a-guess",
+        GOOD + "function:\n  xyzq: 1\n",
+        "mlpipe.yaml:3: function.xyzq: unknown key",
+        "remove it; `mlpipe config schema` lists the keys of function",
+    ),
+    cfg(
+        "notify-not-an-address",
+        GOOD + "alarm:\n  notify: [bob]\n",
+        "mlpipe.yaml:3: alarm.notify: 'bob' not an e-mail address",
+        "e.g. `notify: [you@example.com]`",
+    ),
+    cfg(
+        "period-not-a-cloudwatch-period",
+        GOOD + "alarm:\n  period_s: 45\n",
+        "mlpipe.yaml:3: alarm.period_s: 45 is not a CloudWatch period: use 10, 30 or a multiple of 60",
+        "e.g. `period_s: 60`",
+    ),
     # review minor: a bad hyperparameter is a configuration error (3) with its line, not usage (2)
     cfg(
         "params-out-of-range",
