@@ -82,3 +82,14 @@ class DeliveryError(MlpipeError):
 
 class WaitTimeout(AwsError):
     """Something mlpipe waited for (a resource settling, a task ending) did not happen in time."""
+
+
+class Interrupted(MlpipeError):
+    """Ctrl-C (SIGINT) stopped the command. The message says how far it got; `rerun` means running
+    the same command again finishes the work (the CLI names that command in the hint)."""
+
+    exit_code = 130  # 128 + SIGINT: what a shell reports for a process Ctrl-C ended
+
+    def __init__(self, message: str, hint: str | None = None, rerun: bool = False) -> None:
+        super().__init__(message, hint)
+        self.rerun = rerun

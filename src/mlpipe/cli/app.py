@@ -7,16 +7,19 @@ their use cases inside the command functions, so `mlpipe --help` stays fast and 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
+import typer.core
 
-from mlpipe import __version__
+from mlpipe import __version__, interrupts
 from mlpipe.cli.context import GlobalOptions
-from mlpipe.errors import MlpipeError
+from mlpipe.errors import Interrupted, MlpipeError
 
 COMMAND_MODULES = (
     "init",
@@ -34,8 +37,22 @@ COMMAND_MODULES = (
     "iam_policy",
 )
 
+
+class _RootGroup(typer.core.TyperGroup):
+    """Typer turns a KeyboardInterrupt into a silent `Exit(130)` (typer.core._main): caught here,
+    inside it, as `Interrupted`, so `run` reports it like any error (one line, or the JSON envelope).
+    Use cases that know how far they got raise their own `Interrupted` first."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Interrupted("") from exc  # `run` names the command
+
+
 app = typer.Typer(
     name="mlpipe",
+    cls=_RootGroup,
     help="From a CSV file to a serverless XGBoost inference architecture on AWS, with CI/CD.\n\n"
     "Try it offline first: `mlpipe demo` runs everything on the embedded AWS.",
     no_args_is_help=True,
@@ -142,15 +159,18 @@ def output_format(argv: list[str]) -> str:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code: every error becomes one line plus a hint (with
-    `-o json`, one JSON object on stderr: code, message, hint, exit_code)."""
-    argv = hoist_output(sys.argv[1:] if argv is None else argv)
+    `-o json`, one JSON object on stderr: code, message, hint, exit_code); Ctrl-C exits 130 (see
+    mlpipe.interrupts for what it lets finish first)."""
+    typed = sys.argv[1:] if argv is None else argv
+    argv = hoist_output(typed)
     as_json = output_format(argv) == "json"
     try:
-        result = app(args=argv, prog_name="mlpipe", standalone_mode=False)
+        with interrupts.handling(_held_notice(as_json)):
+            result = app(args=argv, prog_name="mlpipe", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except (KeyboardInterrupt, typer.Abort):
-        return _report("Interrupted", "interrupted", None, 130, as_json)
+    except (KeyboardInterrupt, typer.Abort):  # before or after the command ran, or at a prompt
+        return _report_interrupted(Interrupted(""), typed, as_json)
     except typer.TyperException as exc:  # click's usage errors (typer vendors click)
         if type(exc).__name__ == "NoArgsIsHelpError":  # a group named alone: its help, as typer shows it
             exc.show()  # type: ignore[attr-defined]
@@ -166,8 +186,45 @@ def run(argv: list[str] | None = None) -> int:
         if err is None:
             message, hint = f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for the traceback"
             return _report("InternalError", message, hint + ", and report it", 1, as_json)
+        if isinstance(err, Interrupted):
+            return _report_interrupted(err, typed, as_json)
         return _report(type(err).__name__, err.message, err.hint, err.exit_code, as_json)
     return result if isinstance(result, int) else 0
+
+
+def _held_notice(as_json: bool) -> Callable[[str], None]:
+    """What the user sees when a Ctrl-C waits for work that must not be cut (a warning line, or a
+    JSON warning object with `-o json`). Runs inside the signal handler: one unbuffered write, so it
+    cannot collide with a print the handler interrupted."""
+
+    def notify(what: str) -> None:
+        text = f"Ctrl-C: finishing {what} first, so nothing is left half-done; press Ctrl-C again to stop at once"
+        line = (json.dumps({"warning": text}) if as_json else f"Warning: {text}") + "\n"
+        try:
+            os.write(sys.stderr.fileno(), line.encode())
+        except (AttributeError, OSError, ValueError):  # a stderr without a descriptor (captured in tests)
+            sys.stderr.write(line)
+
+    return notify
+
+
+def _report_interrupted(err: Interrupted, typed: list[str], as_json: bool) -> int:
+    """One line: how far the command got and, when running it again finishes the work, that command."""
+    import shlex
+
+    message, hint = err.message or f"interrupted before `{command_path(typed)}` finished", err.hint
+    if hint is None and err.rerun:
+        again = shlex.join(["mlpipe", *typed])
+        hint = f"run `{again}` again to finish: it is idempotent and continues where this run stopped"
+    if as_json:
+        from mlpipe.cli.render import error_json
+
+        error_json("Interrupted", message, hint, err.exit_code)
+    else:
+        from mlpipe.cli.render import interrupted
+
+        interrupted(message, hint)
+    return err.exit_code
 
 
 def _given(exc: Exception, argv: list[str]) -> str:

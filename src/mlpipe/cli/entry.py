@@ -44,6 +44,9 @@ def main() -> None:
     if text is not None:
         sys.stdout.write(text)
         sys.exit(0)
-    from mlpipe.cli.app import main as typer_main
-
+    try:
+        from mlpipe.cli.app import main as typer_main
+    except KeyboardInterrupt:  # Ctrl-C while the CLI is still loading: nothing has run yet
+        sys.stderr.write("Interrupted before mlpipe started: nothing was done\n")
+        sys.exit(130)
     typer_main()

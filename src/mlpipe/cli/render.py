@@ -107,6 +107,12 @@ def error(message: str, hint: str | None) -> None:
         stderr.print(f"[dim]Hint:[/] {escape(hint)}")
 
 
+def interrupted(message: str, hint: str | None) -> None:
+    """Ctrl-C: one line, what happened and what to run next (not an error of the user's)."""
+    text = message[:1].upper() + message[1:] + (f"; {hint}" if hint else "")
+    stderr.print(f"[bold yellow]{escape(text)}[/]")
+
+
 def error_json(code: str, message: str, hint: str | None, exit_code: int) -> None:
     """With `--output json`, an error is one JSON object on stderr, the same envelope for every
     command (docs/CONTRACTS.md): stdout stays empty or valid JSON for the caller to parse."""

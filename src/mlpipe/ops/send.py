@@ -19,7 +19,7 @@ from mlpipe import contract
 from mlpipe.aws.calls import read
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
-from mlpipe.errors import DeliveryError, MlpipeError, NotDeployedError, UsageError
+from mlpipe.errors import DeliveryError, Interrupted, MlpipeError, NotDeployedError, UsageError
 from mlpipe.names import Names
 from mlpipe.ops import model_store
 from mlpipe.ops.function_contract import deployed_feature_count, stale_function
@@ -201,6 +201,8 @@ def send(
         _require_endpoint(clients, names)
     since_ms = int(time.time() * 1000) - 5_000  # a little slack for clock skew with CloudWatch
     delivery = BatchSender(clients, trigger.url, workers=workers, sleep=sleep, clock=clock).send(messages, reporter)
+    if delivery.interrupted:
+        raise _interrupted(delivery, messages, request.source)
     if delivery.failed:
         raise _undelivered(delivery, messages, request.source)
     result = SendResult(
@@ -238,6 +240,18 @@ def _undelivered(delivery: Delivery, messages: list[Message], source: str) -> De
     cause = delivery.stopped.message.rstrip(".")
     hint = f"{hint}, once the cause is fixed" + (f" ({delivery.stopped.hint})" if delivery.stopped.hint else "")
     return DeliveryError(f"sending stopped: {cause}; {summary}", hint=hint)
+
+
+def _interrupted(delivery: Delivery, messages: list[Message], source: str) -> Interrupted:
+    """Ctrl-C during the send: how many went out, and exactly which input lines did not."""
+    sent = [line for i in delivery.message_ids for line in messages[i].lines]
+    unsent = [line for i in delivery.failed for line in messages[i].lines]
+    message = (
+        f"interrupted: {len(delivery.message_ids)} of {len(messages)} message(s) sent"
+        + (f" ({source} line(s) {describe_lines(sent)})" if sent else "")
+        + f"; {source} line(s) {describe_lines(unsent)} not sent"
+    )
+    return Interrupted(message, hint="the sent lines are on the queue: resend only the lines not sent")
 
 
 def _require_endpoint(clients: Clients, names: Names) -> None:

@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlpipe import interrupts
 from mlpipe.aws.calls import call
 from mlpipe.aws.clients import Clients
 from mlpipe.errors import MlpipeError
@@ -44,6 +45,19 @@ class Delivery:
     # Why sending stopped early, when a whole call failed for good: every message not sent by then is
     # in `failed` with this error's code.
     stopped: MlpipeError | None = None
+    interrupted: bool = False  # Ctrl-C stopped it: every message not sent is in `failed` as "Interrupted"
+
+
+@dataclass
+class _Run:
+    """One send's bookkeeping, kept by the main thread."""
+
+    ready: deque[int]
+    tries: list[int]
+    delayed: list[tuple[float, int]] = field(default_factory=list)  # heap of (due time, message index)
+    last_error: dict[int, tuple[str, str]] = field(default_factory=dict)
+    stop: tuple[str, str] | None = None  # (code, message) of what stopped the send
+    inflight: dict[Future[dict[str, Any]], list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,56 +114,70 @@ class BatchSender:
 
     def send(self, messages: Sequence[Message], reporter: Reporter, label: str = "send") -> Delivery:
         delivery = Delivery()
-        ready: deque[int] = deque(range(len(messages)))
-        delayed: list[tuple[float, int]] = []  # heap of (due time, message index)
-        tries = [0] * len(messages)
-        last_error: dict[int, tuple[str, str]] = {}
-        stop: tuple[str, str] | None = None  # (code, message) of the error that stopped the send
+        run = _Run(ready=deque(range(len(messages))), tries=[0] * len(messages))
         reporter.progress(label, 0, len(messages))
+        try:
+            # A Ctrl-C is held until the calls in flight have answered: what they sent is then known.
+            with interrupts.deferred("the SendMessageBatch calls in flight, to know which rows were sent"):
+                self._loop(messages, reporter, label, delivery, run)
+        except KeyboardInterrupt:
+            # Held, or a second Ctrl-C: either way the pool has waited for the calls in flight.
+            for future, group in run.inflight.items():
+                if future.done():  # not done only after a third Ctrl-C: then its rows count as not sent
+                    self._settle(future, group, delivery, run.last_error)
+            delivery.interrupted = True
+            run.stop = ("Interrupted", "not sent: Ctrl-C stopped the send")
+        if run.stop is not None:
+            for index in range(len(messages)):
+                if index not in delivery.message_ids and index not in delivery.failed:
+                    delivery.failed[index] = run.stop
+            reporter.progress(label, len(messages), len(messages))
+        return delivery
+
+    def _loop(self, messages: Sequence[Message], reporter: Reporter, label: str, delivery: Delivery, run: _Run) -> None:
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="mlpipe-send") as pool:
-            inflight: dict[Future[dict[str, Any]], list[int]] = {}
-            while inflight or (stop is None and (ready or delayed)):
-                if stop is None:
+            inflight = run.inflight
+            while inflight or (run.stop is None and (run.ready or run.delayed)):
+                if run.stop is None and interrupts.requested():
+                    run.stop = ("Interrupted", "not sent: Ctrl-C stopped the send")  # the calls in flight end
+                if run.stop is None:
                     # Retries due soon are taken early, so they travel together in full batches.
                     now = self.clock() + GATHER_S
-                    while delayed and delayed[0][0] <= now:
-                        ready.append(heapq.heappop(delayed)[1])
-                    while ready and len(inflight) < self.workers:
-                        group = _take_batch(ready, messages)
+                    while run.delayed and run.delayed[0][0] <= now:
+                        run.ready.append(heapq.heappop(run.delayed)[1])
+                    while run.ready and len(inflight) < self.workers:
+                        group = _take_batch(run.ready, messages)
                         for index in group:
-                            tries[index] += 1
+                            run.tries[index] += 1
                         inflight[pool.submit(self._call, messages, group)] = group
                         delivery.requests += 1
                     if not inflight:
-                        self.sleep(max(0.0, delayed[0][0] - self.clock()))
+                        self.sleep(max(0.0, run.delayed[0][0] - self.clock()))
                         continue
-                timeout = max(0.0, delayed[0][0] - self.clock()) if delayed and stop is None else None
+                timeout = max(0.0, run.delayed[0][0] - self.clock()) if run.delayed and run.stop is None else None
                 finished, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    group = inflight.pop(future)
-                    settled = self._settle(future, group, delivery, last_error)
-                    if settled.fatal:
-                        if stop is None:
-                            stop, delivery.stopped = settled.call_error, settled.error
-                        continue  # its entries are reported below, with everything else unsent
-                    due = self.clock() + _backoff(max((tries[i] for i in settled.retry), default=1))
-                    for index in settled.retry:
-                        if tries[index] >= self.attempts:
-                            delivery.failed[index] = last_error[index]
-                            if settled.call_error is not None and stop is None:
-                                # Whole calls kept failing through every retry: the queue is not
-                                # taking messages, so stop rather than grind through the rest.
-                                stop, delivery.stopped = settled.call_error, settled.error
-                        elif stop is None:
-                            delivery.retried_entries += 1
-                            heapq.heappush(delayed, (due, index))
+                    self._record(future, inflight[future], delivery, run)
+                    del inflight[future]  # after its record: a second Ctrl-C cannot lose what it sent
                 reporter.progress(label, len(delivery.message_ids) + len(delivery.failed), len(messages))
-        if stop is not None:
-            for index in range(len(messages)):
-                if index not in delivery.message_ids and index not in delivery.failed:
-                    delivery.failed[index] = stop
-            reporter.progress(label, len(messages), len(messages))
-        return delivery
+
+    def _record(self, future: Future[dict[str, Any]], group: list[int], delivery: Delivery, run: _Run) -> None:
+        settled = self._settle(future, group, delivery, run.last_error)
+        if settled.fatal:
+            if run.stop is None:
+                run.stop, delivery.stopped = settled.call_error, settled.error
+            return  # its entries are reported at the end, with everything else unsent
+        due = self.clock() + _backoff(max((run.tries[i] for i in settled.retry), default=1))
+        for index in settled.retry:
+            if run.tries[index] >= self.attempts:
+                delivery.failed[index] = run.last_error[index]
+                if settled.call_error is not None and run.stop is None:
+                    # Whole calls kept failing through every retry: the queue is not
+                    # taking messages, so stop rather than grind through the rest.
+                    run.stop, delivery.stopped = settled.call_error, settled.error
+            elif run.stop is None:
+                delivery.retried_entries += 1
+                heapq.heappush(run.delayed, (due, index))
 
     def _call(self, messages: Sequence[Message], group: list[int]) -> dict[str, Any]:
         entries = [{"Id": str(i), "MessageBody": messages[i].body} for i in group]

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from mlpipe import interrupts
 from mlpipe.aws.calls import call, matches
 from mlpipe.aws.clients import Clients
-from mlpipe.errors import AwsError, WaitTimeout
+from mlpipe.errors import AwsError, Interrupted, WaitTimeout
 from mlpipe.plan.model import Call, Change, Plan, Ref, Wait
 from mlpipe.reporter import Reporter
 from mlpipe.waiting import Poll
@@ -69,22 +70,48 @@ def apply_plan(
     retry_timeout_s: float = 60.0,
     clock: Clock = time.monotonic,
 ) -> ApplyResult:
+    """Apply the plan's changes in order. A Ctrl-C lets the change in progress finish (its calls and
+    waits: no half-made resource), then stops with `Interrupted` saying how many were applied; a
+    second Ctrl-C stops at once (mlpipe.interrupts)."""
     result = ApplyResult(vars=dict(plan.vars))
-    for change in plan.pending:
-        reporter.step(f"{change.action} {change.kind} {change.name}")
-        for step in change.steps:
-            if isinstance(step, Call):
-                # Retried until the deadline, at random intervals so two runs retrying one call drift apart.
-                retries = Poll(
-                    retry_timeout_s, 1.0, backoff=2.0, max_interval_s=10.0, jitter=0.5, clock=clock, sleep=sleep
-                )
-                _call(step, clients, result, retries, change)
-            else:
-                poll = Poll(step.timeout_s, 0.2, backoff=1.5, max_interval_s=5.0, clock=clock, sleep=sleep)
-                _wait(step, clients, result.vars, poll)
-        result.applied.append(change)
-        reporter.done(f"{_past(change.action)} {change.kind} {change.name}")
+    pending = plan.pending
+    change: Change | None = None
+    try:
+        for change in pending:
+            reporter.step(f"{change.action} {change.kind} {change.name}")
+            with interrupts.deferred(f"{change.action} {change.kind} {change.name}"):
+                for step in change.steps:
+                    _step(step, change, clients, result, retry_timeout_s, clock, sleep)
+                result.applied.append(change)
+                reporter.done(f"{_past(change.action)} {change.kind} {change.name}")
+    except KeyboardInterrupt as exc:
+        raise interrupted(len(result.applied), len(pending), None if _finished(result, change) else change) from exc
     return result
+
+
+def _step(
+    step: Call | Wait, change: Change, clients: Clients, result: ApplyResult, retry_s: float, clock: Clock, sleep: Sleep
+) -> None:
+    if isinstance(step, Call):
+        # Retried until the deadline, at random intervals so two runs retrying one call drift apart.
+        retries = Poll(retry_s, 1.0, backoff=2.0, max_interval_s=10.0, jitter=0.5, clock=clock, sleep=sleep)
+        _call(step, clients, result, retries, change)
+    else:
+        poll = Poll(step.timeout_s, 0.2, backoff=1.5, max_interval_s=5.0, clock=clock, sleep=sleep)
+        _wait(step, clients, result.vars, poll)
+
+
+def _finished(result: ApplyResult, change: Change | None) -> bool:
+    return change is None or bool(result.applied and result.applied[-1] is change)
+
+
+def interrupted(applied: int, planned: int, cut: Change | None) -> Interrupted:
+    """What a Ctrl-C during apply says: how far it got; running the command again finishes it (every
+    planner reads what AWS has now)."""
+    message = f"interrupted after {applied} of {planned} planned change(s)"
+    if cut is not None:
+        message += f"; {cut.action} {cut.kind} {cut.name} was cut short (running again completes it)"
+    return Interrupted(message, rerun=True)
 
 
 def _past(action: str) -> str:
