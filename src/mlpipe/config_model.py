@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, model_validator
 
 from mlpipe.config_errors import RuleError
 from mlpipe.config_sections import DAY, _Section
@@ -40,24 +40,29 @@ class ModelConfig(_Section):
     )
     num_round: int = Field(300, ge=1, le=10_000, description="Maximum boosting rounds")
 
-    @field_validator("params")
-    @classmethod
-    def _params(cls, value: dict[str, float | int | str]) -> dict[str, float | int | str]:
-        # The same rules as `train --param`, checked at load so a bad value is a configuration
-        # error (exit 3) with its line, before any command starts.
-        from mlpipe.model.training import validate_params
-
-        for key, item in value.items():
-            try:
-                validate_params({key: item}, source="model.params")
-            except UsageError as exc:
-                hint = exc.hint or f"change model.params.{key}, or remove it for XGBoost's default"
-                raise RuleError(exc.message, keys=(key,), hint=hint) from None
-        return value
-
     early_stopping_rounds: int = Field(20, ge=1, le=1_000, description="Stop when validation stalls")
     test_size: float = Field(0.2, gt=0, lt=0.9, description="Fraction of rows held out for validation")
     seed: int = Field(42, ge=0, description="Random seed for the holdout split and training")
+
+    @model_validator(mode="after")
+    def _params(self) -> ModelConfig:
+        # The framework's own rules for model.params (those `train` applies, with --param), checked
+        # at load so a bad value is a configuration error (exit 3) naming its line, before any
+        # command starts. An unknown framework is left to `train`, which names the known ones.
+        from mlpipe.errors import ModelError
+        from mlpipe.model import framework as frameworks
+
+        try:
+            chosen = frameworks.get(self.framework)
+        except ModelError:
+            return self
+        for key, item in self.params.items():
+            try:
+                chosen.settings(self.objective, {key: item}, {}, 1, 1, self.test_size, self.seed)
+            except UsageError as exc:
+                hint = exc.hint or f"change model.params.{key}, or remove it for {chosen.title}'s default"
+                raise RuleError(exc.message.removeprefix("mlpipe.yaml "), keys=(f"params.{key}",), hint=hint) from None
+        return self
 
 
 class EndpointConfig(_Section):

@@ -154,3 +154,25 @@ def test_the_scaffolds_ranges_are_the_models() -> None:
     assert checked >= 15
     assert "  timeout_s: 30                  # 5 - 900" in text
     assert "# python3.12 or python3.13" in text
+
+
+def test_model_params_are_checked_by_the_chosen_frameworks_rules(tmp_path: Path) -> None:
+    """At load (exit 3, the line), by the rules `train` applies: XGBoost's for xgboost, and another
+    framework's own for it (model.framework is the seam; XGBoost's rules must not judge LightGBM)."""
+    from types import SimpleNamespace
+
+    from mlpipe.model import framework as frameworks
+
+    path = tmp_path / "mlpipe.yaml"
+    path.write_text("app: shop\nmodel:\n  params:\n    eta: 0.3\n    max_depth: -5\n")
+    with pytest.raises(ConfigError, match=r"/mlpipe.yaml:5: model.params max_depth=-5: must be >= 0$"):
+        load_config(path, env={})
+    seen: list[dict[str, object]] = []
+    plain = SimpleNamespace(name="plain", title="Plain", settings=lambda _o, params, *_: seen.append(dict(params)))
+    frameworks.register(plain)  # type: ignore[arg-type]
+    try:
+        path.write_text("app: shop\nmodel:\n  framework: plain\n  params: {num_leaves: 31, max_depth: -5}\n")
+        assert load_config(path, env={}).config.model.params == {"num_leaves": 31, "max_depth": -5}
+    finally:
+        frameworks.unregister("plain")
+    assert seen == [{"num_leaves": 31}, {"max_depth": -5}]
