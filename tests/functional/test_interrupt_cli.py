@@ -13,6 +13,7 @@ import pytest
 from interrupt_helpers import Mlpipe, envelope, hold, release, wait_held
 from send_helpers import deployment, depth
 
+from conftest import BOSTON_CSV
 from mlpipe.aws.clients import Clients
 from mlpipe.cli.app import run
 
@@ -159,3 +160,35 @@ def test_ctrl_c_during_send_says_which_lines_were_sent_and_which_not(
         "exit_code": 130,
     }
     assert depth(clients, names.trigger_queue) == 90
+
+
+def test_ctrl_c_while_following_a_remote_training_job_stops_the_job(
+    project: list[str],
+    tmp_path: Path,
+    endpoint_url: str,
+    clients: Clients,
+    processes: list[Mlpipe],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLPIPE_LOCAL_TRAINING_SECONDS", "600")  # the embedded job runs until stopped
+    hold(endpoint_url, "logs", "FilterLogEvents")  # train follows its running job's log
+    argv = [*project, "-o", "json", "train", "--data", str(BOSTON_CSV), "--target", "0", "--remote"]
+    train = Mlpipe(argv, tmp_path)
+    processes.append(train)
+    wait_held(endpoint_url, "logs", "FilterLogEvents")
+
+    train.interrupt()
+    code, out, err = train.finish()
+
+    sm = clients.client("sagemaker")
+    (job,) = sm.list_training_jobs()["TrainingJobSummaries"]
+    name = job["TrainingJobName"]
+    assert code == 130 and out == "" and "Traceback" not in err
+    assert envelope(err) == {
+        "code": "Interrupted",
+        "message": f"interrupted: training job {name} stopped (StopTrainingJob)",
+        "hint": "run `mlpipe train --remote` again to train anew",
+        "exit_code": 130,
+    }
+    assert sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "Stopped"
+    assert "Endpoints" not in sm.list_endpoints() or sm.list_endpoints()["Endpoints"] == []  # nothing deployed

@@ -291,7 +291,7 @@ def _train_remote(
 ) -> list[Change] | None:
     """A SageMaker training job; for --dry-run the whole plan (returns None), else the job is applied
     and followed here and the metadata upload returned."""
-    from mlpipe.ops.train_remote import JobTarget, follow_job, plan_job, plan_s3_job
+    from mlpipe.ops.train_remote import JobTarget, plan_job, plan_s3_job, run_job
 
     names, dataset, settings = run.names, run.prepared.dataset, run.prepared.settings
     target = JobTarget(run.version, run.image, run.role_arn, run.role_is_new)
@@ -305,8 +305,7 @@ def _train_remote(
         serving = _serving(config, run, result.artifact_uri)
         result.plan = Plan((*run.setup, *job.changes, *serving)).to_dict()
         return None
-    apply_plan(Plan((*run.setup, *job.changes)), clients, reporter, sleep=sleep)
-    outcome = follow_job(clients, job.job_name, reporter, sleep=sleep, clock=clock)
+    outcome = run_job(clients, (*run.setup, *job.changes), job.job_name, reporter, sleep=sleep, clock=clock)
     result.artifact_uri = outcome.artifact_uri
     result.metrics = outcome.metrics
     result.train_rows = dataset.rows - round(dataset.rows * settings.test_size)

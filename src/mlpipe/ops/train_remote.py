@@ -10,17 +10,19 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from mlpipe import interrupts
 from mlpipe.aws.calls import call, read
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
-from mlpipe.errors import ModelError
+from mlpipe.errors import AwsError, Interrupted, ModelError
 from mlpipe.model.data import Dataset
 from mlpipe.model.training import TrainSettings, holdout_split
 from mlpipe.names import Names
 from mlpipe.ops.train_endpoint import Clock, Sleep
 from mlpipe.ops.train_s3 import S3Data
-from mlpipe.plan.model import Change
-from mlpipe.plan.sagemaker import JobSpec, channel, job_change, output_path, upload_change
+from mlpipe.plan.apply import apply_plan
+from mlpipe.plan.model import Change, Plan
+from mlpipe.plan.sagemaker import NOT_FOUND, JobSpec, channel, job_change, output_path, upload_change
 from mlpipe.policies.sagemaker_role import TRAINING_PREFIX
 from mlpipe.reporter import Reporter
 from mlpipe.waiting import Poll
@@ -96,6 +98,61 @@ class JobOutcome:
     artifact_uri: str
     metrics: dict[str, float]
     seconds: float
+
+
+def run_job(
+    clients: Clients,
+    changes: tuple[Change, ...],
+    job_name: str,
+    reporter: Reporter,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+) -> JobOutcome:
+    """Upload the data, create the job and follow it to its end. On Ctrl-C the job this run started
+    is stopped (StopTrainingJob): a job left running would go on billing with nobody following it."""
+    try:
+        apply_plan(Plan(changes), clients, reporter, sleep=sleep)
+        return follow_job(clients, job_name, reporter, sleep=sleep, clock=clock)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        raise stop_job(clients, job_name) from exc
+
+
+def stop_job(clients: Clients, job_name: str) -> Interrupted:
+    """Stop the job if it runs; what to tell the user. A further Ctrl-C waits for the stop call."""
+    outcome = "unknown"
+    try:
+        with interrupts.deferred(f"stopping training job {job_name}"):
+            outcome = _stop(clients, job_name)
+    except KeyboardInterrupt:
+        pass  # held until the stop call answered (outcome known), or it was cut short (unknown)
+    hint = "run `mlpipe train --remote` again to train anew"
+    if outcome == "absent":
+        return Interrupted(f"interrupted before training job {job_name} was created: nothing runs", hint=hint)
+    if outcome == "stopped":
+        return Interrupted(f"interrupted: training job {job_name} stopped (StopTrainingJob)", hint=hint)
+    if outcome == "unknown":
+        return Interrupted(
+            f"interrupted: training job {job_name} may still be running",
+            hint=f"stop it: aws sagemaker stop-training-job --training-job-name {job_name}",
+        )
+    return Interrupted(f"interrupted: training job {job_name} had already ended ({outcome}); nothing deployed")
+
+
+def _stop(clients: Clients, job_name: str) -> str:
+    """'absent', 'stopped', or the status of a job that no longer runs."""
+    sm = clients.client("sagemaker")
+    job = read(clients, sm.describe_training_job, missing=(NOT_FOUND,), TrainingJobName=job_name)
+    if job is None:
+        return "absent"
+    if job["TrainingJobStatus"] != "InProgress":
+        return str(job["TrainingJobStatus"])
+    try:
+        call(clients, sm.stop_training_job, TrainingJobName=job_name)
+    except AwsError as exc:
+        if exc.code != "ValidationException":  # it ended meanwhile: "... is in status Completed."
+            raise
+        return str(call(clients, sm.describe_training_job, TrainingJobName=job_name)["TrainingJobStatus"])
+    return "stopped"
 
 
 def follow_job(

@@ -98,7 +98,13 @@ def train_statements(config: Config, names: Names) -> list[Statement]:
         statement("TrainEndpoint", ENDPOINT_ACTIONS, sagemaker_arns(names)),
         statement(
             "TrainRemoteJobs",
-            ["sagemaker:AddTags", "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob"],
+            # StopTrainingJob: Ctrl-C during `train --remote` stops the job it started.
+            [
+                "sagemaker:AddTags",
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:StopTrainingJob",
+            ],
             training_job_arns(names),
         ),
         # AWS writes every training job's logs to one group, and FilterLogEvents (the job's streams

@@ -5,17 +5,23 @@ hyperparameters, and writes `model.tar.gz` where SageMaker does:
 `<S3OutputPath>/<job name>/output/model.tar.gz`, plus log lines and final metrics, all as the job's
 execution role.
 A job that cannot train is marked Failed with the reason, as on AWS.
+
+A job is Completed when CreateTrainingJob answers, unless MLPIPE_LOCAL_TRAINING_SECONDS (default 0)
+keeps it InProgress that long (its model already written) so that a client can follow or stop it.
+StopTrainingJob, which moto lacks: an InProgress job becomes Stopping, and Stopped at the next
+describe; any other status is refused with AWS's ValidationException.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
 import time
 from typing import Any
 
 from mlpipe.local.iam.actors import role_client
-from mlpipe.local.registry import Context, after
+from mlpipe.local.registry import AwsApiError, Context, after, before, override
 from mlpipe.local.role_logs import RoleLogStream
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -113,6 +119,47 @@ def run_training_job(ctx: Context, params: dict[str, Any], response: dict[str, A
         _write_logs(ctx, arn, role, [f"ERROR: {exc}"])
         return
     _write_logs(ctx, arn, role, lines)
-    job.final_metric_data_list = [
-        {"MetricName": name, "Value": value, "Timestamp": job.creation_time} for name, value in metrics.items()
-    ]
+    final = [{"MetricName": name, "Value": value, "Timestamp": job.creation_time} for name, value in metrics.items()]
+    seconds = max(0.0, float(os.environ.get("MLPIPE_LOCAL_TRAINING_SECONDS", "0")))
+    if seconds > 0:
+        job.training_job_status, job.secondary_status = "InProgress", "Training"
+        job.mlpipe_completes_at, job.mlpipe_final_metrics = time.time() + seconds, final  # type: ignore[attr-defined]
+        return
+    job.final_metric_data_list = final
+
+
+def _job(ctx: Context, name: str) -> Any:
+    from moto.sagemaker.models import sagemaker_backends
+
+    return sagemaker_backends[ctx.account_id][ctx.region].training_jobs.get(name)
+
+
+def _advance(job: Any) -> None:
+    """Where the time since creation (or a stop) has taken the job."""
+    if job.training_job_status == "Stopping":
+        job.training_job_status = job.secondary_status = "Stopped"
+    elif job.training_job_status == "InProgress" and time.time() >= getattr(job, "mlpipe_completes_at", 0.0):
+        job.training_job_status = job.secondary_status = "Completed"
+        job.final_metric_data_list = getattr(job, "mlpipe_final_metrics", job.final_metric_data_list)
+
+
+@before("sagemaker", "DescribeTrainingJob")
+def settle_training_job(ctx: Context, params: dict[str, Any]) -> None:
+    job = _job(ctx, str(params.get("TrainingJobName", "")))
+    if job is not None:
+        _advance(job)
+
+
+@override("sagemaker", "StopTrainingJob")
+def stop_training_job(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    job = _job(ctx, str(params.get("TrainingJobName", "")))
+    if job is None:
+        raise AwsApiError("ResourceNotFound", "Requested resource not found.", 400)
+    _advance(job)
+    if job.training_job_status != "InProgress":
+        status = job.training_job_status
+        raise AwsApiError(
+            "ValidationException", f"The request was rejected because the training job is in status {status}.", 400
+        )
+    job.training_job_status = job.secondary_status = "Stopping"
+    return {}
