@@ -304,3 +304,45 @@ def test_a_stored_path_outside_the_checkout_fails_the_build_in_download_source(
     )
     text = "\n".join(e["message"] for e in logs["events"])
     assert "is outside the source directory (hasDotdot: contains '..')" in text and "BUILD-RAN" not in text, text
+
+
+def test_the_printed_git_lines_push_an_existing_repositorys_history(
+    tmp_path: Path,
+    clients: Clients,
+    endpoint_url: str,
+    operator_keys: tuple[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Review defect 7: in a git repository of its own, `bootstrap-pipeline --push` commits history
+    unrelated to the user's; the lines it prints (after the credential setup, which the test's helper
+    stands in for) must still push the user's history, as a fast-forward of the branch."""
+    import shlex
+
+    home, keys = tmp_path / "home", operator_keys
+    home.mkdir()
+    config_path = make_project(tmp_path / "project", {"app": "gitmine", "stage": "dev"})
+    work = config_path.parent
+    (work / "model.py").write_text("# the user's own code\n")
+    for args in (("init", "-q"), ("add", "-A"), ("commit", "-qm", "my project")):
+        assert git(work, home, keys, *args).returncode == 0
+    mine = git(work, home, keys, "rev-parse", "HEAD").stdout.strip()
+
+    assert cli(config_path, endpoint_url, "bootstrap-pipeline", "--push") == 0
+    out = capsys.readouterr().out
+    printed = [line.strip() for line in out.splitlines() if line.strip().startswith("git ")]
+    assert printed[0] == f"git remote add local {endpoint_url}/v1/repos/gitmine"
+    runnable = [line for line in printed if not line.startswith("git config credential.")]
+    assert runnable[-1] == "git push local HEAD:main" and any("--allow-unrelated-histories" in x for x in runnable)
+    for line in runnable:
+        done = git(work, home, keys, *shlex.split(line)[1:])
+        assert done.returncode == 0, f"{line}: {done.stderr}"
+
+    head = git(work, home, keys, "rev-parse", "HEAD").stdout.strip()
+    cc = clients.client("codecommit")
+    assert cc.get_branch(repositoryName="gitmine", branchName="main")["branch"]["commitId"] == head
+    assert git(work, home, keys, "merge-base", "--is-ancestor", mine, head).returncode == 0  # the user's history
+
+    # Outside a git repository nothing more is printed than the remote and its credentials.
+    elsewhere = make_project(tmp_path / "plain", {"app": "gitmine", "stage": "dev"})
+    assert cli(elsewhere, endpoint_url, "bootstrap-pipeline") == 0
+    assert "git push" not in capsys.readouterr().out

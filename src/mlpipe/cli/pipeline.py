@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -40,12 +41,22 @@ Examples:
 """
 
 
-def _print_remote(remote: GitRemote) -> None:
+def _print_remote(remote: GitRemote, sync: tuple[str, ...]) -> None:
     from mlpipe.cli.render import stdout
 
     stdout.print(f"Git remote: {remote.url} (a push to the tracked branch runs the pipeline)")
     for line in (remote.remote_add, *remote.credential_setup):
         stdout.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)  # copy-pastable
+    if sync:
+        note = " (commit mlpipe.yaml first; the merge joins what is already there)" if len(sync) > 1 else ""
+        stdout.print(f"Then, to push this git repository's history{note}:", markup=False, highlight=False)
+        for line in sync:
+            stdout.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _in_git_work_tree(directory: Path) -> bool:
+    """Whether `directory` is inside a git work tree (a `.git` directory or file there or above)."""
+    return any((parent / ".git").exists() for parent in (directory.resolve(), *directory.resolve().parents))
 
 
 def bootstrap_command(
@@ -68,19 +79,22 @@ def bootstrap_command(
         push=push,
         config_path=loaded.path,
     )
-    remote = None
+    remote, sync = None, ()
     if loaded.config.pipeline.source == "codecommit":
         from mlpipe.ops.git_remote import git_remote
 
         remote = git_remote(clients.target, clients.region, result.names.repository)
+        if _in_git_work_tree(loaded.project_dir):
+            sync = remote.sync(loaded.config.pipeline.branch, result.branch_has_commits)
     if opts.json:
-        print_json({**result.to_dict(), **({"git_remote": remote.to_dict()} if remote else {})})
+        found = {"git_remote": {**remote.to_dict(), "sync": list(sync)}} if remote else {}
+        print_json({**result.to_dict(), **found})
         return
     show_plan_outcome(
         result.names.pipeline, result.plan, dry_run, "Bootstrapped", "follow runs with `mlpipe tail pipeline`"
     )
     if remote is not None:
-        _print_remote(remote)
+        _print_remote(remote, sync)
 
 
 def tail_pipeline_command(

@@ -55,6 +55,7 @@ class BootstrapResult:
     dry_run: bool
     pushed: bool
     applied: ApplyResult | None = None
+    branch_has_commits: bool = False  # the tracked branch of the CodeCommit repository (after this run)
 
     @property
     def changed(self) -> bool:
@@ -187,6 +188,11 @@ def bootstrap(
     result = BootstrapResult(plan, names, dry_run, push)
     if not dry_run:
         result.applied = apply_plan(plan, clients, reporter)
+    if config.pipeline.source == "codecommit":
+        from mlpipe.plan.codecommit import branch_head
+
+        # Whether a git push to it must merge first (the commit --push made, or earlier pushes).
+        result.branch_has_commits = push or branch_head(clients, names.repository, config.pipeline.branch) is not None
     return result
 
 

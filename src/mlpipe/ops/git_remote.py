@@ -24,6 +24,22 @@ class GitRemote:
     def remote_add(self) -> str:
         return f"git remote add {self.name} {self.url}"
 
+    def sync(self, branch: str, remote_has_commits: bool) -> tuple[str, ...]:
+        """The lines that push an existing git repository's history to the tracked branch.
+
+        The branch usually holds commits the local history does not (the one `--push` made, with
+        mlpipe.yaml and the handler): a plain `git push` is then rejected as non-fast-forward. Merging
+        them in first (unrelated histories: the repository did not start from a clone of it) keeps
+        both, and the push that follows is a fast-forward, which runs the pipeline."""
+        push = f"git push {self.name} HEAD:{branch}"
+        if not remote_has_commits:
+            return (push,)
+        return (
+            f"git fetch {self.name} {branch}",
+            f"git merge --allow-unrelated-histories -m 'Merge the pipeline repository' {self.name}/{branch}",
+            push,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
