@@ -79,12 +79,13 @@ def bootstrap_command(
         push=push,
         config_path=loaded.path,
     )
-    remote, sync = None, ()
+    remote = None
+    sync: tuple[str, ...] = ()  # in a git repository: the lines that push its history
     if loaded.config.pipeline.source == "codecommit":
         from mlpipe.ops.git_remote import git_remote
 
         remote = git_remote(clients.target, clients.region, result.names.repository)
-        if _in_git_work_tree(loaded.project_dir):
+        if loaded.project_dir is not None and _in_git_work_tree(loaded.project_dir):
             sync = remote.sync(loaded.config.pipeline.branch, result.branch_has_commits)
     if opts.json:
         found = {"git_remote": {**remote.to_dict(), "sync": list(sync)}} if remote else {}
