@@ -28,6 +28,16 @@ _LIST_TYPES = ("tuple_type", "list_type", "set_type")
 _INT_TYPES = ("int_type", "int_parsing", "int_from_float", "int_parsing_size")
 _FLOAT_TYPES = ("float_type", "float_parsing")
 _BOOL_TYPES = ("bool_type", "bool_parsing")
+# kinds whose message says what is wrong; the hint shows the key's example
+_EXAMPLE_KINDS = (
+    "string_pattern_mismatch",
+    "string_too_short",
+    "string_too_long",
+    "too_long",
+    "too_short",
+    "value_error",
+)
+_UNION_MEMBERS = {"float": "a number", "int": "a number", "str": "text", "bool": "true or false"}
 
 
 class RuleError(ValueError):
@@ -77,7 +87,7 @@ class Origins:
 
 def config_error(exc: ValidationError, origins: Origins, model: Any) -> ConfigError:
     """The first of pydantic's errors as one ConfigError; the hint counts the others."""
-    errors = exc.errors()
+    errors = _merged(list(exc.errors()))
     first = errors[0]
     loc = tuple(str(part) for part in first["loc"])
     rule = (first.get("ctx") or {}).get("error")
@@ -97,6 +107,23 @@ def config_error(exc: ValidationError, origins: Origins, model: Any) -> ConfigEr
     if more:
         hint = f"{hint}; {more} more problem(s) after this one" if hint else f"{more} more problem(s) after this one"
     return ConfigError(message, hint=hint)
+
+
+def _merged(errors: list[Any]) -> list[Any]:
+    """One error per value: pydantic reports a value that fits no member of a union (model.params'
+    `float | int | str`) once per member, with the member's name appended to the key."""
+    out: list[Any] = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if not (loc and loc[-1] in _UNION_MEMBERS):
+            out.append(error)
+            continue
+        previous = out[-1] if out else None
+        if previous is not None and previous["type"] == "union" and tuple(previous["loc"]) == loc[:-1]:
+            previous["wanted"].append(_UNION_MEMBERS[str(loc[-1])])
+        else:
+            out.append({**error, "type": "union", "loc": loc[:-1], "wanted": [_UNION_MEMBERS[str(loc[-1])]]})
+    return out
 
 
 def _unknown_key_hint(model: Any, loc: tuple[str, ...], origins: Origins) -> str:
@@ -167,6 +194,12 @@ def _describe(error: Mapping[str, Any], loc: tuple[str, ...], origins: Origins, 
         return "unknown key"
     if kind == "missing":
         return "required key is missing"
+    if got is None:
+        return "no value (an empty key)"
+    if kind == "union":
+        return f"{shown} is {_kind_of(got)}, not {' or '.join(dict.fromkeys(error['wanted']))}"
+    if kind == "model_type":
+        return f"{shown} is {_kind_of(got)}, not a section of keys"
     if kind in _BOUNDS:
         return f"{shown} is out of range: must be {_BOUNDS[kind]} {next(iter(ctx.values()))}"
     if kind == "literal_error":
@@ -214,10 +247,20 @@ def _unquoting_fixes(got: Any, field: Any) -> bool:
 def _hint(error: Mapping[str, Any], loc: tuple[str, ...], origins: Origins, field: Any) -> str | None:
     kind, got = error["type"], error.get("input")
     shown = origins.shown(loc, got)
-    default = _default(field)
-    unit = next((f" ({u})" for suffix, u in _UNITS.items() if loc[-1].endswith(suffix)), "")
     if kind == "missing":
         return f"add it, e.g. `{origins.example(loc, _text(str(_sample(field) or 'NAME')))}`"
+    if kind == "model_type":
+        return f"write its keys indented under `{loc[-1]}:`, or delete the line for the defaults"
+    if got is None:
+        sample = _sample(field) if _sample(field) is not None else _low(field)
+        given = (
+            f"give it a value, e.g. `{origins.example(loc, _yaml(sample))}`"
+            if sample is not None
+            else "give it a value"
+        )
+        return given if field is not None and field.is_required() else f"{given}, or remove the key for the default"
+    if kind == "union":
+        return f"write {' or '.join(dict.fromkeys(error['wanted']))}"
     if kind == "literal_error":
         return _literal_hint(got, shown, loc, origins, field)
     if kind == "string_type" and isinstance(got, (bool, int, float)) and _fits(field, shown):
@@ -231,24 +274,24 @@ def _hint(error: Mapping[str, Any], loc: tuple[str, ...], origins: Origins, fiel
     if kind == "dict_type":
         sample = _sample(field)
         return f"write a mapping, e.g. `{origins.example(loc, _yaml(sample) if sample else '{NAME: value}')}`"
+    return _value_hint(kind, loc, origins, field)
+
+
+def _value_hint(kind: str, loc: tuple[str, ...], origins: Origins, field: Any) -> str | None:
+    """Hints for a number (the range, an example: the default, else the bound), true/false, and
+    text or a list against its pattern, length or mlpipe's own check (the key's example)."""
+    default = _default(field)
+    unit = next((f" ({u})" for suffix, u in _UNITS.items() if loc[-1].endswith(suffix)), "")
     if kind in _BOUNDS:
-        return f"use {_range(field)}{unit}" + (
-            f", e.g. `{origins.example(loc, _yaml(default))}`" if default is not None else ""
-        )
+        example = f", e.g. `{origins.example(loc, _yaml(default))}`" if default is not None else ""
+        return f"use {_range(field)}{unit}{example}"
     if kind in _BOOL_TYPES:
         return f"write true or false, e.g. `{origins.example(loc, _yaml(bool(default)))}`"
     if kind in (*_INT_TYPES, *_FLOAT_TYPES):
         what = "a whole number" if kind in _INT_TYPES else "a number"
-        sample = _yaml(default) if default is not None else "1"
+        sample = _yaml(default if default is not None else _low(field) or 1)
         return f"write {what}{unit} without quotes or units, e.g. `{origins.example(loc, sample)}`"
-    if kind in (
-        "string_pattern_mismatch",
-        "string_too_short",
-        "string_too_long",
-        "too_long",
-        "too_short",
-        "value_error",
-    ):
+    if kind in _EXAMPLE_KINDS:
         sample = _sample(field)
         return f"e.g. `{origins.example(loc, _yaml(sample))}`" if sample else None
     return None
@@ -281,6 +324,11 @@ def _default(field: Any) -> Any:
         return None
     value = field.get_default(call_default_factory=True)
     return list(value) if isinstance(value, tuple) else value
+
+
+def _low(field: Any) -> Any:
+    """The key's lower bound (ge), for an example where it has no default."""
+    return next((m.ge for m in getattr(field, "metadata", []) if getattr(m, "ge", None) is not None), None)
 
 
 def _range(field: Any) -> str:

@@ -168,6 +168,30 @@ TYPES = [
         "mlpipe.yaml:3: alarm.period_s: 45 is not a CloudWatch period: use 10, 30 or a multiple of 60",
         "e.g. `period_s: 60`",
     ),
+    cfg(
+        "empty-value",
+        GOOD + "function:\n  timeout_s:\n",
+        "mlpipe.yaml:3: function.timeout_s: no value (an empty key)",
+        "give it a value, e.g. `timeout_s: 30`, or remove the key for the default",
+    ),
+    cfg(
+        "section-not-a-mapping",
+        GOOD + "function: 5\n",
+        "mlpipe.yaml:2: function: 5 is a number, not a section of keys",
+        "write its keys indented under `function:`, or delete the line for the defaults",
+    ),
+    cfg(
+        "param-fits-no-type",
+        GOOD + "model:\n  params: {max_depth: [1]}\n",
+        "mlpipe.yaml:3: model.params.max_depth: [1] is a list, not a number or text",
+        "write a number or text",
+    ),
+    cfg(
+        "no-default-example-from-the-bound",
+        GOOD + "function:\n  max_concurrency: many\n",
+        "mlpipe.yaml:3: function.max_concurrency: 'many' is not a whole number",
+        "write a whole number without quotes or units, e.g. `max_concurrency: 2`",
+    ),
     # review minor: a bad hyperparameter is a configuration error (3) with its line, not usage (2)
     cfg(
         "params-out-of-range",
