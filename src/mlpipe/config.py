@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from mlpipe.config_checks import check_env, duplicate_key, line_index, written_values
+from mlpipe.config_checks import check_env, duplicate_key, line_index, written_values, yaml_problem
 from mlpipe.config_errors import Origins, RuleError, config_error
 from mlpipe.config_model import EndpointConfig, ModelConfig, TrainingConfig
 from mlpipe.config_sections import AlarmConfig, QueueConfig, _Section, environment_problem, pinned_install
@@ -257,10 +257,7 @@ def _parse_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int],
         written = written_values(text)
         twice = duplicate_key(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: malformed YAML: {problem}", hint="check indentation and quoting") from None
+        raise yaml_problem(path, exc) from None
     if twice:
         key, line, first = twice
         raise ConfigError(f"{path}:{line}: {key}: duplicate key (first at line {first})", hint="keep one of them")

@@ -76,6 +76,27 @@ def written_values(text: str) -> dict[tuple[str, ...], str]:
     return index
 
 
+def yaml_problem(path: object, exc: yaml.YAMLError) -> ConfigError:
+    """A YAML syntax error as one line at the line to fix, with the fix for the usual mistakes."""
+    problem = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+    mark, context = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    opened = context.line + 1 if context is not None else None
+    hint = "check the indentation (spaces, the same depth for keys of one section) and the quoting"
+    if "'\\t'" in problem:  # PyYAML names the character it found: '\t'
+        hint = "YAML forbids tabs: indent with spaces"
+    elif problem.startswith("expected ',' or") and opened:
+        closing = problem.split(" or ", 1)[1][1]
+        hint, mark = f"close the {'[' if closing == ']' else '{'} opened on line {opened} with {closing!r}", context
+    elif "end of stream" in problem and "quoted" in str(getattr(exc, "context", "")) and opened:
+        hint, mark = f"close the quote opened on line {opened}", context
+    elif problem == "mapping values are not allowed here":
+        hint = "quote a value that holds ': ' (`target: \"a: b\"`), or indent this key as deep as its neighbours"
+    elif "cannot start any token" in problem or "undefined alias" in problem:
+        hint = "quote the value: YAML reserves '@', '`', '*', '&', '!' and '%' at its start"
+    where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+    return ConfigError(f"{where}: malformed YAML: {problem}", hint=hint)
+
+
 def duplicate_key(text: str) -> tuple[str, int, int] | None:
     """The first key given twice in one mapping: (dotted key, its line, the earlier line), 1-based."""
     root = yaml.compose(text)

@@ -209,6 +209,40 @@ TYPES = [
     ),
 ]
 
+# YAML syntax: the line to fix (where a bracket or quote opened) and the fix for the usual mistakes.
+SYNTAX = [
+    cfg(
+        "tab-indent",
+        GOOD + "queue:\n\tsse: true\n",
+        "mlpipe.yaml:3: malformed YAML: found character '\\t' that cannot start any token",
+        "YAML forbids tabs: indent with spaces",
+    ),
+    cfg(
+        "unclosed-bracket",
+        "app: [shop\n",
+        "mlpipe.yaml:1: malformed YAML: expected ',' or ']', but got '<stream end>'",
+        "close the [ opened on line 1 with ']'",
+    ),
+    cfg(
+        "unclosed-quote",
+        GOOD + 'model:\n  target: "price\n',
+        "mlpipe.yaml:3: malformed YAML: found unexpected end of stream",
+        "close the quote opened on line 3",
+    ),
+    cfg(
+        "colon-in-a-value",
+        GOOD + "model:\n  target: a: b\n",
+        "mlpipe.yaml:3: malformed YAML: mapping values are not allowed here",
+        "quote a value that holds ': ' (`target: \"a: b\"`), or indent this key as deep as its neighbours",
+    ),
+    cfg(
+        "reserved-first-character",
+        GOOD + "model:\n  data: @train.csv\n",
+        "mlpipe.yaml:3: malformed YAML: found character '@' that cannot start any token",
+        "quote the value: YAML reserves '@', '`', '*', '&', '!' and '%' at its start",
+    ),
+]
+
 # Defect 8: a rule across keys names where the values came from, as a key's own error does.
 RULES = [
     cfg(
@@ -305,7 +339,7 @@ STAGES = [
     ),
 ]
 
-CASES = [*TYPES, *RULES, *STAGES]
+CASES = [*TYPES, *SYNTAX, *RULES, *STAGES]
 
 
 def test_no_case_is_given_twice() -> None:
