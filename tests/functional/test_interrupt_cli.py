@@ -131,6 +131,36 @@ def test_ctrl_c_while_deploy_reads_what_exists_changes_nothing_and_says_so(
     assert clients.client("sqs").list_queues().get("QueueUrls", []) == []
 
 
+def test_ctrl_c_during_destroy_finishes_the_deletion_in_flight_and_destroy_again_finishes(
+    project: list[str], tmp_path: Path, endpoint_url: str, clients: Clients, processes: list[Mlpipe], capsys
+) -> None:  # type: ignore[no-untyped-def]
+    assert run([*project, "deploy"]) == 0
+    capsys.readouterr()
+    assert run([*project, "-o", "json", "destroy", "--dry-run"]) == 0
+    changes = json.loads(capsys.readouterr().out)["plan"]["changes"]
+    planned = [f"{c['kind']} {c['name']}" for c in changes if c["action"] == "delete"]
+    queue = next(i for i, change in enumerate(planned) if change.startswith("sqs-queue "))
+    hold(endpoint_url, "sqs", "DeleteQueue")
+    argv = [*project, "destroy", "--yes"]
+    destroy = Mlpipe(argv, tmp_path)
+    processes.append(destroy)
+    wait_held(endpoint_url, "sqs", "DeleteQueue")
+
+    destroy.interrupt()
+    destroy.expect(f"Warning: Ctrl-C: finishing delete {planned[queue]} first")
+    release(endpoint_url)
+    code, out, err = destroy.finish()
+
+    assert code == 130 and out == "" and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"Interrupted after {queue + 1} of {len(planned)} planned change(s); {_rerun_hint(argv)}"
+    )
+    assert run(argv) == 0
+    capsys.readouterr()
+    assert run([*project, "destroy", "--yes"]) == 0
+    assert "nothing to destroy" in capsys.readouterr().out
+
+
 ROWS = 300  # 30 SendMessageBatch calls of 10
 
 
@@ -160,6 +190,26 @@ def test_ctrl_c_during_send_says_which_lines_were_sent_and_which_not(
         "exit_code": 130,
     }
     assert depth(clients, names.trigger_queue) == 90
+
+
+def test_ctrl_c_while_send_waits_for_results_says_everything_was_sent(
+    project: list[str], tmp_path: Path, endpoint_url: str, clients: Clients, processes: list[Mlpipe]
+) -> None:
+    _, names = deployment(clients, app="halt")
+    hold(endpoint_url, "logs", "FilterLogEvents")  # --wait looks for the results in the function's log
+    send = Mlpipe([*project, "send", "--payload", "1,2,3", "--wait", "--timeout", "300"], tmp_path)
+    processes.append(send)
+    wait_held(endpoint_url, "logs", "FilterLogEvents")
+
+    send.interrupt()
+    code, out, err = send.finish()
+
+    assert code == 130 and out == "" and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        "Interrupted while waiting for results: all 1 message(s) (1 row(s)) were sent and are being processed; "
+        "`mlpipe tail logs` shows the predictions, `mlpipe tail dlq` what failed"
+    )
+    assert depth(clients, names.trigger_queue) == 1
 
 
 def test_ctrl_c_while_following_a_remote_training_job_stops_the_job(

@@ -19,7 +19,7 @@ from mlpipe import contract
 from mlpipe.aws.calls import read
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
-from mlpipe.errors import DeliveryError, Interrupted, MlpipeError, NotDeployedError, UsageError
+from mlpipe.errors import Interrupted, MlpipeError, NotDeployedError, UsageError
 from mlpipe.names import Names
 from mlpipe.ops import model_store
 from mlpipe.ops.function_contract import deployed_feature_count, stale_function
@@ -30,13 +30,12 @@ from mlpipe.ops.rows import (
     check_body,
     check_rows_per_message,
     check_sizes,
-    describe_lines,
     json_message,
     pack_rows,
     read_rows,
     validate_rows,
 )
-from mlpipe.ops.sqs_batch import BatchSender, Delivery
+from mlpipe.ops.sqs_batch import BatchSender, interrupted, undelivered
 from mlpipe.ops.tail import REDRIVE_REASON, DlqMessage, peek_dlq
 from mlpipe.reporter import Reporter
 from mlpipe.waiting import Poll
@@ -202,9 +201,9 @@ def send(
     since_ms = int(time.time() * 1000) - 5_000  # a little slack for clock skew with CloudWatch
     delivery = BatchSender(clients, trigger.url, workers=workers, sleep=sleep, clock=clock).send(messages, reporter)
     if delivery.interrupted:
-        raise _interrupted(delivery, messages, request.source)
+        raise interrupted(delivery, messages, request.source)
     if delivery.failed:
-        raise _undelivered(delivery, messages, request.source)
+        raise undelivered(delivery, messages, request.source)
     result = SendResult(
         queue=trigger.name,
         messages=len(messages),
@@ -218,40 +217,25 @@ def send(
     )
     reporter.done(f"sent {result.rows} row(s) in {result.messages} message(s) to {trigger.name}")
     if wait:
-        result.outcomes = wait_for_outcomes(
-            clients, names, messages, since_ms, run_id, timeout_s, reporter, sleep=sleep, clock=clock
+        result.outcomes = _waited(
+            result,
+            lambda: wait_for_outcomes(
+                clients, names, messages, since_ms, run_id, timeout_s, reporter, sleep=sleep, clock=clock
+            ),
         )
     result.elapsed_s = clock() - started
     return result
 
 
-def _undelivered(delivery: Delivery, messages: list[Message], source: str) -> DeliveryError:
-    """One line: what failed, how many went out, and exactly which input lines did not."""
-    lines = [line for i in delivery.failed for line in messages[i].lines]
-    codes = sorted({code for code, _ in delivery.failed.values()})
-    sent = len(delivery.message_ids)
-    summary = (
-        f"{len(delivery.failed)} of {len(messages)} message(s) could not be sent ({', '.join(codes)}), "
-        f"{sent} sent: {source} line(s) {describe_lines(lines)}"
-    )
-    hint = "the other lines are on the queue: resend only these"
-    if delivery.stopped is None:
-        return DeliveryError(summary, hint=hint)
-    cause = delivery.stopped.message.rstrip(".")
-    hint = f"{hint}, once the cause is fixed" + (f" ({delivery.stopped.hint})" if delivery.stopped.hint else "")
-    return DeliveryError(f"sending stopped: {cause}; {summary}", hint=hint)
-
-
-def _interrupted(delivery: Delivery, messages: list[Message], source: str) -> Interrupted:
-    """Ctrl-C during the send: how many went out, and exactly which input lines did not."""
-    sent = [line for i in delivery.message_ids for line in messages[i].lines]
-    unsent = [line for i in delivery.failed for line in messages[i].lines]
-    message = (
-        f"interrupted: {len(delivery.message_ids)} of {len(messages)} message(s) sent"
-        + (f" ({source} line(s) {describe_lines(sent)})" if sent else "")
-        + f"; {source} line(s) {describe_lines(unsent)} not sent"
-    )
-    return Interrupted(message, hint="the sent lines are on the queue: resend only the lines not sent")
+def _waited(result: SendResult, wait: Callable[[], list[Outcome]]) -> list[Outcome]:
+    try:
+        return wait()
+    except KeyboardInterrupt as exc:  # everything was sent: only the waiting stops
+        raise Interrupted(
+            f"interrupted while waiting for results: all {result.messages} message(s) "
+            f"({result.rows} row(s)) were sent and are being processed",
+            hint="`mlpipe tail logs` shows the predictions, `mlpipe tail dlq` what failed",
+        ) from exc
 
 
 def _require_endpoint(clients: Clients, names: Names) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 from mlpipe import interrupts
 from mlpipe.aws.calls import call
 from mlpipe.aws.clients import Clients
-from mlpipe.errors import MlpipeError
-from mlpipe.ops.rows import MAX_MESSAGE_BYTES, Message
+from mlpipe.errors import DeliveryError, Interrupted, MlpipeError
+from mlpipe.ops.rows import MAX_MESSAGE_BYTES, Message, describe_lines
 from mlpipe.reporter import Reporter
 
 MAX_ENTRIES = 10
@@ -224,6 +224,35 @@ class BatchSender:
         for index in group:
             last_error[index] = reason
         return _Settled(list(group), call_error=reason, error=error, fatal=fatal)
+
+
+def undelivered(delivery: Delivery, messages: Sequence[Message], source: str) -> DeliveryError:
+    """One line: what failed, how many went out, and exactly which input lines did not."""
+    lines = [line for i in delivery.failed for line in messages[i].lines]
+    codes = sorted({code for code, _ in delivery.failed.values()})
+    sent = len(delivery.message_ids)
+    summary = (
+        f"{len(delivery.failed)} of {len(messages)} message(s) could not be sent ({', '.join(codes)}), "
+        f"{sent} sent: {source} line(s) {describe_lines(lines)}"
+    )
+    hint = "the other lines are on the queue: resend only these"
+    if delivery.stopped is None:
+        return DeliveryError(summary, hint=hint)
+    cause = delivery.stopped.message.rstrip(".")
+    hint = f"{hint}, once the cause is fixed" + (f" ({delivery.stopped.hint})" if delivery.stopped.hint else "")
+    return DeliveryError(f"sending stopped: {cause}; {summary}", hint=hint)
+
+
+def interrupted(delivery: Delivery, messages: Sequence[Message], source: str) -> Interrupted:
+    """Ctrl-C during the send: how many went out, and exactly which input lines did not."""
+    sent = [line for i in delivery.message_ids for line in messages[i].lines]
+    unsent = [line for i in delivery.failed for line in messages[i].lines]
+    message = (
+        f"interrupted: {len(delivery.message_ids)} of {len(messages)} message(s) sent"
+        + (f" ({source} line(s) {describe_lines(sent)})" if sent else "")
+        + f"; {source} line(s) {describe_lines(unsent)} not sent"
+    )
+    return Interrupted(message, hint="the sent lines are on the queue: resend only the lines not sent")
 
 
 def _take_batch(ready: deque[int], messages: Sequence[Message]) -> list[int]:
