@@ -7,12 +7,14 @@ Siblings: test_bad_inputs.py (ranges and choices of every key), _env.py, _flags.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 from battery import GOOD, Case, run_case
 
 from mlpipe.aws.clients import Clients
+from mlpipe.names import PIPELINE_SCOPE
 
 
 def cfg(
@@ -358,3 +360,38 @@ def test_bad_value_names_where_and_the_fix(
     run_case(case, module_clients, endpoint_url, tmp_path, monkeypatch, capsys)
     if case.id == "init-stage-pipeline":
         assert list(tmp_path.iterdir()) == []
+
+
+def test_stage_pipeline_destroy_leaves_the_cicd_boundary(
+    module_clients: Clients,
+    endpoint_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The review's case: after bootstrap-pipeline, `--stage pipeline destroy --yes` deleted the CI/CD
+    boundary (its name and tags are the stage's). Now the stage is refused before any call."""
+    iam = module_clients.client("iam")
+    cicd = module_clients.names("shop", PIPELINE_SCOPE)
+
+    def bootstrapped(clients: Clients) -> None:
+        iam.create_policy(
+            PolicyName=cicd.boundary_policy,
+            PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", '
+            '"Resource": "*"}]}',
+            Tags=[{"Key": k, "Value": v} for k, v in cicd.tags.items()],
+        )
+
+    case = Case(
+        "stage-pipeline-destroy",
+        ("--stage", "pipeline", "destroy", "--yes"),
+        (f"option --stage: stage: {PIPELINE}", RESERVED),
+        3,
+        deployed=True,
+    )
+    try:
+        run_case(case, module_clients, endpoint_url, tmp_path, monkeypatch, capsys, deploy=bootstrapped)
+        iam.get_policy(PolicyArn=cicd.boundary_arn)  # still there
+    finally:
+        with contextlib.suppress(iam.exceptions.NoSuchEntityException):  # destroy deleted it: failed above
+            iam.delete_policy(PolicyArn=cicd.boundary_arn)
