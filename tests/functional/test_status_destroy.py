@@ -117,3 +117,26 @@ def test_destroy_refuses_a_foreign_same_named_resource_and_deletes_nothing(clien
         destroy(CONFIG, clients, ListReporter())
     assert log.mutating == []
     assert len(tagged_inventory(clients, names)) == 12  # 11 deployed + the foreign bucket, listed by name
+
+
+def test_status_lists_what_train_creates(clients: Clients, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its help says "every resource of the stage": train's resources too (review), which shows
+    what a failed first train left, not only `destroy --dry-run`."""
+    from mlpipe.ops.train import train
+
+    names = clients.names(CONFIG.app, CONFIG.stage)
+    before = {(r.kind, r.name): r.state for r in status(CONFIG, clients).model_resources}
+    assert set(before.values()) == {"missing"}
+    assert ("iam-boundary-policy", names.boundary_policy) in before and ("s3-bucket", names.model_bucket) in before
+
+    first = train(CONFIG, clients, ListReporter())
+    second = train(CONFIG, clients, ListReporter())
+    report = status(CONFIG, clients)
+    rows = {(r.kind, r.name): r for r in report.model_resources}
+    assert {r.state for r in rows.values()} == {"in sync"}, report.model_resources
+    assert not report.deployed  # deploy's resources decide that: nothing of them exists
+    kinds = [kind for kind, _ in rows]
+    assert kinds.count("sagemaker-model") == 2 and kinds.count("sagemaker-endpoint-config") == 2
+    assert ("iam-role", names.sagemaker_role) in rows and ("sagemaker-endpoint", names.endpoint) in rows
+    assert rows[("sagemaker-model", second.model_name)].detail == "current version"
+    assert rows[("sagemaker-endpoint-config", first.model_name)].detail == "previous version"

@@ -6,7 +6,9 @@ import typer
 
 from mlpipe.cli.context import options
 
-HELP = """Show every resource of the stage (exists, in sync with mlpipe.yaml or drifted), the queue
+HELP = """Show every resource of the stage (exists, in sync with mlpipe.yaml or drifted): what deploy
+creates, then what train creates (the permissions boundary, model bucket, SageMaker role, endpoint,
+its configs and models), the queue
 depths (waiting, in flight, dead-letter), the function's state, a problem AWS reports on the event
 source mapping (a State other than Enabled, a LastProcessingResult starting with PROBLEM) and its
 fix, the endpoint's status, the alarms' states (OK, ALARM, INSUFFICIENT_DATA; `mlpipe tail alarms`
@@ -36,6 +38,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             return
         rows = [(r.kind, r.name, r.state, r.detail) for r in result.resources]
         table(f"{result.app}/{result.stage}", ["resource", "name", "state", "detail"], rows)
+        rows = [(r.kind, r.name, r.state, r.detail) for r in result.model_resources]
+        table(f"{result.app}/{result.stage} model (mlpipe train)", ["resource", "name", "state", "detail"], rows)
 
         def shown(value: object) -> str:
             return "-" if value is None else str(value)

@@ -1,4 +1,5 @@
 """`mlpipe status`: every resource (exists, in sync or drifted), queue depths, function and endpoint.
+Deploy's resources decide "deployed" and "in sync"; train's are listed beside them (`model_resources`).
 
 Drift is what deploy would change: the same planners run, and a non-noop change means drift.
 """
@@ -79,6 +80,8 @@ class StatusResult:
     function_state: str | None = None
     endpoint_status: str | None = None
     model_version: str | None = None
+    # What `train` creates (ops/status_model.py): boundary, model bucket, endpoint and its versions...
+    model_resources: list[ResourceStatus] = field(default_factory=list)
     # CI/CD, when `bootstrap-pipeline` created it: its resources and the latest run's status.
     pipeline_resources: list[ResourceStatus] = field(default_factory=list)
     pipeline_run: str | None = None
@@ -98,7 +101,7 @@ class StatusResult:
         return {**asdict(self), "deployed": self.deployed, "in_sync": self.in_sync}
 
 
-def _check(kind: str, name: str, planner: Callable[[], Change]) -> ResourceStatus:
+def check_row(kind: str, name: str, planner: Callable[[], Change]) -> ResourceStatus:
     try:
         change = planner()
     except ForeignResourceError as exc:
@@ -130,9 +133,12 @@ def _depths(clients: Clients, names: Names) -> dict[str, int | None]:
 
 def _alarm_rows(config: Config, clients: Clients, names: Names) -> list[ResourceStatus]:
     if not config.alarm.enabled:
-        return [_check("cloudwatch-alarm", n, lambda n=n: plan_alarm_deletion(n, clients, names)) for n in names.alarms]  # type: ignore[misc]
+        return [
+            check_row("cloudwatch-alarm", n, lambda n=n: plan_alarm_deletion(n, clients, names))  # type: ignore[misc]
+            for n in names.alarms
+        ]
     rows = [
-        _check("cloudwatch-alarm", spec["AlarmName"], lambda spec=spec: plan_alarm(spec, clients, names))  # type: ignore[misc]
+        check_row("cloudwatch-alarm", spec["AlarmName"], lambda spec=spec: plan_alarm(spec, clients, names))  # type: ignore[misc]
         for spec in alarm_specs(config, names)
     ]
     try:
@@ -173,7 +179,8 @@ def _pipeline(config: Config, clients: Clients, result: StatusResult) -> None:
         # One owner per resource: each stage's Lambda role (bootstrap creates it ahead of the first
         # build) belongs to that stage's table (`status --stage`), not to the CI/CD one.
         stage_roles = {dataclasses.replace(names, stage=stage).lambda_role for stage in config.pipeline.stages}
-        owned = {(r.kind, r.name) for r in result.resources} | {("iam-role", role) for role in stage_roles}
+        stage_rows = [*result.resources, *result.model_resources]
+        owned = {(r.kind, r.name) for r in stage_rows} | {("iam-role", role) for role in stage_roles}
         result.pipeline_resources += [
             ResourceStatus(c.kind, c.name, STATE_OF_ACTION[c.action], c.detail)
             for c in plan.changes
@@ -187,7 +194,7 @@ def _mapping_row(spec: MappingSpec, clients: Clients, names: Names, result: Stat
     """The mapping's row (drift, as for every resource) and its health, from one observation."""
     observed = observe_mappings(clients, spec.queue_arn, spec.function)
     result.mapping = mapping_health(observed)
-    row = _check("event-source-mapping", names.trigger_queue, lambda: diff_mapping(spec, observed, names))
+    row = check_row("event-source-mapping", names.trigger_queue, lambda: diff_mapping(spec, observed, names))
     if result.mapping and result.mapping.problem:
         row.detail = "; ".join(d for d in (row.detail, result.mapping.problem) if d)
     return row
@@ -206,7 +213,7 @@ def status(config: Config, clients: Clients, package: Package | None = None) -> 
         url = queue_url(clients, spec.name)
         if url:
             known[spec.url_var] = url
-        result.resources.append(_check("sqs-queue", spec.name, lambda s=spec: plan_queue(s, clients, names)[0]))  # type: ignore[misc]
+        result.resources.append(check_row("sqs-queue", spec.name, lambda s=spec: plan_queue(s, clients, names)[0]))  # type: ignore[misc]
     environment = function_environment(config, names, known, feature_count)
     fn = function_spec(config, names, environment, with_model(package or build_package(), current_model))
     retention = config.function.log_retention_days
@@ -215,7 +222,7 @@ def status(config: Config, clients: Clients, package: Package | None = None) -> 
         ("log-group", names.log_group, lambda: plan_log_group(names.log_group, retention, clients, names)),
         ("lambda-function", names.function, lambda: plan_function(fn, clients, names)),
     ]
-    result.resources += [_check(kind, name, planner) for kind, name, planner in checks]
+    result.resources += [check_row(kind, name, planner) for kind, name, planner in checks]
     result.resources.append(_mapping_row(mapping_spec(config, names), clients, names, result))
     result.resources += _alarm_rows(config, clients, names)
     result.alarms = alarm_states(clients, names)
@@ -226,5 +233,8 @@ def status(config: Config, clients: Clients, package: Package | None = None) -> 
         result.function_state = f"{fn_config.get('State', '?')}/{fn_config.get('LastUpdateStatus', '?')}"
     endpoint = read(clients, lambda: sm.describe_endpoint(EndpointName=names.endpoint), SAGEMAKER_MISSING)
     result.endpoint_status = endpoint.get("EndpointStatus") if endpoint else None
+    from mlpipe.ops.status_model import model_rows
+
+    result.model_resources = model_rows(config, clients, names, current_model)
     _pipeline(config, clients, result)
     return result

@@ -66,7 +66,13 @@ UNSCOPED_BY_COMMAND = {
     "deploy": ("lambda:ListEventSourceMappings", "logs:DescribeLogGroups", "sqs:ListQueues", "sts:GetCallerIdentity"),
     "send": ("sts:GetCallerIdentity",),
     "tail": ("sts:GetCallerIdentity",),
-    "status": ("lambda:ListEventSourceMappings", "logs:DescribeLogGroups", "sts:GetCallerIdentity"),
+    "status": (
+        "lambda:ListEventSourceMappings",
+        "logs:DescribeLogGroups",
+        "sagemaker:ListEndpointConfigs",
+        "sagemaker:ListModels",
+        "sts:GetCallerIdentity",
+    ),
     "redrive": ("sts:GetCallerIdentity",),
     "destroy": (
         "lambda:ListEventSourceMappings",

@@ -19,6 +19,18 @@ ENDPOINT_DELETES = (
 )
 
 
+# What plan/s3.py reads of a bucket (HeadBucket is s3:ListBucket).
+MODEL_BUCKET_READS = (
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketTagging",
+    "s3:GetBucketVersioning",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:ListBucket",
+)
+
+
 def status_statements(config: Config, names: Names) -> list[Statement]:
     group = names.log_group_arn(names.log_group)
     return [
@@ -26,19 +38,25 @@ def status_statements(config: Config, names: Names) -> list[Statement]:
             "StatusQueues", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"], queue_arns(names)
         ),
         statement(
-            "StatusFunctionRole",
+            "StatusRoles",  # the function's role and train's SageMaker execution role
             ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRoleTags"],
-            [names.role_arn(names.lambda_role)],
+            [names.role_arn(names.lambda_role), names.role_arn(names.sagemaker_role)],
         ),
         statement("StatusFunction", ["lambda:GetFunction", "lambda:GetFunctionConfiguration"], [names.function_arn]),
-        statement("StatusLogGroup", ["logs:ListTagsForResource"], [group, group + ":*"]),
+        statement(
+            "StatusLogGroup", ["logs:ListTagsForResource"], [group, group + ":*", *endpoint_log_group_arns(names)]
+        ),
+        statement(
+            "StatusModelBucket", MODEL_BUCKET_READS, [names.bucket_arn(names.model_bucket)], condition=in_account(names)
+        ),
         statement("StatusAlarm", ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"], alarm_arns(names)),
         statement(
             "StatusAlarmTopic",
             ["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource"],
             [names.topic_arn(names.alarm_topic)],
         ),
-        statement("StatusEndpoint", ["sagemaker:DescribeEndpoint"], [names.endpoint_arn]),
+        # What train made: the endpoint, and its configs and models (listed, then tag-checked).
+        statement("StatusEndpoint", ["sagemaker:DescribeEndpoint", "sagemaker:ListTags"], sagemaker_arns(names)),
         statement(
             "StatusModel",
             ["s3:GetObject"],
