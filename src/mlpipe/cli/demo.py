@@ -55,21 +55,33 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         ),
         timeout: float = typer.Option(40.0, "--timeout", min=1, help="Seconds to wait for each result."),
     ) -> None:
-        from mlpipe.cli.embedded import RecordedEmbeddedAws
         from mlpipe.cli.render import print_json
-        from mlpipe.ops.demo import DemoRequest, run_demo
+        from mlpipe.ops.demo import DemoRequest
 
         opts = options(ctx)
         request = DemoRequest(directory, data, target, rows, keep, timeout)
         server = _server_control(port)
         if opts.json:
-            quiet = _display(quiet=True)
-            print_json(run_demo(request, server, quiet, quiet, embedded=RecordedEmbeddedAws()).to_dict())
+            print_json(_run_demo(request, server, _display(quiet=True)).to_dict())
             return
         display = _display(quiet=False)
         with display:
-            result = run_demo(request, server, display, display, embedded=RecordedEmbeddedAws())
+            result = _run_demo(request, server, display)
         _summary(result)
+
+
+def _run_demo(request: Any, server: Any, display: Any) -> Any:
+    """The demo; a Ctrl-C says so in its own terms (a stage's "N of M changes" means nothing here)."""
+    from mlpipe.cli.embedded import RecordedEmbeddedAws
+    from mlpipe.errors import Interrupted
+    from mlpipe.ops.demo import run_demo
+
+    try:
+        return run_demo(request, server, display, display, embedded=RecordedEmbeddedAws())
+    except (KeyboardInterrupt, Interrupted) as exc:
+        raise Interrupted(
+            "interrupted: the demo stopped before it finished", hint="run `mlpipe demo` again: it starts afresh"
+        ) from exc
 
 
 def _server_control(port: int | None) -> Any:
