@@ -127,7 +127,9 @@ def test_ctrl_c_while_deploy_reads_what_exists_changes_nothing_and_says_so(
     code, out, err = deploy.finish()
 
     assert code == 130 and out == "" and "Traceback" not in err
-    assert err.strip().splitlines()[-1] == "Interrupted before `mlpipe deploy` finished"
+    assert err.strip().splitlines()[-1] == (
+        "Interrupted while reading what exists, before any change: nothing was changed"
+    )
     assert clients.client("sqs").list_queues().get("QueueUrls", []) == []
 
 
@@ -159,6 +161,26 @@ def test_ctrl_c_during_destroy_finishes_the_deletion_in_flight_and_destroy_again
     capsys.readouterr()
     assert run([*project, "destroy", "--yes"]) == 0
     assert "nothing to destroy" in capsys.readouterr().out
+
+
+def test_ctrl_c_in_any_other_command_is_one_line_naming_it(
+    project: list[str], tmp_path: Path, endpoint_url: str, processes: list[Mlpipe]
+) -> None:
+    hold(endpoint_url, "sqs", "GetQueueUrl")  # status reads the queues
+    status = Mlpipe([*project, "-o", "json", "status"], tmp_path)
+    processes.append(status)
+    wait_held(endpoint_url, "sqs", "GetQueueUrl")
+
+    status.interrupt()
+    code, out, err = status.finish()
+
+    assert code == 130 and out == "" and "Traceback" not in err
+    assert envelope(err) == {
+        "code": "Interrupted",
+        "message": "interrupted before `mlpipe status` finished",
+        "hint": None,
+        "exit_code": 130,
+    }
 
 
 ROWS = 300  # 30 SendMessageBatch calls of 10

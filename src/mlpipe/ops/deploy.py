@@ -13,6 +13,7 @@ from typing import Any
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
 from mlpipe.contract import function_variables
+from mlpipe.errors import Interrupted
 from mlpipe.lambda_package import Package, build_package, with_model
 from mlpipe.names import Names
 from mlpipe.plan.alarm import plan_alarms
@@ -134,10 +135,13 @@ def deploy(
         reporter.warn(warning)
     package = package or build_package()
     names = clients.names(config.app, config.stage)
-    current = current_model(clients, names, reporter)
-    feature_count = int((current or {}).get("feature_count") or 0)
-    package = with_model(package, current)
-    plan = plan_deploy(config, clients, names, package, feature_count)
+    try:  # reads only, until apply_plan: a Ctrl-C here leaves everything as it was
+        current = current_model(clients, names, reporter)
+        feature_count = int((current or {}).get("feature_count") or 0)
+        package = with_model(package, current)
+        plan = plan_deploy(config, clients, names, package, feature_count)
+    except KeyboardInterrupt as exc:
+        raise Interrupted("interrupted while reading what exists, before any change: nothing was changed") from exc
     result = DeployResult(plan, names, dry_run, feature_count, package.sha256, package.size, warnings=warnings)
     if not dry_run:
         result.applied = apply_plan(plan, clients, reporter)
