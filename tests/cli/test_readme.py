@@ -153,3 +153,16 @@ def test_local_logs_claims_only_what_the_log_holds(capsys: pytest.CaptureFixture
     assert run(["local", "logs", "--help"]) == 0
     assert "(not each request)" in " ".join(capsys.readouterr().out.split())
     assert "every request only with\n`mlpipe local up --foreground --verbose`" in TEXT
+
+
+def test_the_readme_policy_split_example_is_what_iam_policy_prints() -> None:
+    """The README's example of splitting the operator part is `split_commands`' answer for its app."""
+    from mlpipe.config import Config
+    from mlpipe.names import Names
+    from mlpipe.policies.operator import split_commands
+
+    names = Names(app="house", stage="dev", region="us-east-1", account="123456789012")
+    groups = split_commands(Config(app="house"), names)
+    paragraph = " ".join(TEXT[TEXT.index("`mlpipe iam-policy` then says how to split it") :].split("\n\n")[0].split())
+    shown = re.findall(r"`--commands ([a-z,-]+)`", paragraph)
+    assert shown == [",".join(g) for g in groups], paragraph
