@@ -50,6 +50,7 @@ def test_send_file_and_stdin(project, clients, tmp_path: Path, capsys, monkeypat
         (["tail", "logs", "--since", "last tuesday"], "Error: --since 'last tuesday': not a duration", 2),
         (["--stage", "qa", "send", "--payload", "1,2,3"], "Error: app 'shop' stage 'qa' is not deployed", 7),
         (["--stage", "qa", "tail", "dlq"], "Error: app 'shop' stage 'qa' is not deployed", 7),
+        (["--stage", "qa", "tail", "logs"], "Error: app 'shop' stage 'qa' is not deployed", 7),
         (["--stage", "qa", "redrive"], "Error: app 'shop' stage 'qa' is not deployed", 7),
         (["redrive", "--rate", "0"], "Error: --rate 0: must be between 1 and 500", 2),
     ],

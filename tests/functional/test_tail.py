@@ -6,9 +6,11 @@ import json
 import time
 
 import pytest
+from local_helpers import create_function
 from send_helpers import deployment, queue_url, write_log_lines
 from virtual_time import VirtualTime
 
+from mlpipe.errors import NotDeployedError
 from mlpipe.ops.logevents import LogEvent
 from mlpipe.ops.tail import tail_dlq, tail_logs
 from mlpipe.reporter import ListReporter
@@ -54,8 +56,22 @@ def test_history_since_and_filter_narrow_the_output(clients) -> None:  # type: i
     assert [e.record() for e in filtered] == [{"event": "poison", "message_id": "m1", "reason": "bad row"}]
 
 
-def test_missing_log_group_is_a_warning_not_a_crash(clients) -> None:  # type: ignore[no-untyped-def]
+def _handler_zip() -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return None\n")
+    return out.getvalue()
+
+
+def test_missing_log_group_is_a_warning_not_a_crash(clients, endpoint_url) -> None:  # type: ignore[no-untyped-def]
     config, names = deployment(clients)
+    # No function either (never deployed, or destroyed): "not deployed", exit 7, as `tail dlq` says.
+    with pytest.raises(NotDeployedError, match=f"stage 'dev' is not deployed .*no function {names.function}"):
+        tail_logs(config, clients, ListReporter(), lambda e: None, since_ms=0)
+    create_function(endpoint_url, names.function, {}, 5, _handler_zip(), logs=False)  # it has not run yet
     reporter = ListReporter()
     result = tail_logs(config, clients, reporter, lambda e: None, since_ms=0)
     assert result.events == 0

@@ -9,6 +9,8 @@ will accept, not only against the model). One GetFunctionConfiguration call; lig
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlpipe.aws.calls import read
 from mlpipe.aws.clients import Clients
 from mlpipe.names import Names
@@ -16,10 +18,16 @@ from mlpipe.names import Names
 FUNCTION_MISSING = ("ResourceNotFoundException",)
 
 
-def deployed_feature_count(clients: Clients, names: Names) -> int | None:
-    """The function's MLPIPE_FEATURE_COUNT; None when there is no function or it checks no count (0)."""
+def function_configuration(clients: Clients, names: Names) -> dict[str, Any] | None:
+    """GetFunctionConfiguration of the stage's function; None when there is none."""
     lam = clients.client("lambda")
     found = read(clients, lam.get_function_configuration, missing=FUNCTION_MISSING, FunctionName=names.function)
+    return dict(found) if found else None
+
+
+def deployed_feature_count(clients: Clients, names: Names) -> int | None:
+    """The function's MLPIPE_FEATURE_COUNT; None when there is no function or it checks no count (0)."""
+    found = function_configuration(clients, names)
     variables = ((found or {}).get("Environment") or {}).get("Variables") or {}
     try:
         count = int(variables.get("MLPIPE_FEATURE_COUNT") or 0)

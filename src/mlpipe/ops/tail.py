@@ -11,7 +11,8 @@ from typing import Any
 from mlpipe.aws.calls import call, iterate
 from mlpipe.aws.clients import Clients
 from mlpipe.config import Config
-from mlpipe.errors import MlpipeError
+from mlpipe.errors import MlpipeError, NotDeployedError
+from mlpipe.ops.function_contract import function_configuration
 from mlpipe.ops.logevents import LogEvent, LogPoller, content_key, next_delay
 from mlpipe.ops.queues import owned_queue
 from mlpipe.reporter import Reporter
@@ -58,6 +59,12 @@ def tail_logs(
     deliver(poller.poll())
     if not follow:
         if poller.missing:
+            if function_configuration(clients, names) is None:  # never deployed, or destroyed: as `tail dlq` says
+                raise NotDeployedError(
+                    f"app '{names.app}' stage '{names.stage}' is not deployed on {clients.target.description} "
+                    f"(no function {names.function})",
+                    hint=f"run `mlpipe --stage {names.stage} deploy` first",
+                )
             reporter.warn(f"log group {names.log_group} does not exist yet: the function has not run")
         return LogsResult(names.log_group, count, "history", poller.requests)
     if live is not None:

@@ -177,6 +177,8 @@ def tail_statements(config: Config, names: Names) -> list[Statement]:
     build_logs = [scoped.log_group_arn(scoped.build_log_group(s)) + ":*" for s in config.pipeline.stages]
     return [
         statement("TailLogs", ["logs:FilterLogEvents", "logs:StartLiveTail"], [group, group + ":*"]),
+        # No log group: is there a function at all (else "not deployed", as for the DLQ)?
+        statement("TailFunction", ["lambda:GetFunctionConfiguration"], [names.function_arn]),
         _peek_dead_letters("TailDeadLetters", names),
         statement("TailPipeline", PIPELINE_READS, [scoped.pipeline_arn()]),
         statement(
