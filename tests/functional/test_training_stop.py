@@ -49,3 +49,35 @@ def test_a_job_in_progress_stops_and_an_ended_one_is_refused(clients: Clients, m
         == f"interrupted: training job {done} had already ended (Completed); nothing deployed"
     )
     assert "was created" in stop_job(clients, "house-dev-nope").message
+
+
+def test_ctrl_c_while_train_waits_for_the_endpoint_records_the_version_as_no_wait_does(
+    clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlpipe.local.ext import sagemaker_endpoints
+    from mlpipe.ops import model_store
+
+    config = Config.model_validate({"app": "house", "target": "local"})
+    request = TrainRequest(data=str(BOSTON_CSV), target="0")
+    first = train(config, clients, ListReporter(), request)
+    monkeypatch.setattr(sagemaker_endpoints, "UPDATE_SECONDS", 600.0)  # the update stays Updating
+
+    def ctrl_c(seconds: float) -> None:  # the wait's first pause: where a Ctrl-C lands, in effect
+        raise KeyboardInterrupt
+
+    stopped: BaseException | None = None
+    try:
+        train(config, clients, ListReporter(), request, sleep=ctrl_c)
+    except BaseException as exc:  # a bare KeyboardInterrupt must fail this test, not end the test run
+        stopped = exc
+    assert isinstance(stopped, Interrupted), repr(stopped)
+
+    names = clients.names("house", "dev")
+    current = model_store.read_current(clients, names)
+    assert current is not None and current["version"] != first.version
+    assert current["endpoint_status"] == "Updating" and current["previous_version"] == first.version
+    assert stopped.message == (
+        f"interrupted while waiting for endpoint {names.endpoint}: SageMaker goes on updating it to version "
+        f"{current['version']} (recorded as current, as with --no-wait)"
+    )
+    assert stopped.exit_code == 130

@@ -9,9 +9,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mlpipe import interrupts
 from mlpipe.aws.calls import call
 from mlpipe.aws.clients import Clients
-from mlpipe.errors import AwsError, WaitTimeout
+from mlpipe.errors import AwsError, Interrupted, WaitTimeout
 from mlpipe.names import Names
 from mlpipe.ops import model_store
 from mlpipe.plan.apply import apply_plan
@@ -107,11 +108,47 @@ def finish(
     sleep: Sleep,
     clock: Clock,
 ) -> None:
-    """Wait for the endpoint, record the current version, remove versions older than the previous one."""
+    """Wait for the endpoint, record the current version, remove versions older than the previous one.
+    A Ctrl-C while waiting records the version as `--no-wait` does (SageMaker goes on updating)."""
     if no_wait:
         status = endpoint_status(clients, names)
     else:
-        status = wait_endpoint(clients, names, reporter, sleep, clock, timeout_s=timeout_s, updating=updating)
+        try:
+            status = wait_endpoint(clients, names, reporter, sleep, clock, timeout_s=timeout_s, updating=updating)
+        except KeyboardInterrupt as exc:
+            raise _stopped_waiting(clients, names, reporter, result, metadata) from exc
+    _record(clients, names, reporter, result, metadata, status)
+    if status == "InService":  # nothing is removed before the new version is known to serve
+        keep = {result.version} | ({result.previous_version} if result.previous_version else set())
+        result.removed = cleanup(clients, names, keep, reporter, sleep)
+
+
+def _stopped_waiting(
+    clients: Clients, names: Names, reporter: Reporter, result: TrainResult, metadata: dict[str, Any]
+) -> Interrupted:
+    recorded = False
+    try:
+        with interrupts.deferred(f"recording version {result.version} as the current model"):
+            _record(clients, names, reporter, result, metadata, endpoint_status(clients, names))
+            recorded = True
+    except KeyboardInterrupt:
+        pass  # held until recorded (or cut short by another Ctrl-C: then not recorded)
+    if not recorded:
+        return Interrupted(
+            f"interrupted while endpoint {names.endpoint} was updating to version {result.version}, "
+            "before it was recorded as the current model",
+            hint="run `mlpipe train` again",
+        )
+    return Interrupted(
+        f"interrupted while waiting for endpoint {names.endpoint}: SageMaker goes on updating it to version "
+        f"{result.version} (recorded as current, as with --no-wait)",
+        hint="`mlpipe status` shows when it is InService",
+    )
+
+
+def _record(
+    clients: Clients, names: Names, reporter: Reporter, result: TrainResult, metadata: dict[str, Any], status: str
+) -> None:
     result.endpoint_status = status
     current = {
         **metadata,
@@ -125,9 +162,6 @@ def finish(
     }
     model_store.write_current(clients, names, current)
     reporter.done(f"endpoint {names.endpoint} serves version {result.version} ({status})")
-    if status == "InService":  # nothing is removed before the new version is known to serve
-        keep = {result.version} | ({result.previous_version} if result.previous_version else set())
-        result.removed = cleanup(clients, names, keep, reporter, sleep)
 
 
 def cleanup(clients: Clients, names: Names, keep: set[str], reporter: Reporter, sleep: Sleep) -> list[str]:
