@@ -90,9 +90,13 @@ def test_destroy_removes_everything_and_is_idempotent(clients: Clients) -> None:
     other = clients.names("shop", "prod")  # another stage of the same app stays
     clients.client("sqs").create_queue(QueueName=other.trigger_queue, tags=other.tags)
 
+    sqs = clients.client("sqs")
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=names.dlq)["QueueUrl"], MessageBody="a dead letter")
     log = CallLog().attach(clients)
     preview = destroy(CONFIG, clients, ListReporter(), dry_run=True)
     assert log.mutating == []
+    details = {c.name: c.detail for c in preview.plan.pending if c.kind == "sqs-queue"}
+    assert details[names.dlq].startswith("and its 1 dead letter(s)") and details[names.trigger_queue] == "empty"
     kinds = [c.kind for c in preview.plan.pending]
     assert {"sagemaker-endpoint", "sagemaker-endpoint-config", "sagemaker-model", "s3-bucket"} <= set(kinds)
     assert kinds.index("event-source-mapping") < kinds.index("lambda-function") < kinds.index("sqs-queue")

@@ -71,3 +71,13 @@ def test_deletion() -> None:
         "delete_queue",
         {"QueueUrl": URL},
     )
+
+
+def test_deletion_says_how_many_messages_go_with_the_queue() -> None:
+    held = {"ApproximateNumberOfMessages": "2", "ApproximateNumberOfMessagesNotVisible": "1"}
+    assert diff_deletion("house-dev-trigger", Queue(URL, OURS, held), NAMES).detail == "and its 3 message(s)"
+    dead = diff_deletion("house-dev-dlq", Queue(URL, OURS, {"ApproximateNumberOfMessages": "1"}), NAMES)
+    assert dead.detail.startswith("and its 1 dead letter(s)")
+    assert (
+        diff_deletion("house-dev-dlq", Queue(URL, OURS, {"ApproximateNumberOfMessages": "0"}), NAMES).detail == "empty"
+    )

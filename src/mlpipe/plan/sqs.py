@@ -132,13 +132,23 @@ def _summary(attributes: dict[str, str]) -> str:
     return ", ".join(f"{k} {attributes[k]}" for k in shown if k in attributes)
 
 
+COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
+
+
 def diff_deletion(name: str, observed: Queue | None, names: Names) -> Change:
+    """Delete the queue; the detail says how many messages go with it (SQS's approximate counts), as
+    a bucket's says how many objects: dead letters especially, which nothing else keeps."""
     if observed is None:
         return Change("noop", "sqs-queue", name, "absent")
     require_owned(names, "SQS queue", name, observed.tags)
     delete = Call("sqs", "delete_queue", {"QueueUrl": observed.url}, ok_on=MISSING)
-    return Change("delete", "sqs-queue", name, steps=(delete,))
+    detail = ""
+    if observed.attributes:
+        held = sum(int(observed.attributes.get(key) or 0) for key in COUNTS)
+        kind = "dead letter(s): `mlpipe tail dlq` shows them" if name == names.dlq else "message(s)"
+        detail = f"and its {held} {kind}" if held else "empty"
+    return Change("delete", "sqs-queue", name, detail, (delete,))
 
 
 def plan_queue_deletion(name: str, clients: Clients, names: Names) -> Change:
-    return diff_deletion(name, observe(clients, name, attributes=False), names)
+    return diff_deletion(name, observe(clients, name), names)

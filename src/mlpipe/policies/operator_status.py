@@ -75,7 +75,11 @@ def destroy_statements(config: Config, names: Names) -> list[Statement]:
     roles = [names.role_arn(names.lambda_role), names.role_arn(names.sagemaker_role)]
     build_role = names.role_arn(names.build_role(names.stage))  # read: does it still carry the boundary?
     return [
-        statement("DestroyQueues", ["sqs:DeleteQueue", "sqs:GetQueueUrl", "sqs:ListQueueTags"], queue_arns(names)),
+        statement(  # GetQueueAttributes: how many messages go with each queue (the prompt says)
+            "DestroyQueues",
+            ["sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"],
+            queue_arns(names),
+        ),
         statement("DestroyFunction", ["lambda:DeleteFunction", "lambda:GetFunction"], [names.function_arn]),
         statement(
             "DestroyMapping",
