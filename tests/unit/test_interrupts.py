@@ -107,3 +107,19 @@ def test_the_cli_names_the_command_to_run_again_quoted_as_typed(capsys: pytest.C
     )
     assert _report_interrupted(Interrupted("interrupted: 3 of 9 sent", hint="resend the rest"), typed, False) == 130
     assert capsys.readouterr().err == "Interrupted: 3 of 9 sent; resend the rest\n"
+
+
+def test_what_an_interrupted_send_says() -> None:
+    from mlpipe.ops.rows import Message
+    from mlpipe.ops.sqs_batch import Delivery
+    from mlpipe.ops.sqs_batch import interrupted as send_interrupted
+
+    messages = [Message("1,2", f"run-{i}", (i + 2, i + 3)) for i in range(0, 8, 2)]  # 2 rows each, lines 2-9
+    delivery = Delivery(message_ids={0: "a", 1: "b"}, failed={2: ("Interrupted", ""), 3: ("Interrupted", "")})
+    error = send_interrupted(delivery, messages, "rows.csv")
+    assert error.message == "interrupted: 2 of 4 message(s) sent (rows.csv line(s) 2-5); rows.csv line(s) 6-9 not sent"
+    assert error.hint == "the sent lines are on the queue: resend only the lines not sent"
+    everything = Delivery(message_ids={i: str(i) for i in range(4)})
+    assert send_interrupted(everything, messages, "rows.csv").message == (
+        "interrupted, but all 4 message(s) had been sent: nothing is missing"
+    )

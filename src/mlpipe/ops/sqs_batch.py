@@ -247,6 +247,8 @@ def interrupted(delivery: Delivery, messages: Sequence[Message], source: str) ->
     """Ctrl-C during the send: how many went out, and exactly which input lines did not."""
     sent = [line for i in delivery.message_ids for line in messages[i].lines]
     unsent = [line for i in delivery.failed for line in messages[i].lines]
+    if not unsent:  # the last calls were in flight: they all went out
+        return Interrupted(f"interrupted, but all {len(messages)} message(s) had been sent: nothing is missing")
     message = (
         f"interrupted: {len(delivery.message_ids)} of {len(messages)} message(s) sent"
         + (f" ({source} line(s) {describe_lines(sent)})" if sent else "")
