@@ -33,3 +33,27 @@ def test_logs_follow_prints_the_tail_then_appended_lines() -> None:
         watchdog.cancel()
         process.kill()
         process.wait()
+
+
+def test_logs_with_json_output_are_json_lines(capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from mlpipe.cli.app import run
+
+    log = Path(os.environ["MLPIPE_CACHE_DIR"]) / "local.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(
+        "Embedded AWS on http://127.0.0.1:0 (Ctrl-C to stop)\n"
+        "2026-12-03 04:44:23,129 mlpipe.local INFO embedded AWS listening on http://127.0.0.1:36201\n"
+    )
+    assert run(["-o", "json", "local", "logs"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert records == [
+        {"message": "Embedded AWS on http://127.0.0.1:0 (Ctrl-C to stop)"},
+        {
+            "time": "2026-12-03 04:44:23,129",
+            "logger": "mlpipe.local",
+            "level": "INFO",
+            "message": "embedded AWS listening on http://127.0.0.1:36201",
+        },
+    ]

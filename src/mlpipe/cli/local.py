@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import typer
@@ -241,14 +242,16 @@ def status(ctx: typer.Context) -> None:
 
 
 def logs(
+    ctx: typer.Context,
     lines: int = typer.Option(50, "--lines", "-n", help="How many of the last lines to show."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
 ) -> None:
-    """Show the embedded AWS's own log: start-up, warnings and errors (not each request).
+    """Show the embedded AWS's own log: start-up, warnings and errors (not each request). With
+    -o json, one JSON object per line (as `tail logs`): {"time", "logger", "level", "message"}, or
+    {"message"} for a line of another shape.
 
     Example: mlpipe local logs -f
     """
-    from mlpipe.cli.render import stdout
     from mlpipe.errors import UsageError
     from mlpipe.local.control import log_file
     from mlpipe.waiting import Poll
@@ -256,14 +259,37 @@ def logs(
     path = log_file()
     if not path.exists():
         raise UsageError(f"no log at {path}", hint="start the server with `mlpipe local up`")
+    show = _log_json if options(ctx).json else _log_text
     with path.open(errors="replace") as f:
         for line in f.readlines()[-lines:]:
-            stdout.print(line.rstrip("\n"), markup=False, highlight=False)
+            show(line.rstrip("\n"))
         if not follow:
             return
         for _ in Poll(math.inf, 0.3):  # until Ctrl-C: whatever was appended, then a pause
             for line in iter(f.readline, ""):
-                stdout.print(line.rstrip("\n"), markup=False, highlight=False)
+                show(line.rstrip("\n"))
+
+
+def _log_text(line: str) -> None:
+    from mlpipe.cli.render import stdout
+
+    stdout.print(line, markup=False, highlight=False)
+
+
+# local/control.py's logging format: "%(asctime)s %(name)s %(levelname)s %(message)s"
+_LOG_LINE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (\S+) ([A-Z]+) (.*)")
+
+
+def _log_json(line: str) -> None:
+    import json
+    import sys
+
+    found = _LOG_LINE.fullmatch(line)
+    record = (
+        dict(zip(("time", "logger", "level", "message"), found.groups(), strict=True)) if found else {"message": line}
+    )
+    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stdout.flush()
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
