@@ -181,3 +181,41 @@ def test_an_operators_first_command_on_a_new_stage_creates_nothing_and_names_the
     assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"] if "house" in g["logGroupName"]] == []
     queues = embedded_server.ctx.client("sqs").list_queues().get("QueueUrls", [])
     assert [q for q in queues if "/house-" in q] == []
+
+
+def test_the_read_mostly_users_policy_runs_send_tail_and_status(
+    clients: Any, embedded_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: `mlpipe iam-policy --commands send,tail,status` is "only what a consumer needs": with
+    that policy alone, on a trained and deployed stage, each of those commands works (status lists
+    train's resources too, send reads the function's feature count)."""
+    from mlpipe.names import Names
+    from mlpipe.ops.deploy import deploy
+    from mlpipe.ops.send import SendInput, send
+    from mlpipe.ops.status import status
+    from mlpipe.ops.tail import tail_dlq, tail_logs
+    from mlpipe.ops.train import train
+    from mlpipe.policies.operator import policies_for
+
+    monkeypatch.chdir(tmp_path)
+    config, r = load_config_text("app: reader\n", tmp_path), ListReporter()
+    train(config, clients, r)
+    deploy(config, clients, r)
+    names = Names(app="reader", stage="dev", region="us-east-1", account="123456789012")
+    [policy] = policies_for(config, names, ("send", "tail", "status"))
+    state = embedded_server.ctx.state
+    state["iam"] = IamSettings(operator_policy=policy.document)
+    try:
+        report = status(config, clients)
+        assert {row.state for row in [*report.resources, *report.model_resources]} == {"in sync"}
+        sent = send(config, clients, r, SendInput(payload=",".join(["0.01"] * 10)))
+        assert sent.messages == 1
+        tail_dlq(config, clients, r)
+        tail_logs(config, clients, r, lambda e: None, 0)
+    finally:
+        state["iam"] = IamSettings.from_environment()
+
+
+def load_config_text(text: str, directory: Path) -> Any:
+    (directory / "mlpipe.yaml").write_text(text)
+    return load_config(directory / "mlpipe.yaml").config
