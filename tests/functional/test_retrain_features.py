@@ -32,6 +32,8 @@ def test_train_on_other_features_says_deploy_must_follow_and_send_checks_the_fun
     train(config, clients, ListReporter())  # the bundled dataset: 10 features
     deploy(config, clients, ListReporter())
 
+    planned = train(config, clients, ListReporter(), TrainRequest(data=str(BOSTON_CSV), target="0", dry_run=True))
+    assert [w for w in planned.warnings if "this model would take 13: `mlpipe deploy` must follow" in w]
     r = ListReporter()
     retrained = train(config, clients, r, TrainRequest(data=str(BOSTON_CSV), target="0"))  # 13 features
 

@@ -153,9 +153,15 @@ def _check_function(clients: Clients, names: Names, result: TrainResult, reporte
     """Train changes the model, not the function: when the deployed function checks another feature
     count, say that `deploy` must follow (rather than update it here: deploy owns the function, its
     package and environment, and an operator may run the two with separate permissions)."""
-    stale = stale_function(names, deployed_feature_count(clients, names), len(result.feature_names))
+    deployed, features = deployed_feature_count(clients, names), len(result.feature_names)
+    stale = stale_function(names, deployed, features)
     if stale:
         note = f"{stale}; run `mlpipe deploy` now"
+        if result.plan is not None:  # --dry-run: the endpoint does not serve this model yet
+            note = (
+                f"function {names.function} is deployed for {deployed} features per row, this model would take "
+                f"{features}: `mlpipe deploy` must follow the train"
+            )
         result.warnings.append(note)
         reporter.warn(note)
 
