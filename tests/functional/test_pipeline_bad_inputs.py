@@ -21,12 +21,12 @@ BAD_CONFIGS: dict[str, tuple[dict[str, Any], int, str]] = {
     "missing connection ARN": (
         {"source": "connection", "repository_id": "me/shop"},
         3,
-        "source 'connection' needs connection_arn and repository_id",
+        "pipeline.source 'connection' needs pipeline.connection_arn and pipeline.repository_id",
     ),
     "missing repository id": (
         {"source": "connection", "connection_arn": CONNECTION},
         3,
-        "source 'connection' needs connection_arn and repository_id",
+        "pipeline.source 'connection' needs pipeline.connection_arn and pipeline.repository_id",
     ),
     "missing branch": ({"branch": ""}, 3, "pipeline.branch: '' does not match"),
     "branch with spaces": ({"branch": "my branch"}, 3, "pipeline.branch: 'my branch' does not match"),

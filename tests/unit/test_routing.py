@@ -7,11 +7,13 @@ import io
 from typing import Any
 
 import pytest
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from mlpipe.local import protocols, routing
+from mlpipe.local.server import moto_server_module
 
-DISPATCHER = DomainDispatcherApplication(create_backend_app)
+# Through the server's own loader: moto's module imports flask_cors, which mlpipe does not install.
+_MOTO_SERVER = moto_server_module()
+DISPATCHER = _MOTO_SERVER.DomainDispatcherApplication(_MOTO_SERVER.create_backend_app)
 
 
 def environ(path: str = "/", scope: str | None = None, body: bytes = b"", **headers: str) -> dict[str, Any]:
