@@ -36,8 +36,6 @@ LAMBDA_RESERVED_ENV_KEYS = frozenset(
     }
 )
 LAMBDA_ENV_KEY_PATTERN = r"[a-zA-Z]([a-zA-Z0-9_])+"
-# `Role` of CreateFunction/UpdateFunctionConfiguration (Lambda API reference); else a ValidationException.
-LAMBDA_ROLE_PATTERN = r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+"
 LAMBDA_ENV_MAX_BYTES = 4096
 
 

@@ -69,7 +69,7 @@ def test_log_lines_reach_a_group_another_writer_created_meanwhile(monkeypatch: p
 
 
 def test_a_function_without_a_role_is_never_served_as_the_emulator() -> None:
-    """The API refuses an empty Role (lambda_behaviour.valid_role); should one exist anyway, the
+    """The API refuses an empty Role (ext/request_validation.py); should one exist anyway, the
     poller may neither receive nor write logs for it, instead of acting with the emulator's rights."""
     from moto.logs.models import logs_backends
 

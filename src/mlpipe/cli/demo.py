@@ -265,7 +265,7 @@ def _summary(result: DemoResult) -> None:
     status = result.status
     if status is not None:
         stdout.print()
-        resources = [*status.resources, *status.model_resources, *status.pipeline_resources]
+        resources = status.every_resource
         rows = [(r.kind, r.name, r.state) for r in resources]
         table(f"mlpipe status: {status.app}/{status.stage}", ["resource", "name", "state"], rows)
         q = status.queues

@@ -11,6 +11,7 @@ the path, query and header members; the body is not read) and otherwise pass to 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import threading
@@ -190,13 +191,33 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+@functools.cache
+def service_model(service: str) -> Any:
+    """botocore's model of `service` (one session, each model loaded once), or None if botocore has none.
+    The one place the emulator reads service models: routes, signing names, request validation."""
+    import botocore.exceptions
+    import botocore.session
+
+    try:
+        return _botocore_session().get_service_model(service)
+    except botocore.exceptions.UnknownServiceError:
+        return None
+
+
+@functools.cache
+def _botocore_session() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
 class _Routes:
     """The REST operations of one service, compiled from botocore's model."""
 
     def __init__(self, service: str) -> None:
-        import botocore.session
-
-        self.model = botocore.session.get_session().get_service_model(service)
+        self.model = service_model(service)
+        if self.model is None:
+            raise ValueError(f"botocore has no model of {service!r}")
         self.protocol = self.model.metadata["protocol"]
         routes = []
         for name in self.model.operation_names:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from mlpipe.local import protocols
+
 # moto backend -> botocore service name, where they differ.
 SERVICE_BY_BACKEND = {"awslambda": "lambda", "sagemakerruntime": "sagemaker-runtime"}
 _FALLBACK_HOST = "s3.us-east-1.amazonaws.com"  # moto's DEFAULT_SERVICE_REGION
@@ -69,13 +71,8 @@ def service_name(backend_name: str) -> str:
 @lru_cache(maxsize=64)
 def signing_name(service: str) -> str:
     """The signing name AWS expects in the credential scope of a request to `service`."""
-    import botocore.exceptions
-    import botocore.session
-
-    try:
-        return str(botocore.session.get_session().get_service_model(service).signing_name)
-    except botocore.exceptions.UnknownServiceError:
-        return service
+    model = protocols.service_model(service)
+    return str(model.signing_name) if model is not None else service
 
 
 _HOSTS: dict[str, str] = {}

@@ -337,7 +337,7 @@ def _run_stages(
         note(f"{result.pipeline.get('pipeline')}: {result.pipeline.get('status', 'no run yet')}")
     with _stage(result, listener, "status", clock) as note:
         result.status = status(config, clients)
-        resources = [*result.status.resources, *result.status.model_resources, *result.status.pipeline_resources]
+        resources = result.status.every_resource
         in_sync = sum(r.state == "in sync" for r in resources)
         note(f"{in_sync} of {len(resources)} resources in sync; endpoint {result.status.endpoint_status}")
 

@@ -14,8 +14,7 @@ from typing import Any
 from mlpipe.aws.calls import read
 from mlpipe.aws.clients import Clients
 from mlpipe.names import Names
-
-FUNCTION_MISSING = ("ResourceNotFoundException",)
+from mlpipe.plan.lambda_fn import MISSING as FUNCTION_MISSING
 
 
 def function_configuration(clients: Clients, names: Names) -> dict[str, Any] | None:

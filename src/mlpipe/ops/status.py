@@ -17,12 +17,12 @@ from mlpipe.errors import ForeignResourceError
 from mlpipe.lambda_package import Package, build_package, with_model
 from mlpipe.names import Names
 from mlpipe.ops.deploy import function_environment, lambda_role_spec
+from mlpipe.ops.function_contract import function_configuration
 from mlpipe.plan.alarm import alarm_specs, plan_alarm, plan_alarm_deletion
 from mlpipe.plan.event_source import MAPPING_HINT, EventMapping, MappingSpec, mapping_spec, problem
 from mlpipe.plan.event_source import diff as diff_mapping
 from mlpipe.plan.event_source import observe as observe_mappings
 from mlpipe.plan.iam import plan_role
-from mlpipe.plan.lambda_fn import MISSING as FUNCTION_MISSING
 from mlpipe.plan.lambda_fn import function_spec, plan_function
 from mlpipe.plan.logs import plan_log_group
 from mlpipe.plan.model import Change
@@ -96,6 +96,11 @@ class StatusResult:
     @property
     def in_sync(self) -> bool:
         return all(r.state == "in sync" for r in self.resources)
+
+    @property
+    def every_resource(self) -> list[ResourceStatus]:
+        """Deploy's, train's and the CI/CD's rows, in that order (what a summary counts)."""
+        return [*self.resources, *self.model_resources, *self.pipeline_resources]
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "deployed": self.deployed, "in_sync": self.in_sync}
@@ -227,8 +232,8 @@ def status(config: Config, clients: Clients, package: Package | None = None) -> 
     result.resources += _alarm_rows(config, clients, names)
     result.alarms = alarm_states(clients, names)
     result.queues = _depths(clients, names)
-    lam, sm = clients.client("lambda"), clients.client("sagemaker")
-    fn_config = read(clients, lambda: lam.get_function_configuration(FunctionName=names.function), FUNCTION_MISSING)
+    sm = clients.client("sagemaker")
+    fn_config = function_configuration(clients, names)
     if fn_config:
         result.function_state = f"{fn_config.get('State', '?')}/{fn_config.get('LastUpdateStatus', '?')}"
     endpoint = read(clients, lambda: sm.describe_endpoint(EndpointName=names.endpoint), SAGEMAKER_MISSING)

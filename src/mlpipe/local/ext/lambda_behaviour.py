@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 from typing import Any
@@ -22,7 +21,6 @@ from typing import Any
 from mlpipe.aws_rules import (
     LAMBDA_ENV_KEY_PATTERN,
     LAMBDA_ENV_MAX_BYTES,
-    LAMBDA_ROLE_PATTERN,
     lambda_env_bad_keys,
     lambda_env_reserved_keys,
     lambda_env_size,
@@ -155,22 +153,6 @@ def _check_visibility(ctx: Context, queue_arn: str, name: str) -> None:
         raise AwsApiError(
             "InvalidParameterValueException",
             f"Queue visibility timeout: {visibility} seconds is less than Function timeout: {timeout} seconds",
-            400,
-        )
-
-
-@before("lambda", "CreateFunction")
-@before("lambda", "UpdateFunctionConfiguration")
-def valid_role(ctx: Context, params: dict[str, Any]) -> None:
-    """Lambda's API validation of `Role`: moto would store "" (a function that then ran as nobody)."""
-    if "Role" not in params:
-        return  # UpdateFunctionConfiguration without Role keeps the current one
-    role = params["Role"]
-    if not isinstance(role, str) or not re.fullmatch(LAMBDA_ROLE_PATTERN, role) or len(role) > 256:
-        raise AwsApiError(
-            "ValidationException",
-            f"1 validation error detected: Value '{role}' at 'role' failed to satisfy constraint: "
-            f"Member must satisfy regular expression pattern: {LAMBDA_ROLE_PATTERN}",
             400,
         )
 

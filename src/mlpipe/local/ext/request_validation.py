@@ -18,7 +18,7 @@ import functools
 import re
 from typing import Any
 
-from mlpipe.local import registry
+from mlpipe.local import protocols, registry
 from mlpipe.local.registry import AwsApiError, Context
 
 # Their errors are not Coral's ValidationException (SQS answers InvalidParameterValue/MissingParameter).
@@ -43,25 +43,8 @@ def validate(ctx: Context, identity: Any, request: Any) -> None:
 
 
 @functools.cache
-def _service_model(service: str) -> Any:
-    from botocore.exceptions import UnknownServiceError
-
-    try:
-        return _session().get_service_model(service)
-    except UnknownServiceError:
-        return None
-
-
-@functools.lru_cache(maxsize=1)
-def _session() -> Any:
-    import botocore.session
-
-    return botocore.session.get_session()
-
-
-@functools.cache
 def _input_shape(service: str, operation: str) -> Any:
-    model = _service_model(service)
+    model = protocols.service_model(service)
     if model is None or operation not in model.operation_names:
         return None
     return model.operation_model(operation).input_shape
